@@ -1,0 +1,134 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/steward-nhi/steward"
+)
+
+const credentialColumns = `id, identity_id, type, external_ref, fingerprint, hint, status, scopes, created_at, expires_at,
+	last_rotated_at, last_used_at, revoked_at, metadata`
+
+func scanCredential(row rowScanner) (*steward.Credential, error) {
+	var (
+		c                                 steward.Credential
+		status, scopes, meta              string
+		created                           int64
+		expires, rotated, used, revokedAt sql.NullInt64
+	)
+	if err := row.Scan(&c.ID, &c.IdentityID, &c.Type, &c.ExternalRef, &c.Fingerprint, &c.Hint, &status, &scopes, &created,
+		&expires, &rotated, &used, &revokedAt, &meta); err != nil {
+		return nil, err
+	}
+	c.Status = steward.CredentialStatus(status)
+	c.CreatedAt = fromMicros(created)
+	c.ExpiresAt, c.LastRotatedAt, c.LastUsedAt, c.RevokedAt = fromNullMicros(expires), fromNullMicros(rotated), fromNullMicros(used), fromNullMicros(revokedAt)
+	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
+		return nil, fmt.Errorf("credential %s: scopes: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(meta), &c.Metadata); err != nil {
+		return nil, fmt.Errorf("credential %s: metadata: %w", c.ID, err)
+	}
+	if c.Scopes == nil {
+		c.Scopes = []string{}
+	}
+	if c.Metadata == nil {
+		c.Metadata = map[string]string{}
+	}
+	return &c, nil
+}
+
+func (r *reader) GetCredential(ctx context.Context, id string) (*steward.Credential, error) {
+	c, err := scanCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("credential", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get credential: %w", err)
+	}
+	return c, nil
+}
+
+func (r *reader) FindCredentialByRef(ctx context.Context, identityID, ref string) (*steward.Credential, error) {
+	c, err := scanCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? AND external_ref = ? ORDER BY created_at DESC LIMIT 1`), identityID, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("credential", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find credential: %w", err)
+	}
+	return c, nil
+}
+
+func (r *reader) ListCredentials(ctx context.Context, identityID string) (_ []*steward.Credential, err error) {
+	defer r.track("list_credentials", time.Now(), err)
+	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? ORDER BY created_at, id`), identityID)
+	if err != nil {
+		return nil, fmt.Errorf("list credentials: %w", err)
+	}
+	defer rows.Close()
+	out := []*steward.Credential{}
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list credentials: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func credentialArgs(c *steward.Credential) ([]any, error) {
+	scopes, err := json.Marshal(c.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	if c.Scopes == nil {
+		scopes = []byte("[]")
+	}
+	meta, err := json.Marshal(c.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if c.Metadata == nil {
+		meta = []byte("{}")
+	}
+	return []any{c.ID, c.IdentityID, c.Type, c.ExternalRef, c.Fingerprint, c.Hint, string(c.Status), string(scopes), micros(c.CreatedAt),
+		microsPtr(c.ExpiresAt), microsPtr(c.LastRotatedAt), microsPtr(c.LastUsedAt), microsPtr(c.RevokedAt), string(meta)}, nil
+}
+
+func (t *tx) CreateCredential(ctx context.Context, c *steward.Credential) error {
+	args, err := credentialArgs(c)
+	if err != nil {
+		return fmt.Errorf("create credential: %w", err)
+	}
+	_, err = t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	switch {
+	case isForeignKeyViolation(err):
+		return steward.FieldError("identity_id", "identity %q does not exist", c.IdentityID)
+	case err != nil:
+		return fmt.Errorf("create credential: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) UpdateCredential(ctx context.Context, c *steward.Credential) error {
+	args, err := credentialArgs(c)
+	if err != nil {
+		return fmt.Errorf("update credential: %w", err)
+	}
+	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
+		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=? WHERE id = ?`), append(args[1:], c.ID)...)
+	if err != nil {
+		return fmt.Errorf("update credential: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("credential", c.ID)
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-nhi/steward"
+)
+
+// chainLockID is the PostgreSQL transaction-level advisory lock that
+// serializes appends to the chain across nodes.
+const chainLockID = 0x5374657761726402
+
+const eventColumns = `seq, id, time, actor, action, subject_type, subject_id, identity_id, reason, before, after, prev_hash, entry_hash`
+
+func scanEvent(row rowScanner) (*steward.Event, error) {
+	var (
+		e             steward.Event
+		t             int64
+		before, after sql.NullString
+	)
+	if err := row.Scan(&e.Seq, &e.ID, &t, &e.Actor, &e.Action, &e.SubjectType, &e.SubjectID, &e.IdentityID, &e.Reason, &before, &after, &e.PrevHash, &e.EntryHash); err != nil {
+		return nil, err
+	}
+	e.Time = fromMicros(t)
+	if before.Valid {
+		e.Before = []byte(before.String)
+	}
+	if after.Valid {
+		e.After = []byte(after.String)
+	}
+	return &e, nil
+}
+
+func (r *reader) ListEvents(ctx context.Context, f steward.EventFilter) (_ *steward.Page[*steward.Event], err error) {
+	defer r.track("list_events", time.Now(), err)
+	if f.Limit < 0 || f.Limit > steward.MaxLimit {
+		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	}
+	if f.Limit == 0 {
+		f.Limit = steward.DefaultLimit
+	}
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if f.IdentityID != "" {
+		add("identity_id = ?", f.IdentityID)
+	}
+	if f.SubjectID != "" {
+		add("subject_id = ?", f.SubjectID)
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Since != nil {
+		add("time >= ?", micros(*f.Since))
+	}
+	if f.Until != nil {
+		add("time < ?", micros(*f.Until))
+	}
+	if f.IdentityIDs != nil {
+		if len(f.IdentityIDs) == 0 {
+			return &steward.Page[*steward.Event]{Items: []*steward.Event{}}, nil
+		}
+		add("identity_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IdentityIDs)), ",")+")", anySlice(f.IdentityIDs)...)
+	}
+	op, dir := "<", "DESC"
+	if f.Ascending {
+		op, dir = ">", "ASC"
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		seq, err := strconv.ParseInt(c.ID, 10, 64)
+		if err != nil {
+			return nil, steward.FieldError("cursor", "is not a cursor returned by this list")
+		}
+		add("seq "+op+" ?", seq)
+	}
+	q := `SELECT ` + eventColumns + ` FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY seq %s LIMIT %d", dir, f.Limit+1)
+	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	page := &steward.Page[*steward.Event]{Items: []*steward.Event{}}
+	for rows.Next() {
+		if len(page.Items) == f.Limit {
+			page.NextCursor = encodeCursor(cursor{ID: strconv.FormatInt(page.Items[len(page.Items)-1].Seq, 10)})
+			break
+		}
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		page.Items = append(page.Items, e)
+	}
+	return page, rows.Err()
+}
+
+func (r *reader) LastEvent(ctx context.Context) (*steward.Event, error) {
+	e, err := scanEvent(r.q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events ORDER BY seq DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("last event: %w", err)
+	}
+	return e, nil
+}
+
+// AppendEvent links e to the chain head and inserts it.
+func (t *tx) AppendEvent(ctx context.Context, e *steward.Event) error {
+	if !t.chainLoaded {
+		if t.d == Postgres {
+			if _, err := t.sqltx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(chainLockID)); err != nil {
+				return fmt.Errorf("append event: lock chain: %w", err)
+			}
+		}
+		var seq int64
+		var hash string
+		err := t.sqltx.QueryRowContext(ctx, `SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			seq, hash = 0, steward.GenesisHash
+		case err != nil:
+			return fmt.Errorf("append event: read chain head: %w", err)
+		}
+		t.headSeq, t.headHash, t.chainLoaded = seq, hash, true
+	}
+	e.Seq = t.headSeq + 1
+	e.PrevHash = t.headHash
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	h, err := e.ComputeHash()
+	if err != nil {
+		return fmt.Errorf("append event: hash: %w", err)
+	}
+	e.EntryHash = h
+	var before, after any
+	if len(e.Before) > 0 {
+		before = string(e.Before)
+	}
+	if len(e.After) > 0 {
+		after = string(e.After)
+	}
+	if _, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO events (`+eventColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+		e.Seq, e.ID, micros(e.Time), e.Actor, e.Action, e.SubjectType, e.SubjectID, e.IdentityID, e.Reason, before, after, e.PrevHash, e.EntryHash); err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	t.headSeq, t.headHash = e.Seq, e.EntryHash
+	return nil
+}

@@ -1,0 +1,259 @@
+// Package sqlstore is Steward's Store on SQLite (embedded, the default) and
+// PostgreSQL (several nodes): the queries are written once with '?'
+// placeholders and rebound per engine by a small dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/steward-nhi/steward"
+)
+
+// Engine names a database engine.
+type Engine string
+
+// Engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Store implements steward.Store over database/sql.
+type Store struct {
+	reader
+	engine  Engine
+	writeDB *sql.DB
+	readDB  *sql.DB
+	// Observe, if set, is called with each operation's name and duration.
+	observe func(op string, d time.Duration, err error)
+}
+
+var _ steward.Store = (*Store)(nil)
+
+// Options configure Open.
+type Options struct {
+	// Observe receives each store operation's duration (metrics).
+	Observe func(op string, d time.Duration, err error)
+}
+
+// Open opens the database named by dsn — a postgres:// or postgresql:// URL,
+// or a SQLite file path — and applies pending migrations.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn, opts)
+	}
+	return openSQLite(ctx, dsn, opts)
+}
+
+// OpenDataDir opens (creating it if needed) the SQLite database in dir.
+func OpenDataDir(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	return openSQLite(ctx, filepath.Join(dir, "steward.db"), opts)
+}
+
+func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
+	// Create the file with 0600 before the driver does (it would use 0644).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database file %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("restrict database file %s: %w", path, err)
+	}
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	u := "file:" + (&url.URL{Path: path}).EscapedPath()
+	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	r.SetConnMaxLifetime(0)
+	s := &Store{engine: SQLite, writeDB: w, readDB: r, observe: opts.Observe}
+	s.reader = reader{q: r, d: s.engine, observe: opts.Observe}
+	if err := migrate(ctx, w, SQLite); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Keep the WAL and shared-memory files private too.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			_ = os.Chmod(path+suffix, 0o600)
+		}
+	}
+	return s, nil
+}
+
+func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	s := &Store{engine: Postgres, writeDB: db, readDB: db, observe: opts.Observe}
+	s.reader = reader{q: db, d: s.engine, observe: opts.Observe}
+	if err := migrate(ctx, db, Postgres); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Engine reports the store's database engine.
+func (s *Store) Engine() Engine { return s.engine }
+
+// DB returns the write handle (tests and tools that inspect the database).
+func (s *Store) DB() *sql.DB { return s.writeDB }
+
+// Close closes the database handles.
+func (s *Store) Close() error {
+	err := s.writeDB.Close()
+	if s.readDB != s.writeDB {
+		err = errors.Join(err, s.readDB.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writeDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Update runs fn in one write transaction.
+func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) (err error) {
+	start := time.Now()
+	defer func() {
+		if s.observe != nil {
+			s.observe("update", time.Since(start), err)
+		}
+	}()
+	sqltx, err := s.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	t := &tx{reader: reader{q: sqltx, d: s.engine}, sqltx: sqltx}
+	if err := fn(t); err != nil {
+		_ = sqltx.Rollback()
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// TouchToken records a token's last use.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	_, err := s.writeDB.ExecContext(ctx, rebind(s.engine, `UPDATE operator_tokens SET last_used_at = ? WHERE id = ?`), micros(at), id)
+	if err != nil {
+		return fmt.Errorf("touch token: %w", err)
+	}
+	return nil
+}
+
+// querier is what reads need of *sql.DB and *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// rebind turns '?' placeholders into PostgreSQL's $n.
+func rebind(e Engine, q string) string {
+	if e != Postgres {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func microsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().UnixMicro()
+}
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func notFound(what, id string) error {
+	return steward.Errorf(steward.ENOTFOUND, "%s %q not found", what, id)
+}
+
+// isUniqueViolation reports a unique-constraint failure on either engine.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// isForeignKeyViolation reports a foreign-key failure on either engine.
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
+}

@@ -1,0 +1,105 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/steward-nhi/steward"
+)
+
+// tx is one write transaction.
+type tx struct {
+	reader
+	sqltx *sql.Tx
+
+	chainLoaded bool
+	headSeq     int64
+	headHash    string
+}
+
+var _ steward.Tx = (*tx)(nil)
+
+const tokenColumns = `id, name, role, owner_id, digest, created_at, created_by, expires_at, last_used_at, revoked_at`
+
+func scanToken(row rowScanner) (*steward.OperatorToken, error) {
+	var (
+		t                      steward.OperatorToken
+		role                   string
+		owner                  sql.NullString
+		created                int64
+		expires, used, revoked sql.NullInt64
+	)
+	if err := row.Scan(&t.ID, &t.Name, &role, &owner, &t.Digest, &created, &t.CreatedBy, &expires, &used, &revoked); err != nil {
+		return nil, err
+	}
+	t.Role, t.OwnerID = steward.Role(role), owner.String
+	t.CreatedAt = fromMicros(created)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = fromNullMicros(expires), fromNullMicros(used), fromNullMicros(revoked)
+	return &t, nil
+}
+
+func (r *reader) GetToken(ctx context.Context, id string) (*steward.OperatorToken, error) {
+	t, err := scanToken(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+tokenColumns+` FROM operator_tokens WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("token", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get token: %w", err)
+	}
+	return t, nil
+}
+
+func (r *reader) FindTokenByDigest(ctx context.Context, digest string) (*steward.OperatorToken, error) {
+	t, err := scanToken(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+tokenColumns+` FROM operator_tokens WHERE digest = ?`), digest))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, steward.Errorf(steward.ENOTFOUND, "token not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find token: %w", err)
+	}
+	return t, nil
+}
+
+func (r *reader) ListTokens(ctx context.Context) ([]*steward.OperatorToken, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenColumns+` FROM operator_tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []*steward.OperatorToken{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CreateToken(ctx context.Context, tok *steward.OperatorToken) error {
+	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO operator_tokens (`+tokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`),
+		tok.ID, tok.Name, string(tok.Role), nullString(tok.OwnerID), tok.Digest, micros(tok.CreatedAt), tok.CreatedBy,
+		microsPtr(tok.ExpiresAt), microsPtr(tok.LastUsedAt), microsPtr(tok.RevokedAt))
+	switch {
+	case isForeignKeyViolation(err):
+		return steward.FieldError("owner_id", "owner %q does not exist", tok.OwnerID)
+	case err != nil:
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) UpdateToken(ctx context.Context, tok *steward.OperatorToken) error {
+	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE operator_tokens SET name=?, expires_at=?, revoked_at=? WHERE id = ?`),
+		tok.Name, microsPtr(tok.ExpiresAt), microsPtr(tok.RevokedAt), tok.ID)
+	if err != nil {
+		return fmt.Errorf("update token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("token", tok.ID)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package steward
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Role is what an operator token may do.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin    Role = "admin"    // everything
+	RoleOperator Role = "operator" // inventory writes
+	RoleAuditor  Role = "auditor"  // read everything, write nothing
+	RoleOwner    Role = "owner"    // read and act on its own identities only
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleOperator, RoleAuditor, RoleOwner}
+
+// ValidRole reports whether r is a role.
+func ValidRole(r Role) bool { return slices.Contains(Roles, r) }
+
+// OperatorToken is a bearer token for the API. Only its digest is stored.
+type OperatorToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"`
+	OwnerID    string     `json:"owner_id"`
+	Digest     string     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	CreatedBy  string     `json:"created_by"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// TokenCreate is a request to mint an operator token.
+type TokenCreate struct {
+	Name    string    `json:"name"`
+	Role    Role      `json:"role"`
+	OwnerID string    `json:"owner_id"`
+	TTL     *Duration `json:"ttl"`
+}
+
+// Validate checks the request.
+func (t *TokenCreate) Validate() error {
+	switch {
+	case !ValidRole(t.Role):
+		return FieldError("role", "%q is not one of admin, operator, auditor, owner", t.Role)
+	case t.Role == RoleOwner && t.OwnerID == "":
+		return FieldError("owner_id", "is required for an owner token")
+	case t.Role != RoleOwner && t.OwnerID != "":
+		return FieldError("owner_id", "only an owner token is bound to an owner")
+	case len(t.Name) > MaxNameLen:
+		return FieldError("name", "is longer than %d characters", MaxNameLen)
+	case t.TTL != nil && *t.TTL <= 0:
+		return FieldError("ttl", "must be positive")
+	}
+	return nil
+}
+
+// CreatedToken is a minted token: the secret is shown once.
+type CreatedToken struct {
+	OperatorToken
+	Token string `json:"token"`
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	Actor   string // recorded in events: "token:<id>" or "system:<what>"
+	Role    Role
+	OwnerID string
+	TokenID string
+}
+
+// Permission names what a caller wants to do.
+type Permission int
+
+// Permissions.
+const (
+	PermRead       Permission = iota // read inventory, events
+	PermWrite                        // change inventory
+	PermAdmin                        // tokens, configuration
+	PermReadTokens                   // list operator tokens
+)
+
+// Can reports whether the principal's role allows p (ownership checks aside).
+func (p *Principal) Can(perm Permission) bool {
+	if p == nil {
+		return false
+	}
+	switch p.Role {
+	case RoleAdmin:
+		return true
+	case RoleOperator:
+		return perm == PermRead || perm == PermWrite
+	case RoleAuditor:
+		return perm == PermRead || perm == PermReadTokens
+	case RoleOwner:
+		return perm == PermRead || perm == PermWrite
+	}
+	return false
+}
+
+// SystemPrincipal returns an admin principal for Steward's own jobs.
+func SystemPrincipal(what string) *Principal {
+	return &Principal{Actor: "system:" + what, Role: RoleAdmin}
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying the caller.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller in ctx, or nil.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
