@@ -1,0 +1,188 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steward-nhi/steward"
+)
+
+func ownerTable(raw any, os ...*steward.Owner) table {
+	t := table{columns: []string{"id", "name", "email", "kind", "team", "status", "backup_owner_id"}, raw: raw}
+	for _, o := range os {
+		t.rows = append(t.rows, []string{o.ID, o.Name, o.Email, string(o.Kind), o.Team, string(o.Status), o.BackupOwnerID})
+	}
+	return t
+}
+
+func newOwnerCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "owner", Aliases: []string{"owners"}, Short: "Manage the people and teams accountable for identities"}
+	var in steward.Owner
+	create := &cobra.Command{
+		Use: "create --name NAME --email EMAIL", Short: "Register an owner", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := g.client().CreateOwner(cmd.Context(), &in)
+			if err != nil {
+				return err
+			}
+			return g.print(ownerTable(o, o))
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&in.Name, "name", "", "name (required)")
+	f.StringVar(&in.Email, "email", "", "email (required for a person)")
+	f.StringVar((*string)(&in.Kind), "kind", "", "person (default) or team")
+	f.StringVar(&in.Team, "team", "", "team")
+	f.StringVar(&in.ManagerID, "manager", "", "manager's owner id")
+	f.StringVar(&in.BackupOwnerID, "backup", "", "backup owner id")
+	_ = create.MarkFlagRequired("name")
+
+	var lf steward.OwnerFilter
+	list := &cobra.Command{
+		Use: "list", Short: "List owners", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			page, err := g.client().ListOwners(cmd.Context(), lf)
+			if err != nil {
+				return err
+			}
+			return g.print(ownerTable(page, page.Items...))
+		},
+	}
+	f = list.Flags()
+	f.StringVar((*string)(&lf.Status), "status", "", "active or departed")
+	f.StringVar(&lf.Team, "team", "", "team")
+	f.StringVarP(&lf.Query, "query", "q", "", "text search")
+	f.IntVar(&lf.Limit, "limit", 0, "page size")
+	f.StringVar(&lf.Cursor, "cursor", "", "next page cursor")
+
+	show := &cobra.Command{
+		Use: "show ID", Short: "Show an owner", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := g.client().GetOwner(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(ownerTable(o, o))
+		},
+	}
+	var reason string
+	depart := &cobra.Command{
+		Use: "depart ID", Short: "Mark an owner departed and list the identities that need a new owner", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := g.client().DepartOwner(cmd.Context(), args[0], reason)
+			if err != nil {
+				return err
+			}
+			if g.output == "table" {
+				fmt.Fprintf(g.stderr, "%s (%s) departed; %d identities need a new owner:\n", d.Owner.Name, d.Owner.ID, len(d.Identities))
+			}
+			return g.print(identityTable(d, d.Identities...))
+		},
+	}
+	depart.Flags().StringVar(&reason, "reason", "", "why (recorded)")
+	cmd.AddCommand(create, list, show, depart)
+	return cmd
+}
+
+func newTokenCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Aliases: []string{"tokens"}, Short: "Manage API operator tokens"}
+	var in steward.TokenCreate
+	var ttl string
+	create := &cobra.Command{
+		Use: "create --role ROLE [--owner ID]", Short: "Mint a token (the secret is printed once)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ttl != "" {
+				d, err := steward.ParseDuration(ttl)
+				if err != nil {
+					return fmt.Errorf("--ttl: %w", err)
+				}
+				in.TTL = &d
+			}
+			t, err := g.client().CreateToken(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			if g.output == "table" {
+				fmt.Fprintln(g.stdout, t.Token)
+				fmt.Fprintf(g.stderr, "token %s (role %s) created; the secret above is shown once\n", t.ID, t.Role)
+				return nil
+			}
+			return g.print(kv(t))
+		},
+	}
+	create.Flags().StringVar((*string)(&in.Role), "role", "", "admin, operator, auditor or owner (required)")
+	create.Flags().StringVar(&in.OwnerID, "owner", "", "owner id (owner role)")
+	create.Flags().StringVar(&in.Name, "name", "", "a name for the token")
+	create.Flags().StringVar(&ttl, "ttl", "", "lifetime, e.g. 720h or 90d (default: no expiry)")
+	_ = create.MarkFlagRequired("role")
+	list := &cobra.Command{
+		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := g.client().ListTokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			t := table{columns: []string{"id", "name", "role", "owner_id", "created_at", "expires_at", "last_used_at", "revoked_at"}, raw: ts}
+			for _, k := range ts {
+				t.rows = append(t.rows, []string{k.ID, k.Name, string(k.Role), k.OwnerID, tv(k.CreatedAt), ts2(k.ExpiresAt), ts2(k.LastUsedAt), ts2(k.RevokedAt)})
+			}
+			return g.print(t)
+		},
+	}
+	revoke := &cobra.Command{
+		Use: "revoke ID", Short: "Revoke a token", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := g.client().RevokeToken(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stdout, "revoked", t.ID)
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+var ts2 = ts
+
+func newImportCmd(g *globals) *cobra.Command {
+	var opts steward.ImportOptions
+	cmd := &cobra.Command{
+		Use:   "import FORMAT FILE",
+		Short: "Import a provider export (aws-credential-report, gcp-sa-keys, kubernetes, github-pat-grants, github-app-installations, azure-app-credentials)",
+		Long: `Import a provider export into the inventory. Identities are matched by provider
+and external reference, so importing the same file twice changes nothing. A bad
+record rejects the whole file unless --partial is given. FILE - reads stdin.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r = g.stdin
+			if args[1] != "-" {
+				f, err := os.Open(args[1])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				r = f
+			}
+			sum, err := g.client().Import(cmd.Context(), args[0], r, opts)
+			if err != nil {
+				return err
+			}
+			t := kv(sum, "format", sum.Format, "records", fmt.Sprint(sum.Records), "created", fmt.Sprint(sum.Created),
+				"updated", fmt.Sprint(sum.Updated), "unchanged", fmt.Sprint(sum.Unchanged), "rejected", fmt.Sprint(sum.Rejected), "unowned", fmt.Sprint(sum.Unowned))
+			for _, e := range sum.Errors {
+				t.rows = append(t.rows, []string{fmt.Sprintf("error record %d line %d", e.Record, e.Line), e.Message})
+			}
+			return g.print(t)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.Partial, "partial", false, "import the good records and report the bad ones")
+	f.StringVar(&opts.OwnerID, "owner", "", "owner of identities whose export names none")
+	f.StringVar(&opts.Environment, "env", "", "environment of identities whose export does not say")
+	f.StringVar((*string)(&opts.Sensitivity), "sensitivity", "", "tier of identities whose export does not say")
+	return cmd
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steward-nhi/steward/httpapi"
+)
+
+// globals are the streams, environment and remote flags shared by commands.
+type globals struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	server string
+	token  string
+	output string
+}
+
+func newRootCmd(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "steward",
+		Short: "Steward governs non-human identities: inventory, owners, lifecycle, evidence",
+		Long: `Steward keeps the inventory of your non-human identities (API keys, service
+accounts, OAuth apps, workload and AI-agent tokens) with an accountable owner,
+a lifecycle and a tamper-evident history of every change.
+
+Start a server:   steward serve --demo
+Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<token>
+                  steward identity list --owner none`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Version:           version,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", "", "Steward server URL (env STEWARD_SERVER; default http://127.0.0.1:8080)")
+	pf.StringVar(&g.token, "token", "", "API token (env STEWARD_TOKEN)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json, yaml or csv")
+	root.AddCommand(
+		newServeCmd(g),
+		newIdentityCmd(g),
+		newOwnerCmd(g),
+		newTokenCmd(g),
+		newImportCmd(g),
+		newScanCmd(stdin, stdout, stderr),
+	)
+	return root
+}
+
+// client returns an API client from the flags and environment.
+func (g *globals) client() *httpapi.Client {
+	server := g.server
+	if server == "" {
+		server = g.getenv("STEWARD_SERVER")
+	}
+	if server == "" {
+		server = "http://127.0.0.1:8080"
+	}
+	if !strings.Contains(server, "://") {
+		server = "http://" + server
+	}
+	token := g.token
+	if token == "" {
+		token = g.getenv("STEWARD_TOKEN")
+	}
+	c := httpapi.NewClient(server, token)
+	c.UserAgent = "steward-cli/" + version
+	return c
+}

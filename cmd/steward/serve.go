@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/internal/demo"
+	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/sqlstore"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newServeCmd(g *globals) *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Steward server (REST API, metrics, health)",
+		Long: `Run the Steward server. With no database flags it keeps an embedded SQLite
+database in --data-dir; with --db postgres://… several servers can share one
+PostgreSQL. Configuration: flags > STEWARD_* environment > steward.yaml > defaults.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if configPath == "" {
+				configPath = g.getenv("STEWARD_CONFIG")
+			}
+			cfg, err := loadConfig(configPath, g.getenv, cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, g)
+		},
+	}
+	f := cmd.Flags()
+	d := defaultConfig()
+	f.StringVar(&configPath, "config", "", "config file (default ./steward.yaml when present; env STEWARD_CONFIG)")
+	f.String("addr", d.Addr, "listen address HOST:PORT (env STEWARD_ADDR)")
+	f.String("data-dir", d.DataDir, "directory of the embedded SQLite database (env STEWARD_DATA_DIR)")
+	f.String("db", "", "PostgreSQL URL postgres://… instead of SQLite (env STEWARD_DB)")
+	f.String("tls-cert", "", "TLS certificate file (env STEWARD_TLS_CERT)")
+	f.String("tls-key", "", "TLS private key file (env STEWARD_TLS_KEY)")
+	f.String("log-level", d.LogLevel, "debug, info, warn or error (env STEWARD_LOG_LEVEL)")
+	f.String("log-format", d.LogFormat, "json or text (env STEWARD_LOG_FORMAT)")
+	f.Float64("rate-limit", d.RateLimit, "requests per second allowed per token, 0 for no limit (env STEWARD_RATE_LIMIT)")
+	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long to wait for requests in flight on shutdown")
+	f.String("default-sensitivity", d.DefaultSensitivity, "tier of imported identities whose export does not say")
+	f.Bool("demo", false, "seed a realistic synthetic organisation into an empty inventory")
+	return cmd
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if cfg.LogFormat == "text" {
+		h = slog.NewTextHandler(w, opts)
+	} else {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(httpapi.LogHandler{Handler: h})
+}
+
+func serve(ctx context.Context, cfg Config, g *globals) error {
+	log := newLogger(cfg, g.stderr)
+	slog.SetDefault(log)
+	policy, err := cfg.lifecyclePolicy()
+	if err != nil {
+		return err
+	}
+
+	tracer, shutdownTracing, err := setupTracing(ctx, g.getenv)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing()
+
+	var srvRef atomic.Pointer[httpapi.Server]
+	opts := sqlstore.Options{Observe: func(op string, d time.Duration, err error) {
+		if s := srvRef.Load(); s != nil {
+			s.ObserveStore(op, d, err)
+		}
+	}}
+	var store *sqlstore.Store
+	if cfg.DB != "" {
+		store, err = sqlstore.Open(ctx, cfg.DB, opts)
+		log.Info("database", "engine", "postgres", "url", redactURL(cfg.DB))
+	} else {
+		store, err = sqlstore.OpenDataDir(ctx, cfg.DataDir, opts)
+		log.Info("database", "engine", "sqlite", "data_dir", cfg.DataDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	svc := inventory.New(inventory.Config{Store: store, Policy: policy, Logger: log})
+	svc.DefaultSensitivity = steward.Sensitivity(cfg.DefaultSensitivity)
+
+	adminToken := g.getenv("STEWARD_ADMIN_TOKEN")
+	secret, err := svc.Bootstrap(ctx, adminToken)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin token: %w", err)
+	}
+	if secret != "" && adminToken == "" {
+		fmt.Fprintf(g.stderr, "\n  First start: an admin token was generated. It is shown once; store it now:\n\n    %s\n\n  Use it with: export STEWARD_TOKEN=<token>\n\n", secret)
+	} else if secret != "" {
+		log.Info("bootstrap admin token created from STEWARD_ADMIN_TOKEN")
+	}
+	if cfg.Demo {
+		st, err := store.InventoryStats(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		if st.Identities == 0 {
+			sum, err := demo.Seed(ctx, store, time.Now().UTC(), 42)
+			if err != nil {
+				return fmt.Errorf("seed demo data: %w", err)
+			}
+			log.Info("demo organisation seeded", "summary", sum)
+		} else {
+			log.Info("demo: the inventory is not empty; nothing seeded", "identities", st.Identities)
+		}
+	}
+
+	srv := httpapi.NewServer(httpapi.Deps{
+		Identities: svc, Owners: svc, Tokens: svc, Imports: svc,
+		Auth:  svc.Authenticate,
+		Ready: store.Ping,
+		Stats: func(ctx context.Context) (*steward.InventoryStats, error) {
+			return store.InventoryStats(ctx, time.Now())
+		},
+		Logger:    log,
+		Tracer:    tracer,
+		Version:   version,
+		RateLimit: cfg.RateLimit,
+	})
+	srvRef.Store(srv)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	} else if !isLoopback(ln.Addr()) {
+		log.Warn("SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS: bearer tokens cross the network in clear text; use --tls-cert/--tls-key or a TLS-terminating proxy", "addr", ln.Addr().String())
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(), "version", version)
+
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		runJobs(jobsCtx, svc, log)
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopJobs()
+		<-jobsDone
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	stopJobs()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	<-jobsDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// runJobs runs the background sweeps until ctx ends.
+func runJobs(ctx context.Context, svc *inventory.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		n, err := svc.ExpireDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("expiry sweep", "err", err)
+		} else if n > 0 {
+			log.Info("expiry sweep", "expired", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+func setupTracing(ctx context.Context, getenv func(string) string) (trace.Tracer, func(), error) {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return noop.NewTracerProvider().Tracer("steward"), func() {}, nil
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("OpenTelemetry exporter: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	return tp.Tracer("steward"), func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tp.Shutdown(c)
+	}, nil
+}
+
+var _ = os.Stderr
+var _ = strings.TrimSpace

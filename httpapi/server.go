@@ -1,0 +1,198 @@
+// Package httpapi serves Steward's REST API under /api/v1, the health and
+// metrics endpoints, and implements the service interfaces over HTTP for the
+// CLI (client.go). routes.go lists every route.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/steward-nhi/steward"
+)
+
+// Body limits.
+const (
+	MaxBodyBytes   = 1 << 20  // 1 MiB
+	MaxImportBytes = 64 << 20 // 64 MiB
+)
+
+// Authenticator resolves a bearer token to a principal.
+type Authenticator func(ctx context.Context, token string) (*steward.Principal, error)
+
+// Deps are what the server serves.
+type Deps struct {
+	Identities steward.IdentityService
+	Owners     steward.OwnerService
+	Tokens     steward.TokenService
+	Imports    steward.ImportService
+	Auth       Authenticator
+	// Ready reports whether the server can serve (database reachable).
+	Ready func(ctx context.Context) error
+	// Stats returns inventory counts for the metrics gauges.
+	Stats    func(ctx context.Context) (*steward.InventoryStats, error)
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	Tracer   trace.Tracer
+	Version  string
+	// RateLimit is the sustained requests per second allowed per token
+	// (0 disables); RateBurst its burst.
+	RateLimit float64
+	RateBurst int
+	// AuthFailureLimit is the failed authentications per second allowed
+	// per source address before 429 (burst 4×).
+	AuthFailureLimit float64
+	// Mount adds routes of other packages (broker, web) to the mux.
+	Mount []func(mux *http.ServeMux, s *Server)
+}
+
+// Server is Steward's HTTP handler.
+type Server struct {
+	Deps
+	mux         *http.ServeMux
+	log         *slog.Logger
+	auth        Authenticator
+	tracer      trace.Tracer
+	metrics     *metrics
+	reqLimit    *limiter
+	failLimit   *limiter
+	quietRoutes map[string]bool
+}
+
+// NewServer returns the API handler.
+func NewServer(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider().Tracer("steward")
+	}
+	if d.AuthFailureLimit == 0 {
+		d.AuthFailureLimit = 5
+	}
+	if d.RateBurst == 0 {
+		d.RateBurst = int(2 * d.RateLimit)
+	}
+	s := &Server{
+		Deps: d, mux: http.NewServeMux(), log: d.Logger, auth: d.Auth, tracer: d.Tracer,
+		reqLimit:    newLimiter(d.RateLimit, d.RateBurst),
+		failLimit:   newLimiter(d.AuthFailureLimit, int(4*d.AuthFailureLimit)),
+		quietRoutes: map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true},
+	}
+	s.metrics = newMetrics(d.Registry, d.Version, d.Stats)
+	s.routes()
+	for _, m := range d.Mount {
+		m(s.mux, s)
+	}
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Handle registers an instrumented route; pattern is "METHOD /path".
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, h))
+}
+
+// Authenticated wraps h so that it runs only for an authenticated caller.
+func (s *Server) Authenticated(h http.Handler) http.Handler { return s.authenticate(h) }
+
+type metrics struct {
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	store        *prometheus.HistogramVec
+	authFailures prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry, version string, stats func(ctx context.Context) (*steward.InventoryStats, error)) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"route", "method"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_store_operation_duration_seconds", Help: "Store operation latency.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"op", "result"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "steward_auth_failures_total", Help: "Failed API authentications."}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_build_info", Help: "Build information."}, []string{"version"})
+	build.WithLabelValues(version).Set(1)
+	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, build)
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if stats != nil {
+		reg.MustRegister(&inventoryCollector{stats: stats})
+	}
+	return m
+}
+
+// ObserveStore records a store operation's latency (sqlstore.Options.Observe).
+func (s *Server) ObserveStore(op string, d time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	s.metrics.store.WithLabelValues(op, result).Observe(d.Seconds())
+}
+
+// inventoryCollector exports inventory gauges, caching the counts for 15 s.
+type inventoryCollector struct {
+	stats  func(ctx context.Context) (*steward.InventoryStats, error)
+	cached *steward.InventoryStats
+	at     time.Time
+}
+
+var (
+	descIdentities = prometheus.NewDesc("steward_identities", "Identities by status, kind and sensitivity.", []string{"status"}, nil)
+	descByKind     = prometheus.NewDesc("steward_identities_by_kind", "Identities by kind.", []string{"kind"}, nil)
+	descByTier     = prometheus.NewDesc("steward_identities_by_sensitivity", "Identities by sensitivity tier.", []string{"sensitivity"}, nil)
+	descUnowned    = prometheus.NewDesc("steward_identities_unowned", "Identities without an owner.", nil, nil)
+	descOrphaned   = prometheus.NewDesc("steward_identities_orphaned", "Identities whose owner departed.", nil, nil)
+	descOwners     = prometheus.NewDesc("steward_owners", "Owners.", nil, nil)
+	descEvents     = prometheus.NewDesc("steward_events", "Entries in the event chain.", nil, nil)
+)
+
+func (c *inventoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descIdentities, descByKind, descByTier, descUnowned, descOrphaned, descOwners, descEvents} {
+		ch <- d
+	}
+}
+
+func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.cached == nil || time.Since(c.at) > 15*time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := c.stats(ctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		c.cached, c.at = st, time.Now()
+	}
+	st := c.cached
+	for k, v := range st.ByStatus {
+		ch <- prometheus.MustNewConstMetric(descIdentities, prometheus.GaugeValue, float64(v), k)
+	}
+	for k, v := range st.ByKind {
+		ch <- prometheus.MustNewConstMetric(descByKind, prometheus.GaugeValue, float64(v), k)
+	}
+	for k, v := range st.BySensitivity {
+		ch <- prometheus.MustNewConstMetric(descByTier, prometheus.GaugeValue, float64(v), k)
+	}
+	ch <- prometheus.MustNewConstMetric(descUnowned, prometheus.GaugeValue, float64(st.Unowned))
+	ch <- prometheus.MustNewConstMetric(descOrphaned, prometheus.GaugeValue, float64(st.Orphaned))
+	ch <- prometheus.MustNewConstMetric(descOwners, prometheus.GaugeValue, float64(st.Owners))
+	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.GaugeValue, float64(st.Events))
+}
+
+func (s *Server) handleMetrics() http.Handler {
+	return promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
+}

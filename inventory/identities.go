@@ -1,0 +1,453 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/ids"
+)
+
+// CreateIdentity registers an identity. Status may be pending or active
+// (default active); owner-role callers create identities they own.
+func (s *Service) CreateIdentity(ctx context.Context, in *steward.Identity) (*steward.Identity, error) {
+	p, err := require(ctx, steward.PermWrite)
+	if err != nil {
+		return nil, err
+	}
+	i := *in
+	now := s.clock.Now()
+	if p.Role == steward.RoleOwner {
+		if i.OwnerID != "" && i.OwnerID != p.OwnerID {
+			return nil, steward.FieldError("owner_id", "an owner token can only create identities it owns")
+		}
+		i.OwnerID = p.OwnerID
+	}
+	if i.Source == "" {
+		i.Source = steward.SourceRegistered
+	}
+	if i.Provider == "" {
+		i.Provider = "steward"
+	}
+	if i.Sensitivity == "" {
+		i.Sensitivity = steward.SensitivityMedium
+	}
+	switch i.Status {
+	case "":
+		i.Status = steward.StatusActive
+	case steward.StatusPending, steward.StatusActive:
+	default:
+		return nil, steward.FieldError("status", "a new identity is pending or active, not %q", i.Status)
+	}
+	i.Normalize()
+	i.ID = ids.New(ids.Identity, now)
+	i.CreatedAt, i.UpdatedAt, i.Version = now, now, 1
+	if err := i.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.policy.CheckExpiry(i.Sensitivity, i.ExpiresAt, i.Exception, now); err != nil {
+		return nil, err
+	}
+	err = s.store.Update(ctx, func(tx steward.Tx) error {
+		if err := checkOwnerUsable(ctx, tx, i.OwnerID); err != nil {
+			return err
+		}
+		if err := tx.CreateIdentity(ctx, &i); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionIdentityCreate, steward.SubjectIdentity, i.ID, i.ID, "", nil, &i))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &i, nil
+}
+
+// checkOwnerUsable refuses an unknown or departed owner.
+func checkOwnerUsable(ctx context.Context, r steward.Reader, ownerID string) error {
+	if ownerID == "" {
+		return nil
+	}
+	o, err := r.GetOwner(ctx, ownerID)
+	if steward.ErrorCode(err) == steward.ENOTFOUND {
+		return steward.FieldError("owner_id", "owner %q does not exist", ownerID)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Status != steward.OwnerActive {
+		return steward.FieldError("owner_id", "owner %q has departed; choose an active owner", ownerID)
+	}
+	return nil
+}
+
+// GetIdentity returns one identity.
+func (s *Service) GetIdentity(ctx context.Context, id string) (*steward.Identity, error) {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.store.GetIdentity(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOwns(p, i); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// ListIdentities returns a page of identities; owner-role callers see their own.
+func (s *Service) ListIdentities(ctx context.Context, f steward.IdentityFilter) (*steward.Page[*steward.Identity], error) {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner {
+		f.OwnedBy = p.OwnerID
+	}
+	return s.store.ListIdentities(ctx, f)
+}
+
+// ListCredentials returns an identity's credentials (metadata only).
+func (s *Service) ListCredentials(ctx context.Context, identityID string) ([]*steward.Credential, error) {
+	if _, err := s.GetIdentity(ctx, identityID); err != nil {
+		return nil, err
+	}
+	return s.store.ListCredentials(ctx, identityID)
+}
+
+// UpdateIdentity applies a patch; the lifecycle status changes only through
+// TransitionIdentity.
+func (s *Service) UpdateIdentity(ctx context.Context, id string, pt steward.IdentityPatch) (*steward.Identity, error) {
+	p, err := require(ctx, steward.PermWrite)
+	if err != nil {
+		return nil, err
+	}
+	var out *steward.Identity
+	err = s.store.Update(ctx, func(tx steward.Tx) error {
+		old, err := tx.GetIdentity(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkOwns(p, old); err != nil {
+			return err
+		}
+		if pt.Version != 0 && pt.Version != old.Version {
+			return steward.Errorf(steward.ECONFLICT, "identity %s is at version %d, not %d; reload and retry", id, old.Version, pt.Version)
+		}
+		if old.Status == steward.StatusRevoked {
+			return steward.Errorf(steward.ECONFLICT, "identity %s is revoked; a revoked identity cannot be changed", id)
+		}
+		n, err := applyIdentityPatch(old, pt)
+		if err != nil {
+			return err
+		}
+		if p.Role == steward.RoleOwner && n.OwnerID != old.OwnerID {
+			return steward.FieldError("owner_id", "an owner token cannot reassign identities")
+		}
+		now := s.clock.Now()
+		n.Normalize()
+		if err := n.Validate(); err != nil {
+			return err
+		}
+		if !expiryEqual(n.ExpiresAt, old.ExpiresAt) || n.Sensitivity != old.Sensitivity || n.Exception != old.Exception {
+			if err := s.policy.CheckExpiry(n.Sensitivity, n.ExpiresAt, n.Exception, now); err != nil {
+				return err
+			}
+		}
+		if n.OwnerID != old.OwnerID {
+			if err := checkOwnerUsable(ctx, tx, n.OwnerID); err != nil {
+				return err
+			}
+		}
+		if identityEqual(old, n) {
+			out = old
+			return nil
+		}
+		n.UpdatedAt = now
+		n.Version = old.Version + 1
+		if err := tx.UpdateIdentity(ctx, n); err != nil {
+			return err
+		}
+		out = n
+		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionIdentityUpdate, steward.SubjectIdentity, id, id, trimReason(pt.Reason), old, n))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func applyIdentityPatch(old *steward.Identity, pt steward.IdentityPatch) (*steward.Identity, error) {
+	n := *old
+	n.Scopes = slices.Clone(old.Scopes)
+	n.Labels = maps.Clone(old.Labels)
+	str := func(o steward.Opt[string], dst *string, field string, required bool) error {
+		if !o.Set {
+			return nil
+		}
+		if o.Null {
+			if required {
+				return steward.FieldError(field, "cannot be null")
+			}
+			*dst = ""
+			return nil
+		}
+		*dst = o.Value
+		return nil
+	}
+	if err := str(pt.Name, &n.Name, "name", true); err != nil {
+		return nil, err
+	}
+	if err := str(pt.Provider, &n.Provider, "provider", true); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		o     steward.Opt[string]
+		dst   *string
+		field string
+	}{{pt.ExternalRef, &n.ExternalRef, "external_ref"}, {pt.OwnerID, &n.OwnerID, "owner_id"}, {pt.Team, &n.Team, "team"},
+		{pt.Purpose, &n.Purpose, "purpose"}, {pt.Environment, &n.Environment, "environment"}} {
+		if err := str(f.o, f.dst, f.field, false); err != nil {
+			return nil, err
+		}
+	}
+	if pt.Kind.Set {
+		if pt.Kind.Null {
+			return nil, steward.FieldError("kind", "cannot be null")
+		}
+		n.Kind = pt.Kind.Value
+	}
+	if pt.Sensitivity.Set {
+		if pt.Sensitivity.Null {
+			return nil, steward.FieldError("sensitivity", "cannot be null")
+		}
+		n.Sensitivity = pt.Sensitivity.Value
+	}
+	if pt.Scopes.Set {
+		n.Scopes = pt.Scopes.Value
+	}
+	if pt.VendorManaged.Set {
+		n.VendorManaged = pt.VendorManaged.Value && !pt.VendorManaged.Null
+	}
+	if pt.ExpiresAt.Set {
+		if pt.ExpiresAt.Null {
+			n.ExpiresAt = nil
+		} else {
+			t := pt.ExpiresAt.Value.UTC().Truncate(time.Microsecond)
+			n.ExpiresAt = &t
+		}
+	}
+	if pt.LastRotatedAt.Set {
+		if pt.LastRotatedAt.Null {
+			n.LastRotatedAt = nil
+		} else {
+			t := pt.LastRotatedAt.Value.UTC().Truncate(time.Microsecond)
+			n.LastRotatedAt = &t
+		}
+	}
+	if pt.Labels.Set {
+		n.Labels = pt.Labels.Value
+	}
+	if pt.Exception.Set {
+		if pt.Exception.Null {
+			n.Exception = nil
+		} else {
+			e := pt.Exception.Value
+			e.Until = e.Until.UTC().Truncate(time.Microsecond)
+			n.Exception = &e
+		}
+	}
+	return &n, nil
+}
+
+func expiryEqual(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func identityEqual(a, b *steward.Identity) bool {
+	return a.Name == b.Name && a.Kind == b.Kind && a.Provider == b.Provider && a.ExternalRef == b.ExternalRef &&
+		a.OwnerID == b.OwnerID && a.Team == b.Team && a.Purpose == b.Purpose && a.Environment == b.Environment &&
+		slices.Equal(a.Scopes, b.Scopes) && a.Sensitivity == b.Sensitivity && a.VendorManaged == b.VendorManaged &&
+		a.Status == b.Status && expiryEqual(a.ExpiresAt, b.ExpiresAt) && expiryEqual(a.LastRotatedAt, b.LastRotatedAt) &&
+		expiryEqual(a.LastUsedAt, b.LastUsedAt) && maps.Equal(a.Labels, b.Labels) && exceptionEqual(a.Exception, b.Exception)
+}
+
+func exceptionEqual(a, b *steward.Exception) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Reason == b.Reason && a.Until.Equal(b.Until) && a.Approver == b.Approver
+}
+
+// DeleteIdentity removes a pending identity; any other must be revoked.
+func (s *Service) DeleteIdentity(ctx context.Context, id string) error {
+	p, err := require(ctx, steward.PermWrite)
+	if err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx steward.Tx) error {
+		old, err := tx.GetIdentity(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkOwns(p, old); err != nil {
+			return err
+		}
+		if old.Status != steward.StatusPending {
+			return steward.Errorf(steward.ECONFLICT, "identity %s is %s; only a pending identity can be deleted, revoke it instead", id, old.Status)
+		}
+		if err := tx.DeleteIdentity(ctx, id); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionIdentityDelete, steward.SubjectIdentity, id, id, "", old, nil))
+	})
+}
+
+// TransitionIdentity applies a lifecycle operation. Revoking an identity
+// revokes its active credentials in the same transaction.
+func (s *Service) TransitionIdentity(ctx context.Context, id string, t steward.Transition, r steward.TransitionRequest) (*steward.Identity, error) {
+	p, err := require(ctx, steward.PermWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Validate(t); err != nil {
+		return nil, err
+	}
+	var out *steward.Identity
+	err = s.store.Update(ctx, func(tx steward.Tx) error {
+		var err error
+		out, err = s.transition(ctx, tx, p, id, t, r)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) transition(ctx context.Context, tx steward.Tx, p *steward.Principal, id string, t steward.Transition, r steward.TransitionRequest) (*steward.Identity, error) {
+	old, err := tx.GetIdentity(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOwns(p, old); err != nil {
+		return nil, err
+	}
+	to, err := steward.Next(old.Status, t)
+	if err != nil {
+		return nil, fmt.Errorf("identity %s: %w", id, err)
+	}
+	now := s.clock.Now()
+	n := *old
+	n.Status, n.UpdatedAt, n.Version = to, now, old.Version+1
+	if err := tx.UpdateIdentity(ctx, &n); err != nil {
+		return nil, err
+	}
+	reason := r.Reason
+	if r.Note != "" {
+		reason = fmt.Sprintf("%s: %s", r.Reason, trimReason(r.Note))
+		if r.Reason == "" {
+			reason = trimReason(r.Note)
+		}
+	}
+	if err := tx.AppendEvent(ctx, s.newEvent(p, steward.IdentityAction(t), steward.SubjectIdentity, id, id, reason, old, &n)); err != nil {
+		return nil, err
+	}
+	if t == steward.TransitionRevoke {
+		creds, err := tx.ListCredentials(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range creds {
+			if c.Status != steward.CredentialActive && c.Status != steward.CredentialInactive {
+				continue
+			}
+			before := *c
+			c.Status, c.RevokedAt = steward.CredentialRevoked, &now
+			if err := tx.UpdateCredential(ctx, c); err != nil {
+				return nil, err
+			}
+			if err := tx.AppendEvent(ctx, s.newEvent(p, "credential.revoke", steward.SubjectCredential, c.ID, id, reason, &before, c)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &n, nil
+}
+
+// ListEvents returns events; owner-role callers see events of their identities.
+func (s *Service) ListEvents(ctx context.Context, f steward.EventFilter) (*steward.Page[*steward.Event], error) {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner {
+		if f.IdentityID != "" {
+			if _, err := s.GetIdentity(ctx, f.IdentityID); err != nil {
+				return nil, err
+			}
+		} else {
+			owned, err := s.ownedIDs(ctx, p.OwnerID)
+			if err != nil {
+				return nil, err
+			}
+			f.IdentityIDs = owned
+		}
+	}
+	return s.store.ListEvents(ctx, f)
+}
+
+func (s *Service) ownedIDs(ctx context.Context, ownerID string) ([]string, error) {
+	out := []string{}
+	f := steward.IdentityFilter{OwnedBy: ownerID, Limit: steward.MaxLimit}
+	for {
+		page, err := s.store.ListIdentities(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range page.Items {
+			out = append(out, i.ID)
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		f.Cursor = page.NextCursor
+	}
+}
+
+// ExpireDue moves active identities whose expiry has passed to expired,
+// recording each with the system actor. It returns how many it expired.
+func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	p := steward.SystemPrincipal("expiry")
+	n := 0
+	for {
+		page, err := s.store.ListIdentities(ctx, steward.IdentityFilter{Status: steward.StatusActive, ExpiresBefore: &now, Limit: 200})
+		if err != nil {
+			return n, err
+		}
+		if len(page.Items) == 0 {
+			return n, nil
+		}
+		err = s.store.Update(ctx, func(tx steward.Tx) error {
+			for _, i := range page.Items {
+				if _, err := s.transition(ctx, tx, p, i.ID, steward.TransitionExpire, steward.TransitionRequest{Reason: "expired"}); err != nil {
+					if steward.ErrorCode(err) == steward.ECONFLICT {
+						continue
+					}
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+}

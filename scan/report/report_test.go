@@ -1,0 +1,211 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/steward-nhi/steward/scan"
+	"github.com/steward-nhi/steward/scan/report"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func sample() ([]scan.Finding, scan.Summary) {
+	fs := []scan.Finding{
+		{
+			Rule: "github-pat", Description: "GitHub personal access token (classic)", File: ".github/workflows/ci.yml",
+			Line: 12, Column: 20, EndLine: 12, EndColumn: 59, Commit: "0123456789abcdef0123456789abcdef01234567",
+			Author: "Dev One", Email: "dev@example.org", Date: "2024-05-06T07:08:09Z",
+			Context: "workflow=ci.yml job=build step=deploy env=GH_TOKEN", Severity: "critical", Confidence: "high",
+			Tags: []string{"github"}, Entropy: 4.9, Preview: "GH_TOKEN: ghp_*****",
+			Fingerprint: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+		},
+		{
+			Rule: "generic-secret-assignment", Description: "High-entropy value assigned to a secret-like name", File: "config/app.env",
+			Line: 3, Column: 13, EndLine: 3, EndColumn: 28, Severity: "medium", Confidence: "medium",
+			Tags: []string{"generic"}, Entropy: 3.6, Preview: "=DB_PASSWORD=Zq*****",
+			Fingerprint: "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+		},
+	}
+	sum := scan.Summary{Files: 42, Bytes: 123456, Findings: 2, Suppressed: 1, Skipped: map[string]int{"binary": 3}}
+	return fs, sum
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file:\n%s", name, got)
+	}
+}
+
+func TestGoldenReports(t *testing.T) {
+	fs, sum := sample()
+	for _, format := range report.Formats {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Write(&buf, format, fs, sum, report.Meta{Version: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "report."+format, buf.Bytes())
+		})
+	}
+}
+
+func TestEmptyJSONIsAnEmptyArray(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.TrimSpace(buf.Bytes()); string(got) != "[]" {
+		t.Fatalf("got %s, want []", got)
+	}
+}
+
+func TestUnknownFormatIsAnError(t *testing.T) {
+	if err := report.Write(&bytes.Buffer{}, "xml", nil, scan.Summary{}, report.Meta{}); err == nil {
+		t.Fatal("no error for an unknown format")
+	}
+}
+
+// TestSARIFStructure checks the properties SARIF 2.1.0 requires (and that
+// GitHub code scanning reads) without fetching the schema.
+func TestSARIFStructure(t *testing.T) {
+	fs, sum := sample()
+	for _, tt := range []struct {
+		name     string
+		findings []scan.Finding
+	}{
+		{"with findings", fs},
+		{"without findings", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Write(&buf, "sarif", tt.findings, sum, report.Meta{Version: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if errs := checkSARIF(doc); len(errs) > 0 {
+				for _, e := range errs {
+					t.Error(e)
+				}
+			}
+		})
+	}
+}
+
+// checkSARIF is a minimal structural validator for SARIF 2.1.0 logs.
+func checkSARIF(doc map[string]any) []string {
+	var errs []string
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if doc["version"] != "2.1.0" {
+		fail("version = %v, want 2.1.0", doc["version"])
+	}
+	if s, _ := doc["$schema"].(string); s == "" {
+		fail("$schema missing")
+	}
+	runs, ok := doc["runs"].([]any)
+	if !ok || len(runs) == 0 {
+		return append(errs, "runs must be a non-empty array")
+	}
+	levels := map[string]bool{"none": true, "note": true, "warning": true, "error": true}
+	for i, r := range runs {
+		run, ok := r.(map[string]any)
+		if !ok {
+			fail("runs[%d] not an object", i)
+			continue
+		}
+		tool, _ := run["tool"].(map[string]any)
+		driver, _ := tool["driver"].(map[string]any)
+		if name, _ := driver["name"].(string); name == "" {
+			fail("runs[%d].tool.driver.name is required", i)
+		}
+		ruleIDs := map[string]int{}
+		rules, _ := driver["rules"].([]any)
+		for j, rr := range rules {
+			rule, _ := rr.(map[string]any)
+			id, _ := rule["id"].(string)
+			if id == "" {
+				fail("rules[%d].id is required", j)
+			}
+			ruleIDs[id] = j
+			if sd, ok := rule["shortDescription"].(map[string]any); ok {
+				if txt, _ := sd["text"].(string); txt == "" {
+					fail("rules[%d].shortDescription.text is required", j)
+				}
+			}
+			if dc, ok := rule["defaultConfiguration"].(map[string]any); ok && !levels[fmt.Sprint(dc["level"])] {
+				fail("rules[%d].defaultConfiguration.level invalid", j)
+			}
+		}
+		if ck, ok := run["columnKind"]; ok && ck != "utf16CodeUnits" && ck != "unicodeCodePoints" {
+			fail("columnKind %v invalid", ck)
+		}
+		results, ok := run["results"].([]any)
+		if !ok {
+			fail("runs[%d].results must be an array", i)
+		}
+		for j, rr := range results {
+			res, _ := rr.(map[string]any)
+			msg, _ := res["message"].(map[string]any)
+			if txt, _ := msg["text"].(string); txt == "" {
+				fail("results[%d].message.text is required", j)
+			}
+			id, _ := res["ruleId"].(string)
+			idx, hasIdx := res["ruleIndex"].(float64)
+			if k, ok := ruleIDs[id]; !ok || hasIdx && int(idx) != k {
+				fail("results[%d] ruleId/ruleIndex do not name a rule", j)
+			}
+			if !levels[fmt.Sprint(res["level"])] {
+				fail("results[%d].level invalid", j)
+			}
+			locs, _ := res["locations"].([]any)
+			if len(locs) == 0 {
+				fail("results[%d].locations empty", j)
+			}
+			for _, l := range locs {
+				loc, _ := l.(map[string]any)
+				pl, _ := loc["physicalLocation"].(map[string]any)
+				al, _ := pl["artifactLocation"].(map[string]any)
+				if uri, _ := al["uri"].(string); uri == "" {
+					fail("results[%d] artifactLocation.uri is required", j)
+				}
+				reg, _ := pl["region"].(map[string]any)
+				for _, k := range []string{"startLine", "startColumn", "endLine", "endColumn"} {
+					if v, ok := reg[k].(float64); !ok || v < 1 {
+						fail("results[%d].region.%s must be an integer >= 1", j, k)
+					}
+				}
+				if reg["endLine"].(float64) < reg["startLine"].(float64) {
+					fail("results[%d] endLine before startLine", j)
+				}
+			}
+			if pf, ok := res["partialFingerprints"]; ok {
+				if _, ok := pf.(map[string]any); !ok {
+					fail("results[%d].partialFingerprints must be an object", j)
+				}
+			}
+		}
+	}
+	return errs
+}
