@@ -68,13 +68,25 @@ type CreatedToken struct {
 	Token string `json:"token"`
 }
 
-// Principal is the authenticated caller of a request.
+// Principal is the authenticated caller of a request: an operator (a
+// person or tool holding an operator token, with a Role) or a non-human
+// identity holding a Steward-issued credential (IdentityID set, no Role).
 type Principal struct {
-	Actor   string // recorded in events: "token:<id>" or "system:<what>"
+	Actor   string // recorded in events: "token:<id>", "nhi:<identity id>" or "system:<what>"
 	Role    Role
 	OwnerID string
 	TokenID string
+	// For an NHI caller: the identity, the credential used and its scopes.
+	IdentityID   string
+	CredentialID string
+	Scopes       []string
 }
+
+// IsNHI reports whether the caller is a non-human identity.
+func (p *Principal) IsNHI() bool { return p != nil && p.IdentityID != "" }
+
+// HasScope reports whether an NHI caller's credential holds scope s.
+func (p *Principal) HasScope(s string) bool { return p != nil && slices.Contains(p.Scopes, s) }
 
 // Permission names what a caller wants to do.
 type Permission int

@@ -57,7 +57,7 @@ func schemas() obj {
 	for k, v := range tokenProps {
 		created[k] = v
 	}
-	return obj{
+	out := obj{
 		"Identity":       object(identityProps, "id", "name", "kind", "provider", "status", "sensitivity", "source"),
 		"IdentityCreate": object(createProps, "name", "kind"),
 		"IdentityPatch":  object(patchProps),
@@ -91,6 +91,12 @@ func schemas() obj {
 		"Problem": object(obj{"type": str(), "title": str(), "status": obj{"type": "integer"}, "detail": str(), "instance": str(), "code": str(),
 			"field": obj{"type": "string", "description": "the input at fault"}, "request_id": str(), "errors": obj{}}, "type", "title", "status"),
 	}
+	for _, extra := range []obj{auditSchemas(), brokerSchemas(), authzSchemas()} {
+		for k, v := range extra {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 var paramRE = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -119,7 +125,7 @@ func OpenAPI(version string, routes []Route) map[string]any {
 			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": str()})
 		}
 		if rt.Method == "GET" || strings.HasPrefix(rt.Path, "/api/v1/import") {
-			for _, p := range listParams[rt.Path] {
+			for _, p := range append(listParams[rt.Path], rt.Query...) {
 				params = append(params, obj{"name": p, "in": "query", "required": false, "schema": str()})
 			}
 		}

@@ -1,6 +1,9 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 // Route is one documented route of the API.
 type Route struct {
@@ -11,16 +14,21 @@ type Route struct {
 	Public bool
 	// Roles that may call it (documentation; the services enforce it).
 	Roles   string
-	Request string // schema name of the JSON body, if any
-	Reply   string // schema name of the success body
-	Status  int    // success status
+	Request string   // schema name of the JSON body, if any
+	Query   []string // documented query parameters
+	Reply   string   // schema name of the success body
+	Status  int      // success status
 	handler func(s *Server) http.Handler
 }
 
-// Routes lists every route Steward serves under its API. The OpenAPI
-// document is built from this list and a test checks both ways that the
-// document and the mux agree.
+// Routes lists every route Steward serves. The OpenAPI document is built
+// from this list and a test checks both ways that the document and the mux
+// agree. Each capability keeps its routes in its own file.
 func Routes() []Route {
+	return slices.Concat(coreRoutes(), auditRoutes(), brokerRoutes(), authzRoutes())
+}
+
+func coreRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Public: true, Reply: "Health", Status: 200, handler: (*Server).handleHealthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Reply: "Health", Status: 200, handler: (*Server).handleReadyz},

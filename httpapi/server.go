@@ -34,6 +34,10 @@ type Deps struct {
 	Tokens     steward.TokenService
 	Imports    steward.ImportService
 	Auth       Authenticator
+	// Capabilities beyond the core; their routes answer 501 while nil.
+	Audit  AuditAPI
+	Broker BrokerAPI
+	Authz  AuthzAPI
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

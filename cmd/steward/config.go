@@ -33,6 +33,9 @@ type Config struct {
 	DefaultSensitivity string                   `yaml:"default_sensitivity"`
 	Policy             map[string]policyOverlay `yaml:"policy"`
 	Demo               bool                     `yaml:"demo"`
+	Audit              auditConfig              `yaml:"audit"`
+	Broker             brokerConfig             `yaml:"broker"`
+	Authz              authzConfig              `yaml:"authz"`
 }
 
 type policyOverlay struct {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -142,7 +143,7 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 		}
 	}
 
-	srv := httpapi.NewServer(httpapi.Deps{
+	deps := httpapi.Deps{
 		Identities: svc, Owners: svc, Tokens: svc, Imports: svc,
 		Auth:  svc.Authenticate,
 		Ready: store.Ping,
@@ -153,7 +154,15 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 		Tracer:    tracer,
 		Version:   version,
 		RateLimit: cfg.RateLimit,
-	})
+	}
+	x := &serverContext{cfg: cfg, g: g, log: log, store: store, svc: svc, deps: &deps, usage: steward.DiscardUsage{}}
+	defer x.close()
+	for _, wire := range extensions {
+		if err := wire(ctx, x); err != nil {
+			return err
+		}
+	}
+	srv := httpapi.NewServer(deps)
 	srvRef.Store(srv)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -189,7 +198,7 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		runJobs(jobsCtx, svc, log)
+		runJobs(jobsCtx, svc, log, x.jobs)
 	}()
 
 	errc := make(chan error, 1)
@@ -214,8 +223,18 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 	return nil
 }
 
-// runJobs runs the background sweeps until ctx ends.
-func runJobs(ctx context.Context, svc *inventory.Service, log *slog.Logger) {
+// runJobs runs the background sweeps until ctx ends; each extension job
+// runs in its own goroutine.
+func runJobs(ctx context.Context, svc *inventory.Service, log *slog.Logger, jobs []func(ctx context.Context)) {
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j(ctx)
+		}()
+	}
+	defer wg.Wait()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/sqlstore"
+)
+
+// serverContext is what a capability needs to wire itself into `serve`.
+type serverContext struct {
+	cfg   Config
+	g     *globals
+	log   *slog.Logger
+	store *sqlstore.Store
+	svc   *inventory.Service
+	// deps are the HTTP server's dependencies: set Audit, Broker, Authz,
+	// wrap Auth.
+	deps *httpapi.Deps
+	// usage receives usage events (authentication attempts, decisions);
+	// the authz wiring replaces the default that discards them.
+	usage steward.UsageRecorder
+	// jobs run in the background until shutdown.
+	jobs []func(ctx context.Context)
+	// closers run at shutdown, last added first.
+	closers []func()
+}
+
+func (x *serverContext) close() {
+	for i := len(x.closers) - 1; i >= 0; i-- {
+		x.closers[i]()
+	}
+}
+
+// extensions wire the capabilities beyond the core, in order: usage and
+// authorization first (the broker records into usage), then the broker,
+// then the audit chain's checkpoints and sinks.
+var extensions = []func(ctx context.Context, x *serverContext) error{
+	wireAuthz,
+	wireBroker,
+	wireAudit,
+}
