@@ -35,9 +35,11 @@ type Deps struct {
 	Imports    steward.ImportService
 	Auth       Authenticator
 	// Capabilities beyond the core; their routes answer 501 while nil.
-	Audit  AuditAPI
-	Broker BrokerAPI
-	Authz  AuthzAPI
+	Audit   AuditAPI
+	Broker  BrokerAPI
+	Authz   AuthzAPI
+	Posture PostureAPI
+	Alerts  AlertsAPI
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

@@ -36,6 +36,9 @@ type Config struct {
 	Audit              auditConfig              `yaml:"audit"`
 	Broker             brokerConfig             `yaml:"broker"`
 	Authz              authzConfig              `yaml:"authz"`
+	Posture            postureConfig            `yaml:"posture"`
+	Alerts             alertsConfig             `yaml:"alerts"`
+	Web                webConfig                `yaml:"web"`
 }
 
 type policyOverlay struct {

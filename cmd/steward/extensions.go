@@ -37,9 +37,13 @@ func (x *serverContext) close() {
 
 // extensions wire the capabilities beyond the core, in order: usage and
 // authorization first (the broker records into usage), then the broker,
-// then the audit chain's checkpoints and sinks.
+// the audit chain's checkpoints and sinks, posture, alerts, and last the
+// web console (which sees every service set before it).
 var extensions = []func(ctx context.Context, x *serverContext) error{
 	wireAuthz,
 	wireBroker,
 	wireAudit,
+	wirePosture,
+	wireAlerts,
+	wireWeb,
 }
