@@ -18,13 +18,20 @@ import (
 // decode reads a JSON body of at most MaxBodyBytes into v, refusing unknown
 // fields, trailing data and a wrong content type.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeLimit(w, r, v, MaxBodyBytes)
+}
+
+func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
+
+// decodeLimit is decode with another body limit.
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return steward.Errorf(steward.EINVALID, "Content-Type must be application/json, not %q", ct)
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -506,6 +513,10 @@ func (s *Server) handleImport() http.Handler {
 		}
 		if err := q.done(); err != nil {
 			Error(w, r, err)
+			return
+		}
+		if s.IsDiscoveryFormat != nil && s.IsDiscoveryFormat(r.PathValue("format")) {
+			s.importDiscovery(w, r, r.PathValue("format"), opts.Partial)
 			return
 		}
 		body := http.MaxBytesReader(w, r.Body, MaxImportBytes)

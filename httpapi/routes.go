@@ -25,7 +25,7 @@ type Route struct {
 // from this list and a test checks both ways that the document and the mux
 // agree. Each capability keeps its routes in its own file.
 func Routes() []Route {
-	return slices.Concat(coreRoutes(), auditRoutes(), brokerRoutes(), authzRoutes(), postureRoutes(), alertsRoutes())
+	return slices.Concat(coreRoutes(), discoveryRoutes(), auditRoutes(), brokerRoutes(), authzRoutes(), postureRoutes(), alertsRoutes())
 }
 
 func coreRoutes() []Route {

@@ -39,7 +39,13 @@ type Deps struct {
 	Broker  BrokerAPI
 	Authz   AuthzAPI
 	Posture PostureAPI
-	Alerts  AlertsAPI
+	// Discovery links scanner findings to the inventory; ParseDiscovery
+	// reads other scanners' reports for the import route.
+	Discovery      steward.DiscoveryService
+	ParseDiscovery DiscoveryParser
+	// IsDiscoveryFormat tells scanner-report formats from provider exports.
+	IsDiscoveryFormat func(format string) bool
+	Alerts            AlertsAPI
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

@@ -39,6 +39,7 @@ type Config struct {
 	Posture            postureConfig            `yaml:"posture"`
 	Alerts             alertsConfig             `yaml:"alerts"`
 	Web                webConfig                `yaml:"web"`
+	Discovery          discoveryConfig          `yaml:"discovery"`
 }
 
 type policyOverlay struct {

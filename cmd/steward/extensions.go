@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
@@ -27,7 +29,11 @@ type serverContext struct {
 	jobs []func(ctx context.Context)
 	// closers run at shutdown, last added first.
 	closers []func()
+	// discovery links scanner findings to the inventory (set first).
+	discovery *discovery.Service
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func (x *serverContext) close() {
 	for i := len(x.closers) - 1; i >= 0; i-- {
@@ -40,6 +46,7 @@ func (x *serverContext) close() {
 // the audit chain's checkpoints and sinks, posture, alerts, and last the
 // web console (which sees every service set before it).
 var extensions = []func(ctx context.Context, x *serverContext) error{
+	wireDiscovery,
 	wireAuthz,
 	wireBroker,
 	wireAudit,

@@ -1,0 +1,331 @@
+// Package discovery links secrets found by scanners to the inventory: a
+// fingerprint that matches a credential Steward knows is a leaked managed
+// credential (critical; optionally revoked at once when Steward issued it);
+// an unknown one becomes a discovered identity with a suggested owner.
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/clock"
+	"github.com/steward-nhi/steward/internal/ids"
+)
+
+// Event actions recorded by discovery.
+const (
+	ActionLeak     = "discovery.leak"
+	ActionDiscover = "identity.discover"
+)
+
+// Service implements steward.DiscoveryService.
+type Service struct {
+	store steward.Store
+	clock clock.Clock
+	log   *slog.Logger
+	// AutoRevoke revokes a leaked credential at once when Steward issued it
+	// (API keys and client secrets), with reason incident.
+	AutoRevoke bool
+	// Sensitivity of identities created for unmanaged secrets.
+	Sensitivity steward.Sensitivity
+}
+
+var _ steward.DiscoveryService = (*Service)(nil)
+
+// New returns a discovery service.
+func New(store steward.Store, clk clock.Clock, log *slog.Logger) *Service {
+	if clk == nil {
+		clk = clock.System{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, clock: clk, log: log, Sensitivity: steward.SensitivityHigh}
+}
+
+// steward-issued credential types that auto-revocation may act on.
+var issuedTypes = map[string]bool{"api_key": true, "client_secret": true}
+
+func requireWriter(ctx context.Context) (*steward.Principal, error) {
+	p := steward.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
+	}
+	if !p.Can(steward.PermWrite) || p.Role == steward.RoleOwner {
+		return nil, steward.Errorf(steward.EFORBIDDEN, "role %q may not upload scan results", p.Role)
+	}
+	return p, nil
+}
+
+// Ingest records a scanner report: every item is stored by (fingerprint,
+// repository, file) and linked to the inventory, in one transaction.
+func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*steward.DiscoverySummary, error) {
+	p, err := requireWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if r.Source == "" {
+		r.Source = "steward-scan"
+	}
+	sum := &steward.DiscoverySummary{Findings: len(r.Items), LeakedIdentities: []string{}}
+	now := s.clock.Now()
+	err = s.store.Update(ctx, func(tx steward.Tx) error {
+		dtx, ok := tx.(steward.DiscoveryTx)
+		if !ok {
+			return steward.Errorf(steward.ENOTIMPLEMENTED, "this store does not keep discoveries")
+		}
+		leaked := map[string]bool{}
+		for _, it := range r.Items {
+			if it.Repository == "" {
+				it.Repository = r.Repository
+			}
+			d := &steward.Sighting{
+				ID: ids.New("dsc_", now), Fingerprint: it.Fingerprint, Rule: it.Rule, Source: r.Source, Repository: it.Repository,
+				File: it.File, Line: it.Line, Column: it.Column, Commit: it.Commit, Author: it.Author, Email: strings.ToLower(it.Email),
+				Context: it.Context, Severity: it.Severity, Status: "open", FirstSeen: now, LastSeen: now, Occurrences: 1,
+				SuggestedOwner: strings.ToLower(firstNonEmpty(it.OwnerHint, it.Email)),
+			}
+			creds, err := dtx.FindCredentialsByFingerprint(ctx, it.Fingerprint)
+			if err != nil {
+				return err
+			}
+			if len(creds) > 0 {
+				c := creds[0]
+				d.Managed, d.CredentialID, d.IdentityID = true, c.ID, c.IdentityID
+			}
+			created, err := dtx.UpsertSighting(ctx, d)
+			if err != nil {
+				return err
+			}
+			if !created {
+				sum.Seen++
+				continue
+			}
+			sum.New++
+			where := location(it)
+			if d.Managed {
+				sum.ManagedLeaks++
+				if !leaked[d.IdentityID] {
+					leaked[d.IdentityID] = true
+					sum.LeakedIdentities = append(sum.LeakedIdentities, d.IdentityID)
+				}
+				if err := tx.AppendEvent(ctx, s.event(p, ActionLeak, steward.SubjectCredential, d.CredentialID, d.IdentityID,
+					"leaked managed credential found at "+where, nil, d)); err != nil {
+					return err
+				}
+				if s.AutoRevoke {
+					n, err := s.revoke(ctx, tx, p, creds, where)
+					if err != nil {
+						return err
+					}
+					sum.AutoRevoked += n
+				}
+				continue
+			}
+			sum.Unmanaged++
+			idn, isNew, err := s.discoveredIdentity(ctx, tx, p, d, now)
+			if err != nil {
+				return err
+			}
+			if isNew {
+				sum.IdentitiesNew++
+			}
+			d.IdentityID = idn
+		}
+		return tx.AppendEvent(ctx, s.event(p, "discovery.ingest", "scan", r.Repository, "", "", nil, map[string]any{
+			"source": r.Source, "repository": r.Repository, "findings": sum.Findings, "new": sum.New, "managed_leaks": sum.ManagedLeaks,
+			"unmanaged": sum.Unmanaged, "auto_revoked": sum.AutoRevoked}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sum.ManagedLeaks > 0 {
+		s.log.WarnContext(ctx, "leaked managed credentials found", "count", sum.ManagedLeaks, "identities", sum.LeakedIdentities, "repository", r.Repository)
+	}
+	return sum, nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func location(it steward.DiscoveryItem) string {
+	w := it.File
+	if it.Repository != "" {
+		w = it.Repository + ":" + w
+	}
+	if it.Line > 0 {
+		w += fmt.Sprintf(":%d", it.Line)
+	}
+	if it.Commit != "" {
+		w += " @" + it.Commit[:min(12, len(it.Commit))]
+	}
+	return w
+}
+
+func (s *Service) event(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
+	now := s.clock.Now()
+	return &steward.Event{ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: action, SubjectType: subjectType,
+		SubjectID: subjectID, IdentityID: identityID, Reason: reason, Before: steward.Snapshot(before), After: steward.Snapshot(after)}
+}
+
+// revoke revokes the active Steward-issued credentials among creds.
+func (s *Service) revoke(ctx context.Context, tx steward.Tx, p *steward.Principal, creds []*steward.Credential, where string) (int, error) {
+	n := 0
+	now := s.clock.Now()
+	for _, c := range creds {
+		if !issuedTypes[c.Type] || c.Status != steward.CredentialActive {
+			continue
+		}
+		before := *c
+		c.Status, c.RevokedAt = steward.CredentialRevoked, &now
+		if err := tx.UpdateCredential(ctx, c); err != nil {
+			return n, err
+		}
+		if err := tx.AppendEvent(ctx, s.event(p, "credential.revoke", steward.SubjectCredential, c.ID, c.IdentityID,
+			"incident: automatically revoked, leaked at "+where, &before, c)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// discoveredIdentity returns the identity for an unmanaged secret, creating
+// a discovered identity (with the fingerprint as its credential) the first
+// time the secret is seen anywhere.
+func (s *Service) discoveredIdentity(ctx context.Context, tx steward.Tx, p *steward.Principal, d *steward.Sighting, now time.Time) (string, bool, error) {
+	provider := ProviderOf(d.Rule)
+	ref := "discovered:" + d.Fingerprint[:24]
+	if old, err := tx.FindIdentityByRef(ctx, provider, ref); err == nil {
+		return old.ID, false, nil
+	} else if steward.ErrorCode(err) != steward.ENOTFOUND {
+		return "", false, err
+	}
+	i := &steward.Identity{
+		ID: ids.New(ids.Identity, now), Name: fmt.Sprintf("%s found in %s", d.Rule, shortPath(d)), Kind: kindOf(d.Rule), Provider: provider,
+		ExternalRef: ref, Sensitivity: s.Sensitivity, Source: steward.SourceDiscovered, Status: steward.StatusActive,
+		Purpose: "unmanaged secret found by a scanner; confirm its owner, rotate it and register it", CreatedAt: now, UpdatedAt: now, Version: 1,
+		Labels: map[string]string{"discovered_rule": truncate(d.Rule, 200), "discovered_in": truncate(shortPath(d), 256)},
+	}
+	if d.SuggestedOwner != "" {
+		i.Labels["suggested_owner"] = truncate(d.SuggestedOwner, 256)
+		page, err := tx.ListOwners(ctx, steward.OwnerFilter{Email: d.SuggestedOwner, Status: steward.OwnerActive, Limit: 1})
+		if err != nil {
+			return "", false, err
+		}
+		if len(page.Items) > 0 {
+			i.OwnerID = page.Items[0].ID
+		}
+	}
+	i.Normalize()
+	if err := i.Validate(); err != nil {
+		return "", false, fmt.Errorf("discovered identity: %w", err)
+	}
+	if err := tx.CreateIdentity(ctx, i); err != nil {
+		return "", false, err
+	}
+	c := &steward.Credential{ID: ids.New(ids.Credential, now), IdentityID: i.ID, Type: "discovered_secret", ExternalRef: "fingerprint",
+		Fingerprint: d.Fingerprint, Status: steward.CredentialActive, Scopes: []string{}, CreatedAt: now, Metadata: map[string]string{"rule": truncate(d.Rule, 200)}}
+	if err := tx.CreateCredential(ctx, c); err != nil {
+		return "", false, err
+	}
+	if err := tx.AppendEvent(ctx, s.event(p, ActionDiscover, steward.SubjectIdentity, i.ID, i.ID, "unmanaged secret found at "+shortPath(d), nil, i)); err != nil {
+		return "", false, err
+	}
+	return i.ID, true, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func shortPath(d *steward.Sighting) string {
+	if d.Repository != "" {
+		return d.Repository + ":" + d.File
+	}
+	return d.File
+}
+
+var vendorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// known maps rule-id prefixes to Steward providers.
+var known = map[string]string{
+	"aws": "aws", "gcp": "gcp", "google": "gcp", "azure": "azure", "github": "github", "gitlab": "gitlab", "slack": "slack",
+	"kubernetes": "kubernetes", "k8s": "kubernetes", "vault": "vault", "hashicorp": "vault", "okta": "okta", "datadog": "datadog",
+	"steward": "steward", "stw": "steward",
+}
+
+// ProviderOf guesses the provider from a scanner rule id.
+func ProviderOf(rule string) string {
+	r := strings.ToLower(rule)
+	head, _, _ := strings.Cut(strings.NewReplacer("_", "-", ".", "-").Replace(r), "-")
+	if p, ok := known[head]; ok {
+		return p
+	}
+	switch head {
+	case "generic", "private", "jwt", "pem", "openssh", "pkcs12", "basic", "url", "password", "high", "entropy", "":
+		return "other"
+	}
+	if vendorRE.MatchString(head) {
+		return "vendor:" + head
+	}
+	return "other"
+}
+
+func kindOf(rule string) steward.Kind {
+	r := strings.ToLower(rule)
+	switch {
+	case strings.Contains(r, "private-key") || strings.Contains(r, "ssh"):
+		return steward.KindSSHKey
+	case strings.Contains(r, "service-account") || strings.Contains(r, "gcp-sa"):
+		return steward.KindServiceAccount
+	case strings.Contains(r, "pat") || strings.Contains(r, "personal"):
+		return steward.KindPAT
+	}
+	return steward.KindAPIKey
+}
+
+// ListSightings lists sightings; owner-role callers see their identities'.
+func (s *Service) ListSightings(ctx context.Context, f steward.SightingFilter) (*steward.Page[*steward.Sighting], error) {
+	p := steward.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
+	}
+	if !p.Can(steward.PermRead) {
+		return nil, steward.Errorf(steward.EFORBIDDEN, "role %q may not read discoveries", p.Role)
+	}
+	r, ok := s.store.(steward.DiscoveryReader)
+	if !ok {
+		return nil, steward.Errorf(steward.ENOTIMPLEMENTED, "this store does not keep discoveries")
+	}
+	if p.Role == steward.RoleOwner {
+		if f.IdentityID == "" {
+			return nil, steward.FieldError("identity_id", "an owner token must name one of its identities")
+		}
+		i, err := s.store.GetIdentity(ctx, f.IdentityID)
+		if err != nil {
+			return nil, err
+		}
+		if i.OwnerID != p.OwnerID {
+			return nil, steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", i.ID, p.OwnerID)
+		}
+	}
+	return r.ListSightings(ctx, f)
+}
