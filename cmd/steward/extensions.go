@@ -31,6 +31,9 @@ type serverContext struct {
 	closers []func()
 	// discovery links scanner findings to the inventory (set first).
 	discovery *discovery.Service
+	// notify delivers notifications to people; the alerts wiring sets it
+	// (posture sends findings and offboarding notices through it).
+	notify steward.Notifier
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
@@ -41,16 +44,17 @@ func (x *serverContext) close() {
 	}
 }
 
-// extensions wire the capabilities beyond the core, in order: usage and
-// authorization first (the broker records into usage), then the broker,
-// the audit chain's checkpoints and sinks, posture, alerts, and last the
-// web console (which sees every service set before it).
+// extensions wire the capabilities beyond the core, in order: discovery;
+// usage and authorization (sets x.usage); alerts (wraps x.usage so its
+// detectors see every usage event, and sets x.notify); the broker (records
+// into x.usage); the audit chain's checkpoints and sinks; posture (notifies
+// through x.notify); last the web console (sees every service set before).
 var extensions = []func(ctx context.Context, x *serverContext) error{
 	wireDiscovery,
 	wireAuthz,
+	wireAlerts,
 	wireBroker,
 	wireAudit,
 	wirePosture,
-	wireAlerts,
 	wireWeb,
 }

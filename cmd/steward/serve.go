@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 		Version:   version,
 		RateLimit: cfg.RateLimit,
 	}
-	x := &serverContext{cfg: cfg, g: g, log: log, store: store, svc: svc, deps: &deps, usage: steward.DiscardUsage{}}
+	x := &serverContext{cfg: cfg, g: g, log: log, store: store, svc: svc, deps: &deps, usage: steward.DiscardUsage{}, notify: steward.DiscardNotifier{}}
 	defer x.close()
 	for _, wire := range extensions {
 		if err := wire(ctx, x); err != nil {
