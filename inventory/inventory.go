@@ -7,7 +7,6 @@ package inventory
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"strings"
 
 	"github.com/steward-nhi/steward"
@@ -119,13 +118,4 @@ func trimReason(r string) string {
 		r = r[:steward.MaxTextLen]
 	}
 	return r
-}
-
-func containsAll(have, want []string) (string, bool) {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return w, false
-		}
-	}
-	return "", true
 }
