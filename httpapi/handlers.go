@@ -123,7 +123,14 @@ func (s *Server) handleReadyz() http.Handler {
 func (s *Server) handleWhoami() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := steward.PrincipalFrom(r.Context())
-		reply(w, http.StatusOK, map[string]string{"actor": p.Actor, "role": string(p.Role), "owner_id": p.OwnerID, "token_id": p.TokenID})
+		out := map[string]any{"actor": p.Actor, "role": string(p.Role), "owner_id": p.OwnerID, "token_id": p.TokenID}
+		if p.IsNHI() {
+			out["kind"] = "nhi"
+			out["identity_id"], out["credential_id"], out["scopes"] = p.IdentityID, p.CredentialID, p.Scopes
+		} else {
+			out["kind"] = "operator"
+		}
+		reply(w, http.StatusOK, out)
 	})
 }
 
