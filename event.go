@@ -95,11 +95,10 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 
 // ComputeHash returns the entry hash: SHA-256 hex of the canonical bytes.
 func (e *Event) ComputeHash() (string, error) {
-	b, err := e.CanonicalBytes()
-	if err != nil {
+	var sum [sha256.Size]byte
+	if err := EntryHashInto(e, &sum); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
 

@@ -231,7 +231,7 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			Error(w, r, steward.Errorf(steward.EUNAUTHORIZED, "a bearer token is required (Authorization: Bearer <token>)"))
 			return
 		}
-		p, err := s.auth(r.Context(), tok)
+		p, err := s.auth(steward.WithRequestSource(r.Context(), steward.RequestSource{Addr: ip, UserAgent: r.UserAgent()}), tok)
 		if err != nil {
 			if steward.ErrorCode(err) == steward.EUNAUTHORIZED {
 				s.metrics.authFailures.Inc()

@@ -51,6 +51,9 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newTokenCmd(g),
 		newImportCmd(g),
 		newScanCmd(stdin, stdout, stderr),
+		newAuditCmd(g),
+		newCredentialCmd(g),
+		newKeysCmd(g),
 	)
 	return root
 }

@@ -1,9 +1,158 @@
 package main
 
-import "context"
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/internal/secretbox"
+)
 
 // brokerConfig is the broker section of steward.yaml.
-type brokerConfig struct{}
+type brokerConfig struct {
+	// Disabled turns the credential broker off.
+	Disabled bool `yaml:"disabled"`
+	// Issuer is the public base URL of this server (the tokens' "iss");
+	// default http(s)://<addr>. Every node of a cluster needs the same.
+	Issuer string `yaml:"issuer"`
+	// TokenTTL is the lifetime of access tokens (default 10m).
+	TokenTTL steward.Duration `yaml:"token_ttl"`
+	// Algorithm signs access tokens: EdDSA (default) or ES256.
+	Algorithm string `yaml:"algorithm"`
+	// PepperFile holds the secret that keys the digests of API keys and
+	// client secrets (64 hex characters). Default: STEWARD_BROKER_PEPPER,
+	// else derived from the master key.
+	PepperFile string `yaml:"pepper_file"`
+	// SyncInterval is how often a node reads other nodes' revocations
+	// from the event chain (default 200ms).
+	SyncInterval steward.Duration `yaml:"sync_interval"`
+	// LastUsedFlush is how often batched last-use times are written
+	// (default 5s).
+	LastUsedFlush steward.Duration `yaml:"last_used_flush"`
+	AutoRevoke    struct {
+		// Disabled stops the sweep that marks expired credentials and
+		// revokes rotated ones whose overlap ended (verification enforces
+		// both either way).
+		Disabled bool             `yaml:"disabled"`
+		Interval steward.Duration `yaml:"interval"` // default 1m
+	} `yaml:"auto_revoke"`
+}
 
 // wireBroker wires the broker capability into the server.
-func wireBroker(ctx context.Context, x *serverContext) error { return nil }
+func wireBroker(ctx context.Context, x *serverContext) error {
+	c := x.cfg.Broker
+	if c.Disabled {
+		x.log.Info("credential broker disabled")
+		return nil
+	}
+	src := secretbox.Source{Env: x.g.getenv("STEWARD_MASTER_KEY"), File: x.g.getenv("STEWARD_MASTER_KEY_FILE")}
+	if x.cfg.DB == "" {
+		src.DataDir = x.cfg.DataDir
+	} else if src.Env == "" && src.File == "" {
+		// Several nodes need one shared key, so none is generated; without
+		// one the broker stays off (its routes answer 501). A key that is
+		// set but unreadable stops the server below.
+		x.log.Warn("credential broker disabled: set STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE (the same on every node) to issue credentials")
+		return nil
+	}
+	master, origin, err := secretbox.Load(src)
+	if err != nil {
+		return fmt.Errorf("credential broker: cannot read the master key, refusing to start: %w", err)
+	}
+	box, err := secretbox.New(master)
+	if err != nil {
+		return fmt.Errorf("credential broker: master key: %w", err)
+	}
+	pepper, pepperOrigin, err := loadPepper(c, x.g.getenv, master)
+	if err != nil {
+		return err
+	}
+	issuer := c.Issuer
+	if issuer == "" {
+		scheme := "http"
+		if x.cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		issuer = scheme + "://" + x.cfg.Addr
+	}
+	policy, err := x.cfg.lifecyclePolicy()
+	if err != nil {
+		return err
+	}
+	b, err := broker.New(ctx, broker.Config{Store: x.store, Box: box, Pepper: pepper, Issuer: issuer, TokenTTL: time.Duration(c.TokenTTL),
+		Algorithm: c.Algorithm, Policy: policy, Logger: x.log, Usage: x.usage})
+	if err != nil {
+		return fmt.Errorf("credential broker: %w", err)
+	}
+	x.log.Info("credential broker", "issuer", issuer, "master_key", origin, "master_key_id", box.KeyID(), "pepper", pepperOrigin)
+	x.deps.Broker = b
+	operators := x.deps.Auth
+	x.deps.Auth = func(ctx context.Context, tok string) (*steward.Principal, error) {
+		if broker.IsStewardToken(tok) {
+			return b.Authenticate(ctx, tok)
+		}
+		return operators(ctx, tok)
+	}
+	x.jobs = append(x.jobs, func(ctx context.Context) {
+		b.Run(ctx, time.Duration(c.SyncInterval), time.Duration(c.LastUsedFlush))
+	})
+	if !c.AutoRevoke.Disabled {
+		every := time.Duration(c.AutoRevoke.Interval)
+		if every <= 0 {
+			every = time.Minute
+		}
+		x.jobs = append(x.jobs, func(ctx context.Context) {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				if n, err := b.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+					x.log.Error("credential expiry sweep", "err", err)
+				} else if n > 0 {
+					x.log.Info("credential expiry sweep", "credentials", n)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	return nil
+}
+
+// loadPepper reads the digest pepper: STEWARD_BROKER_PEPPER, the
+// configured file, or a key derived from the master key.
+func loadPepper(c brokerConfig, getenv func(string) string, master []byte) ([]byte, string, error) {
+	if v := getenv("STEWARD_BROKER_PEPPER"); v != "" {
+		p, err := secretbox.ParseKey(v)
+		if err != nil {
+			return nil, "", fmt.Errorf("STEWARD_BROKER_PEPPER: %w", err)
+		}
+		return p, "STEWARD_BROKER_PEPPER", nil
+	}
+	if c.PepperFile != "" {
+		b, err := os.ReadFile(c.PepperFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("broker.pepper_file %s is unreadable, refusing to start: %w", c.PepperFile, err)
+		}
+		p, err := secretbox.ParseKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, "", fmt.Errorf("broker.pepper_file %s: %w", c.PepperFile, err)
+		}
+		return p, c.PepperFile, nil
+	}
+	if len(master) == 0 {
+		return nil, "", errors.New("no pepper and no master key")
+	}
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("steward broker digest pepper v1"))
+	return m.Sum(nil), "derived from the master key", nil
+}

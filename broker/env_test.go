@@ -1,0 +1,168 @@
+package broker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/internal/clock"
+	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/sqlstore/sqltest"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// countingStore counts the broker's credential lookups.
+type countingStore struct {
+	steward.BrokerStore
+	byDigest atomic.Int64
+	byClient atomic.Int64
+}
+
+func (c *countingStore) FindCredentialByDigest(ctx context.Context, d string) (*steward.BrokerCredential, error) {
+	c.byDigest.Add(1)
+	return c.BrokerStore.FindCredentialByDigest(ctx, d)
+}
+
+func (c *countingStore) FindCredentialsByClientID(ctx context.Context, id string) ([]*steward.BrokerCredential, error) {
+	c.byClient.Add(1)
+	return c.BrokerStore.FindCredentialsByClientID(ctx, id)
+}
+
+// usageLog keeps usage events.
+type usageLog struct {
+	mu  sync.Mutex
+	evs []steward.UsageEvent
+}
+
+func (u *usageLog) Record(_ context.Context, ev steward.UsageEvent) {
+	u.mu.Lock()
+	u.evs = append(u.evs, ev)
+	u.mu.Unlock()
+}
+
+func (u *usageLog) outcomes() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, e := range u.evs {
+		out = append(out, e.Outcome)
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is a broker on a real SQLite store behind a real HTTP server.
+type env struct {
+	t      *testing.T
+	store  *countingStore
+	svc    *inventory.Service
+	b      *broker.Broker
+	clk    *clock.Fake
+	usage  *usageLog
+	logs   *syncBuffer
+	srv    *httptest.Server
+	admin  string // operator token (admin)
+	ident  *steward.Identity
+	adminP context.Context
+}
+
+type envOpts struct {
+	open        func(testing.TB) steward.Store
+	failureRate float64
+}
+
+func newEnv(t *testing.T, o envOpts) *env {
+	t.Helper()
+	if o.open == nil {
+		o.open = sqltest.OpenSQLite
+	}
+	st := o.open(t)
+	bs, ok := st.(steward.BrokerStore)
+	if !ok {
+		t.Fatal("store is not a BrokerStore")
+	}
+	e := &env{t: t, store: &countingStore{BrokerStore: bs}, clk: clock.NewFake(t0), usage: &usageLog{}, logs: &syncBuffer{}}
+	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clk, Logger: log})
+	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	e.b, err = broker.New(context.Background(), broker.Config{Store: e.store, Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: issuer,
+		Clock: e.clk, Logger: log, Usage: e.usage, FailureRate: o.failureRate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(ctx context.Context, tok string) (*steward.Principal, error) {
+		p, err := e.b.Authenticate(ctx, tok)
+		if errors.Is(err, broker.ErrNotSteward) {
+			return e.svc.Authenticate(ctx, tok)
+		}
+		return p, err
+	}
+	srv.Config.Handler = httpapi.NewServer(httpapi.Deps{Identities: e.svc, Owners: e.svc, Tokens: e.svc, Imports: e.svc, Auth: auth,
+		Broker: e.b, Logger: log, Version: "test", AuthFailureLimit: 1000})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	e.srv = srv
+	ctx := context.Background()
+	e.admin, err = e.svc.Bootstrap(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.adminP = steward.WithPrincipal(ctx, steward.SystemPrincipal("test"))
+	e.ident = e.identity("payments", steward.SensitivityMedium, []string{"read", "write", broker.ScopeIntrospect})
+	return e
+}
+
+func (e *env) identity(name string, tier steward.Sensitivity, scopes []string) *steward.Identity {
+	e.t.Helper()
+	i, err := e.svc.CreateIdentity(e.adminP, &steward.Identity{Name: name, Kind: steward.KindServiceAccount, Provider: "steward", Sensitivity: tier, Scopes: scopes})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return i
+}
+
+func (e *env) issue(identityID string, in broker.IssueRequest) *broker.Issued {
+	e.t.Helper()
+	out, err := e.b.Issue(e.adminP, identityID, in)
+	if err != nil {
+		e.t.Fatalf("issue: %v", err)
+	}
+	return out
+}
+
+func dur(d time.Duration) *steward.Duration {
+	x := steward.Duration(d)
+	return &x
+}
