@@ -87,9 +87,9 @@ func TestAPIKeyAuthenticatesAsTheIdentity(t *testing.T) {
 		t.Fatalf("issued %+v", k)
 	}
 	res := e.get("/api/v1/whoami", k.Secret)
-	var who map[string]string
+	var who map[string]any
 	res.json(t, &who)
-	if res.status != 200 || who["actor"] != "nhi:"+e.ident.ID {
+	if res.status != 200 || who["actor"] != "nhi:"+e.ident.ID || who["identity_id"] != e.ident.ID || who["credential_id"] != k.ID {
 		t.Fatalf("whoami: %d %s", res.status, res.body)
 	}
 	p, err := e.b.Authenticate(context.Background(), k.Secret)
