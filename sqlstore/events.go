@@ -157,7 +157,14 @@ func (t *tx) AppendEvent(ctx context.Context, e *steward.Event) error {
 	if len(e.After) > 0 {
 		after = string(e.After)
 	}
-	if _, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO events (`+eventColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+	if t.insertEvent == nil {
+		st, err := t.sqltx.PrepareContext(ctx, rebind(t.d, `INSERT INTO events (`+eventColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`))
+		if err != nil {
+			return fmt.Errorf("append event: prepare: %w", err)
+		}
+		t.insertEvent = st
+	}
+	if _, err := t.insertEvent.ExecContext(ctx,
 		e.Seq, e.ID, micros(e.Time), e.Actor, e.Action, e.SubjectType, e.SubjectID, e.IdentityID, e.Reason, before, after, e.PrevHash, e.EntryHash); err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}

@@ -165,6 +165,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) (err e
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	t := &tx{reader: reader{q: sqltx, d: s.engine}, sqltx: sqltx}
+	defer func() {
+		if t.insertEvent != nil {
+			t.insertEvent.Close()
+		}
+	}()
 	if err := fn(t); err != nil {
 		_ = sqltx.Rollback()
 		return err

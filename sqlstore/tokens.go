@@ -17,6 +17,8 @@ type tx struct {
 	chainLoaded bool
 	headSeq     int64
 	headHash    string
+	// insertEvent is prepared once per transaction (batched appends).
+	insertEvent *sql.Stmt
 }
 
 var _ steward.Tx = (*tx)(nil)
