@@ -54,6 +54,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newAuditCmd(g),
 		newCredentialCmd(g),
 		newKeysCmd(g),
+		newPolicyCmd(g),
 	)
 	return root
 }

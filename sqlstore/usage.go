@@ -1,0 +1,289 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-nhi/steward"
+)
+
+var _ steward.UsageStore = (*Store)(nil)
+
+const usageColumns = `id, time, kind, identity_id, credential_id, subject, action, resource, source, user_agent, environment,
+	outcome, reason, policy_ids, latency_us, attributes`
+
+const usageColumnCount = 16
+
+// AppendUsage inserts events, updates the per-subject aggregates and moves
+// identities' last_used_at forward, in one transaction.
+func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err error) {
+	if len(evs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	defer func() {
+		if s.observe != nil {
+			s.observe("append_usage", time.Since(start), err)
+		}
+	}()
+	sqltx, err := s.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append usage: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = sqltx.Rollback()
+		}
+	}()
+	const batch = 200
+	for i := 0; i < len(evs); i += batch {
+		chunk := evs[i:min(i+batch, len(evs))]
+		args := make([]any, 0, usageColumnCount*len(chunk))
+		for _, e := range chunk {
+			pol, _ := json.Marshal(e.PolicyIDs)
+			if e.PolicyIDs == nil {
+				pol = []byte("[]")
+			}
+			attrs, _ := json.Marshal(e.Attributes)
+			if e.Attributes == nil {
+				attrs = []byte("{}")
+			}
+			args = append(args, e.ID, micros(e.Time), e.Kind, e.IdentityID, e.CredentialID, e.Subject, e.Action, e.Resource, e.Source,
+				e.UserAgent, e.Environment, e.Outcome, e.Reason, string(pol), e.LatencyMicro, string(attrs))
+		}
+		row := "(" + strings.TrimSuffix(strings.Repeat("?,", usageColumnCount), ",") + "),"
+		q := `INSERT INTO usage_events (` + usageColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row, len(chunk)), ",") +
+			` ON CONFLICT (id) DO NOTHING`
+		if _, err = sqltx.ExecContext(ctx, rebind(s.engine, q), args...); err != nil {
+			return fmt.Errorf("append usage: %w", err)
+		}
+	}
+	if err = s.aggregate(ctx, sqltx, evs); err != nil {
+		return err
+	}
+	if err = sqltx.Commit(); err != nil {
+		return fmt.Errorf("append usage: commit: %w", err)
+	}
+	return nil
+}
+
+type aggKey struct{ key, dim, value string }
+
+func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.UsageEvent) error {
+	aggs := map[aggKey]*steward.UsageCount{}
+	lastUsed := map[string]time.Time{}
+	add := func(k aggKey, t time.Time) {
+		a := aggs[k]
+		if a == nil {
+			aggs[k] = &steward.UsageCount{Count: 1, FirstSeen: t, LastSeen: t}
+			return
+		}
+		a.Count++
+		if t.Before(a.FirstSeen) {
+			a.FirstSeen = t
+		}
+		if t.After(a.LastSeen) {
+			a.LastSeen = t
+		}
+	}
+	for _, e := range evs {
+		key := e.IdentityID
+		switch {
+		case key == "" && e.Kind == steward.UsageDecision:
+			// A decision about a subject that is not a Steward identity (an
+			// application's user or service) is logged, not aggregated: it
+			// is not a caller of anything Steward governs.
+			continue
+		case key == "":
+			key = steward.UnknownKey(e.Subject)
+		case e.Time.After(lastUsed[key]):
+			lastUsed[key] = e.Time
+		}
+		add(aggKey{key, steward.DimAll, ""}, e.Time)
+		for dim, v := range map[string]string{steward.DimAction: e.Action, steward.DimResource: e.Resource, steward.DimSource: e.Source, steward.DimOutcome: e.Outcome} {
+			if v != "" {
+				if len(v) > 512 {
+					v = v[:512]
+				}
+				add(aggKey{key, dim, v}, e.Time)
+			}
+		}
+	}
+	const batch = 200
+	keys := make([]aggKey, 0, len(aggs))
+	for k := range aggs {
+		keys = append(keys, k)
+	}
+	for i := 0; i < len(keys); i += batch {
+		chunk := keys[i:min(i+batch, len(keys))]
+		args := make([]any, 0, 6*len(chunk))
+		for _, k := range chunk {
+			a := aggs[k]
+			args = append(args, k.key, k.dim, k.value, a.Count, micros(a.FirstSeen), micros(a.LastSeen))
+		}
+		q := `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ",") + `
+			ON CONFLICT (subject_key, dimension, value) DO UPDATE SET count = usage_aggregates.count + excluded.count,
+			first_seen = CASE WHEN excluded.first_seen < usage_aggregates.first_seen THEN excluded.first_seen ELSE usage_aggregates.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > usage_aggregates.last_seen THEN excluded.last_seen ELSE usage_aggregates.last_seen END`
+		if _, err := sqltx.ExecContext(ctx, rebind(s.engine, q), args...); err != nil {
+			return fmt.Errorf("append usage: aggregates: %w", err)
+		}
+	}
+	for id, t := range lastUsed {
+		if _, err := sqltx.ExecContext(ctx, rebind(s.engine, `UPDATE identities SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
+			micros(t), id, micros(t)); err != nil {
+			return fmt.Errorf("append usage: last used: %w", err)
+		}
+	}
+	return nil
+}
+
+func scanUsage(row rowScanner) (*steward.UsageEvent, error) {
+	var e steward.UsageEvent
+	var t int64
+	var pol, attrs string
+	if err := row.Scan(&e.ID, &t, &e.Kind, &e.IdentityID, &e.CredentialID, &e.Subject, &e.Action, &e.Resource, &e.Source, &e.UserAgent,
+		&e.Environment, &e.Outcome, &e.Reason, &pol, &e.LatencyMicro, &attrs); err != nil {
+		return nil, err
+	}
+	e.Time = fromMicros(t)
+	if err := json.Unmarshal([]byte(pol), &e.PolicyIDs); err != nil {
+		return nil, fmt.Errorf("usage %s: policy ids: %w", e.ID, err)
+	}
+	if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {
+		return nil, fmt.Errorf("usage %s: attributes: %w", e.ID, err)
+	}
+	if e.PolicyIDs == nil {
+		e.PolicyIDs = []string{}
+	}
+	if e.Attributes == nil {
+		e.Attributes = map[string]string{}
+	}
+	return &e, nil
+}
+
+// ListUsage lists usage events newest first with keyset pagination.
+func (s *Store) ListUsage(ctx context.Context, f steward.UsageFilter) (_ *steward.Page[*steward.UsageEvent], err error) {
+	start := time.Now()
+	defer func() { s.track("list_usage", start, err) }()
+	if f.Limit < 0 || f.Limit > steward.MaxLimit {
+		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	}
+	if f.Limit == 0 {
+		f.Limit = steward.DefaultLimit
+	}
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	switch {
+	case f.IdentityID != "":
+		add("identity_id = ?", f.IdentityID)
+	case f.Unknown:
+		add("identity_id = ''")
+	}
+	if f.Subject != "" {
+		add("subject = ?", f.Subject)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.Outcome != "" {
+		add("outcome = ?", f.Outcome)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Since != nil {
+		add("time >= ?", micros(*f.Since))
+	}
+	if f.Until != nil {
+		add("time < ?", micros(*f.Until))
+	}
+	if f.Cursor != "" {
+		t, id, err := decodeUsageCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		add("(time < ? OR (time = ? AND id < ?))", t, t, id)
+	}
+	q := `SELECT ` + usageColumns + ` FROM usage_events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY time DESC, id DESC LIMIT %d", f.Limit+1)
+	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list usage: %w", err)
+	}
+	defer rows.Close()
+	page := &steward.Page[*steward.UsageEvent]{Items: []*steward.UsageEvent{}}
+	for rows.Next() {
+		if len(page.Items) == f.Limit {
+			last := page.Items[len(page.Items)-1]
+			page.NextCursor = encodeUsageCursor(micros(last.Time), last.ID)
+			break
+		}
+		e, err := scanUsage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list usage: %w", err)
+		}
+		page.Items = append(page.Items, e)
+	}
+	return page, rows.Err()
+}
+
+func encodeUsageCursor(t int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t, 10) + "|" + id))
+}
+
+func decodeUsageCursor(s string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		ts, id, ok := strings.Cut(string(b), "|")
+		if t, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil && id != "" {
+			return t, id, nil
+		}
+	}
+	return 0, "", steward.FieldError("cursor", "is not a cursor returned by this list")
+}
+
+func (s *Store) queryAggregates(ctx context.Context, q string, args ...any) ([]steward.UsageCount, error) {
+	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("usage aggregates: %w", err)
+	}
+	defer rows.Close()
+	out := []steward.UsageCount{}
+	for rows.Next() {
+		var c steward.UsageCount
+		var first, last int64
+		if err := rows.Scan(&c.Key, &c.Dimension, &c.Value, &c.Count, &first, &last); err != nil {
+			return nil, fmt.Errorf("usage aggregates: %w", err)
+		}
+		c.FirstSeen, c.LastSeen = fromMicros(first), fromMicros(last)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// UsageAggregates returns every aggregate row of key.
+func (s *Store) UsageAggregates(ctx context.Context, key string) ([]steward.UsageCount, error) {
+	return s.queryAggregates(ctx, `SELECT subject_key, dimension, value, count, first_seen, last_seen FROM usage_aggregates
+		WHERE subject_key = ? ORDER BY dimension, count DESC, value`, key)
+}
+
+// UnknownCallers returns the totals of subjects that matched no identity.
+func (s *Store) UnknownCallers(ctx context.Context, limit int) ([]steward.UsageCount, error) {
+	if limit <= 0 || limit > steward.MaxLimit {
+		limit = steward.DefaultLimit
+	}
+	return s.queryAggregates(ctx, fmt.Sprintf(`SELECT subject_key, dimension, value, count, first_seen, last_seen FROM usage_aggregates
+		WHERE dimension = 'all' AND subject_key LIKE 'unknown:%%' ORDER BY last_seen DESC, subject_key LIMIT %d`, limit))
+}

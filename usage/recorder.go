@@ -1,0 +1,153 @@
+// Package usage records and analyses how identities are used: the
+// decision log of the PDP and authentication attempts (through a bounded,
+// batched Recorder off the request path), external logs (CloudTrail,
+// Vault/OpenBao audit, OPA decision logs, gateway logs), per-identity
+// aggregates for least-privilege analysis, and the query API.
+package usage
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/clock"
+	"github.com/steward-nhi/steward/internal/ids"
+)
+
+// RecorderConfig configures NewRecorder.
+type RecorderConfig struct {
+	Store steward.UsageStore
+	// QueueSize bounds the events waiting to be written (default 65536).
+	// When the queue is full Record drops the event and counts the drop:
+	// the decision path never waits for the database.
+	QueueSize int
+	// BatchSize is the most events written in one transaction (default 500).
+	BatchSize int
+	// FlushInterval is the longest an event waits in a partial batch
+	// (default 200 ms).
+	FlushInterval time.Duration
+	Clock         clock.Clock
+	Logger        *slog.Logger
+}
+
+// Recorder implements steward.UsageRecorder with a bounded queue drained
+// in batches by Run.
+type Recorder struct {
+	cfg     RecorderConfig
+	q       chan steward.UsageEvent
+	dropped atomic.Int64
+	written atomic.Int64
+	failed  atomic.Int64
+	writeMu sync.Mutex
+}
+
+var _ steward.UsageRecorder = (*Recorder)(nil)
+
+// NewRecorder returns a recorder; start Run to write.
+func NewRecorder(cfg RecorderConfig) *Recorder {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 65536
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 200 * time.Millisecond
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{cfg: cfg, q: make(chan steward.UsageEvent, cfg.QueueSize)}
+}
+
+// Record queues ev without blocking; a full queue drops it and counts the drop.
+func (r *Recorder) Record(_ context.Context, ev steward.UsageEvent) {
+	if ev.Time.IsZero() {
+		ev.Time = r.cfg.Clock.Now()
+	}
+	if ev.ID == "" {
+		ev.ID = ids.New("use_", ev.Time)
+	}
+	select {
+	case r.q <- ev:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// RecorderStats are the recorder's counters.
+type RecorderStats struct {
+	Queued  int   `json:"queued"`
+	Dropped int64 `json:"dropped"`
+	Written int64 `json:"written"`
+	Failed  int64 `json:"failed"`
+}
+
+// Stats returns the counters (exported as Prometheus counters by httpapi).
+func (r *Recorder) Stats() RecorderStats {
+	return RecorderStats{Queued: len(r.q), Dropped: r.dropped.Load(), Written: r.written.Load(), Failed: r.failed.Load()}
+}
+
+// Dropped returns how many events were dropped because the queue was full.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// Run writes queued events in batches until ctx ends.
+func (r *Recorder) Run(ctx context.Context) {
+	t := time.NewTicker(r.cfg.FlushInterval)
+	defer t.Stop()
+	batch := make([]steward.UsageEvent, 0, r.cfg.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			r.write(context.WithoutCancel(ctx), batch)
+			return
+		case ev := <-r.q:
+			batch = append(batch, ev)
+			if len(batch) >= r.cfg.BatchSize {
+				r.write(ctx, batch)
+				batch = batch[:0]
+			}
+		case <-t.C:
+			r.write(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+}
+
+// Flush writes everything queued now (shutdown, tests).
+func (r *Recorder) Flush(ctx context.Context) {
+	batch := make([]steward.UsageEvent, 0, r.cfg.BatchSize)
+	for {
+		select {
+		case ev := <-r.q:
+			batch = append(batch, ev)
+			if len(batch) >= r.cfg.BatchSize {
+				r.write(ctx, batch)
+				batch = batch[:0]
+			}
+		default:
+			r.write(ctx, batch)
+			return
+		}
+	}
+}
+
+func (r *Recorder) write(ctx context.Context, batch []steward.UsageEvent) {
+	if len(batch) == 0 {
+		return
+	}
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if err := r.cfg.Store.AppendUsage(ctx, batch); err != nil {
+		r.failed.Add(int64(len(batch)))
+		r.cfg.Logger.ErrorContext(ctx, "write usage events", "events", len(batch), "err", err)
+		return
+	}
+	r.written.Add(int64(len(batch)))
+}
