@@ -28,7 +28,7 @@ import (
 const Actor = "system:demo"
 
 // Identities is how many identities Seed creates.
-const Identities = 640
+const Identities = 600
 
 // Summary counts what Seed wrote.
 type Summary struct {
@@ -632,7 +632,7 @@ func (g *generator) genIdentity(n int) {
 	// about a fifth are overdue for their tier.
 	period := time.Duration(tp.RotationPeriod)
 	cutoff := now.Add(-period)
-	nCred := []int{1, 1, 2, 2, 3}[g.rng.IntN(5)]
+	nCred := []int{1, 1, 1, 1, 2, 3}[g.rng.IntN(6)]
 	wantOverdue := g.chance(0.22)
 	if !wantOverdue && nCred == 1 && created.Before(cutoff) && end.After(cutoff) {
 		nCred = 2
