@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,7 +74,12 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error, extra any) 
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusInternalServerError {
-		slog.Default().ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+		if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+			// The client went away; nothing to report.
+			slog.Default().DebugContext(r.Context(), "request canceled", "method", r.Method, "path", r.URL.Path)
+		} else {
+			slog.Default().ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+		}
 	}
 	p := Problem{Type: problemType(code), Title: titleOf[status], Status: status, Detail: steward.ErrorMessage(err),
 		Instance: r.URL.Path, Code: code, Field: steward.ErrorField(err), RequestID: RequestID(r.Context()), Errors: extra}

@@ -116,6 +116,13 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 	if err != nil {
 		return nil, err
 	}
+	if sum.Created+sum.Updated > 1000 {
+		if o, ok := s.store.(interface{ Optimize(context.Context) error }); ok {
+			if err := o.Optimize(ctx); err != nil {
+				s.log.WarnContext(ctx, "refresh planner statistics after import", "err", err)
+			}
+		}
+	}
 	return sum, nil
 }
 
@@ -152,7 +159,7 @@ func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principa
 			return false, false, "", err
 		}
 		for _, c := range rec.Credentials {
-			if _, err := s.upsertCredential(ctx, tx, p, in.ID, c, now); err != nil {
+			if _, err := s.upsertCredential(ctx, tx, p, in.ID, c, now, true); err != nil {
 				return false, false, "", err
 			}
 		}
@@ -180,7 +187,7 @@ func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principa
 	}
 	credChanged := false
 	for _, c := range rec.Credentials {
-		ch, err := s.upsertCredential(ctx, tx, p, old.ID, c, now)
+		ch, err := s.upsertCredential(ctx, tx, p, old.ID, c, now, false)
 		if err != nil {
 			return false, false, "", err
 		}
@@ -199,7 +206,9 @@ func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principa
 	return true, false, n.OwnerID, nil
 }
 
-func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *steward.Principal, identityID string, c steward.Credential, now time.Time) (bool, error) {
+// upsertCredential creates or updates an imported credential; fresh says
+// the identity was created in this transaction, so nothing can match.
+func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *steward.Principal, identityID string, c steward.Credential, now time.Time, fresh bool) (bool, error) {
 	c.IdentityID = identityID
 	if c.Status == "" {
 		c.Status = steward.CredentialActive
@@ -215,7 +224,7 @@ func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *stewar
 		return false, err
 	}
 	var old *steward.Credential
-	if c.ExternalRef != "" {
+	if c.ExternalRef != "" && !fresh {
 		o, err := tx.FindCredentialByRef(ctx, identityID, c.ExternalRef)
 		switch {
 		case err == nil:

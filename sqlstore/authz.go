@@ -30,7 +30,7 @@ func scanPolicy(row rowScanner) (*steward.AuthzPolicy, error) {
 }
 
 func (r *reader) ListAuthzPolicies(ctx context.Context) (_ []*steward.AuthzPolicy, err error) {
-	defer r.track("list_authz_policies", time.Now(), err)
+	defer func(start time.Time) { r.track("list_authz_policies", start, err) }(time.Now())
 	return r.queryPolicies(ctx, `SELECT `+policyColumns+` FROM authz_policies WHERE deleted = 0 ORDER BY name`)
 }
 
@@ -77,7 +77,7 @@ func (r *reader) ListAuthzPolicyVersions(ctx context.Context, name string, limit
 }
 
 func (r *reader) ListAuthzEntities(ctx context.Context) (_ []steward.AuthzEntity, err error) {
-	defer r.track("list_authz_entities", time.Now(), err)
+	defer func(start time.Time) { r.track("list_authz_entities", start, err) }(time.Now())
 	rows, err := r.q.QueryContext(ctx, `SELECT type, id, doc FROM authz_entities ORDER BY type, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list entities: %w", err)
@@ -140,12 +140,12 @@ func boolInt(b bool) int {
 
 func (t *tx) PutAuthzPolicy(ctx context.Context, p *steward.AuthzPolicy) error {
 	args := []any{p.Name, p.Text, p.Version, micros(p.UpdatedAt), p.UpdatedBy, p.Reason, boolInt(p.Deleted)}
-	if _, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO authz_policies (`+policyColumns+`) VALUES (?,?,?,?,?,?,?)
+	if _, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO authz_policies (`+policyColumns+`) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT (name) DO UPDATE SET text = excluded.text, version = excluded.version, updated_at = excluded.updated_at,
 		updated_by = excluded.updated_by, reason = excluded.reason, deleted = excluded.deleted`), args...); err != nil {
 		return fmt.Errorf("put policy: %w", err)
 	}
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO authz_policy_versions (`+policyColumns+`) VALUES (?,?,?,?,?,?,?)`), args...)
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO authz_policy_versions (`+policyColumns+`) VALUES (?,?,?,?,?,?,?)`), args...)
 	if isUniqueViolation(err) {
 		return steward.Errorf(steward.ECONFLICT, "policy %q version %d already exists", p.Name, p.Version)
 	}
@@ -159,7 +159,7 @@ func (t *tx) PutAuthzPolicy(ctx context.Context, p *steward.AuthzPolicy) error {
 // deleted or not.
 func (t *tx) policyVersion(ctx context.Context, name string) (int64, error) {
 	var v sql.NullInt64
-	err := t.sqltx.QueryRowContext(ctx, rebind(t.d, `SELECT MAX(version) FROM authz_policy_versions WHERE name = ?`), name).Scan(&v)
+	err := t.q.QueryRowContext(ctx, rebind(t.d, `SELECT MAX(version) FROM authz_policy_versions WHERE name = ?`), name).Scan(&v)
 	if err != nil {
 		return 0, fmt.Errorf("policy version: %w", err)
 	}
@@ -173,7 +173,7 @@ func (t *tx) NextPolicyVersion(ctx context.Context, name string) (int64, error) 
 }
 
 func (t *tx) ReplaceAuthzEntities(ctx context.Context, es []steward.AuthzEntity) error {
-	if _, err := t.sqltx.ExecContext(ctx, `DELETE FROM authz_entities`); err != nil {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM authz_entities`); err != nil {
 		return fmt.Errorf("replace entities: %w", err)
 	}
 	return t.UpsertAuthzEntities(ctx, es)
@@ -189,7 +189,7 @@ func (t *tx) UpsertAuthzEntities(ctx context.Context, es []steward.AuthzEntity) 
 		}
 		q := `INSERT INTO authz_entities (type, id, doc) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?),", len(chunk)), ",") +
 			` ON CONFLICT (type, id) DO UPDATE SET doc = excluded.doc`
-		if _, err := t.sqltx.ExecContext(ctx, rebind(t.d, q), args...); err != nil {
+		if _, err := t.q.ExecContext(ctx, rebind(t.d, q), args...); err != nil {
 			return fmt.Errorf("upsert entities: %w", err)
 		}
 	}
@@ -197,7 +197,7 @@ func (t *tx) UpsertAuthzEntities(ctx context.Context, es []steward.AuthzEntity) 
 }
 
 func (t *tx) PutAuthzSchema(ctx context.Context, s *steward.AuthzSchema) error {
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO authz_schema (id, text, format, version, updated_at, updated_by) VALUES (1,?,?,?,?,?)
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO authz_schema (id, text, format, version, updated_at, updated_by) VALUES (1,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET text = excluded.text, format = excluded.format, version = excluded.version,
 		updated_at = excluded.updated_at, updated_by = excluded.updated_by`), s.Text, s.Format, s.Version, micros(s.UpdatedAt), s.UpdatedBy)
 	if err != nil {
@@ -208,7 +208,7 @@ func (t *tx) PutAuthzSchema(ctx context.Context, s *steward.AuthzSchema) error {
 
 func (t *tx) BumpAuthzRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	if err := t.sqltx.QueryRowContext(ctx, `UPDATE authz_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision`).Scan(&rev); err != nil {
+	if err := t.q.QueryRowContext(ctx, `UPDATE authz_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision`).Scan(&rev); err != nil {
 		return 0, fmt.Errorf("bump authz revision: %w", err)
 	}
 	return rev, nil

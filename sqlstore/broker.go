@@ -146,7 +146,7 @@ func (t *tx) CreateBrokerCredential(ctx context.Context, c *steward.BrokerCreden
 	if err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
-	_, err = t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+brokerCredentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+brokerCredentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
 	switch {
 	case isForeignKeyViolation(err):
 		return steward.FieldError("identity_id", "identity %q does not exist", c.IdentityID)
@@ -163,7 +163,7 @@ func (t *tx) UpdateBrokerCredential(ctx context.Context, c *steward.BrokerCreden
 	if err != nil {
 		return fmt.Errorf("update credential: %w", err)
 	}
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
 		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=?,
 		digest=?, allowed_cidrs=?, client_id=?, public_jwk=?, predecessor_id=?, overlap_until=? WHERE id = ?`), append(args[1:], c.ID)...)
 	if err != nil {
@@ -202,7 +202,7 @@ func (r *reader) ListSigningKeys(ctx context.Context) (_ []*steward.SigningKey, 
 }
 
 func (t *tx) CreateSigningKey(ctx context.Context, k *steward.SigningKey) error {
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO signing_keys (`+signingKeyColumns+`) VALUES (?,?,?,?,?,?,?,?)`),
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO signing_keys (`+signingKeyColumns+`) VALUES (?,?,?,?,?,?,?,?)`),
 		k.KID, k.Algorithm, k.PublicJWK, k.PrivateSealed, k.Status, micros(k.CreatedAt), microsPtr(k.RetiredAt), microsPtr(k.PublishUntil))
 	switch {
 	case isUniqueViolation(err):
@@ -214,7 +214,7 @@ func (t *tx) CreateSigningKey(ctx context.Context, k *steward.SigningKey) error 
 }
 
 func (t *tx) UpdateSigningKey(ctx context.Context, k *steward.SigningKey) error {
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE signing_keys SET status = ?, retired_at = ?, publish_until = ? WHERE kid = ?`),
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE signing_keys SET status = ?, retired_at = ?, publish_until = ? WHERE kid = ?`),
 		k.Status, microsPtr(k.RetiredAt), microsPtr(k.PublishUntil), k.KID)
 	if err != nil {
 		return fmt.Errorf("update signing key: %w", err)
@@ -247,7 +247,7 @@ func (r *reader) ListRevokedJTIs(ctx context.Context, now time.Time) (_ []*stewa
 }
 
 func (t *tx) RevokeJTI(ctx context.Context, j *steward.RevokedJTI) error {
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO revoked_jtis (jti, credential_id, identity_id, expires_at, revoked_at) VALUES (?,?,?,?,?)
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO revoked_jtis (jti, credential_id, identity_id, expires_at, revoked_at) VALUES (?,?,?,?,?)
 		ON CONFLICT (jti) DO NOTHING`), j.JTI, j.CredentialID, j.IdentityID, micros(j.ExpiresAt), micros(j.RevokedAt))
 	if err != nil {
 		return fmt.Errorf("revoke jti: %w", err)
@@ -256,7 +256,7 @@ func (t *tx) RevokeJTI(ctx context.Context, j *steward.RevokedJTI) error {
 }
 
 func (t *tx) UseAssertionJTI(ctx context.Context, clientID, jti string, expires time.Time) error {
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES (?,?,?)`), clientID, jti, micros(expires))
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES (?,?,?)`), clientID, jti, micros(expires))
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "client assertion jti %q was already used", jti)

@@ -66,7 +66,7 @@ func (r *reader) FindCredentialByRef(ctx context.Context, identityID, ref string
 }
 
 func (r *reader) ListCredentials(ctx context.Context, identityID string) (_ []*steward.Credential, err error) {
-	defer r.track("list_credentials", time.Now(), err)
+	defer func(start time.Time) { r.track("list_credentials", start, err) }(time.Now())
 	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? ORDER BY created_at, id`), identityID)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
@@ -107,7 +107,7 @@ func (t *tx) CreateCredential(ctx context.Context, c *steward.Credential) error 
 	if err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
-	_, err = t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
 	switch {
 	case isForeignKeyViolation(err):
 		return steward.FieldError("identity_id", "identity %q does not exist", c.IdentityID)
@@ -122,7 +122,7 @@ func (t *tx) UpdateCredential(ctx context.Context, c *steward.Credential) error 
 	if err != nil {
 		return fmt.Errorf("update credential: %w", err)
 	}
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
 		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=? WHERE id = ?`), append(args[1:], c.ID)...)
 	if err != nil {
 		return fmt.Errorf("update credential: %w", err)

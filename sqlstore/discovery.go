@@ -111,11 +111,11 @@ func (r *reader) FindCredentialsByFingerprint(ctx context.Context, fp string) ([
 }
 
 func (t *tx) UpsertSighting(ctx context.Context, d *steward.Sighting) (bool, error) {
-	old, err := scanSighting(t.sqltx.QueryRowContext(ctx, rebind(t.d, `SELECT `+discoveryColumns+` FROM discoveries WHERE fingerprint = ? AND repository = ? AND file = ?`),
+	old, err := scanSighting(t.q.QueryRowContext(ctx, rebind(t.d, `SELECT `+discoveryColumns+` FROM discoveries WHERE fingerprint = ? AND repository = ? AND file = ?`),
 		d.Fingerprint, d.Repository, d.File))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO discoveries (`+discoveryColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+		_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO discoveries (`+discoveryColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 			d.ID, d.Fingerprint, d.Rule, d.Source, d.Repository, d.File, d.Line, d.Column, d.Commit, d.Author, d.Email, d.Context, d.Severity,
 			flag(d.Managed), d.CredentialID, d.IdentityID, d.SuggestedOwner, d.Status, micros(d.FirstSeen), micros(d.LastSeen), d.Occurrences, flag(d.AutoRevoked))
 		if err != nil {
@@ -131,7 +131,7 @@ func (t *tx) UpsertSighting(ctx context.Context, d *steward.Sighting) (bool, err
 	if old.IdentityID == "" {
 		old.IdentityID, old.CredentialID, old.Managed = d.IdentityID, d.CredentialID, d.Managed
 	}
-	if _, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE discoveries SET last_seen = ?, occurrences = ?, line = ?, col = ?, context = ?,
+	if _, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE discoveries SET last_seen = ?, occurrences = ?, line = ?, col = ?, context = ?,
 		identity_id = ?, credential_id = ?, managed = ?, status = 'open' WHERE id = ?`),
 		micros(old.LastSeen), old.Occurrences, old.Line, old.Column, old.Context, old.IdentityID, old.CredentialID, flag(old.Managed), old.ID); err != nil {
 		return false, fmt.Errorf("update discovery: %w", err)

@@ -38,7 +38,7 @@ func scanEvent(row rowScanner) (*steward.Event, error) {
 }
 
 func (r *reader) ListEvents(ctx context.Context, f steward.EventFilter) (_ *steward.Page[*steward.Event], err error) {
-	defer r.track("list_events", time.Now(), err)
+	defer func(start time.Time) { r.track("list_events", start, err) }(time.Now())
 	if f.Limit < 0 || f.Limit > steward.MaxLimit {
 		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
 	}
@@ -127,13 +127,13 @@ func (r *reader) LastEvent(ctx context.Context) (*steward.Event, error) {
 func (t *tx) AppendEvent(ctx context.Context, e *steward.Event) error {
 	if !t.chainLoaded {
 		if t.d == Postgres {
-			if _, err := t.sqltx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(chainLockID)); err != nil {
+			if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(chainLockID)); err != nil {
 				return fmt.Errorf("append event: lock chain: %w", err)
 			}
 		}
 		var seq int64
 		var hash string
-		err := t.sqltx.QueryRowContext(ctx, `SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+		err := t.q.QueryRowContext(ctx, `SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			seq, hash = 0, steward.GenesisHash

@@ -19,6 +19,8 @@ type reader struct {
 	observe func(op string, d time.Duration, err error)
 }
 
+// track reports an operation's duration and outcome; defer it in a closure
+// so that it sees the named error result.
 func (r *reader) track(op string, start time.Time, err error) {
 	if r.observe != nil {
 		r.observe(op, time.Since(start), err)
@@ -72,7 +74,7 @@ func scanIdentity(row rowScanner) (*steward.Identity, error) {
 }
 
 func (r *reader) GetIdentity(ctx context.Context, id string) (_ *steward.Identity, err error) {
-	defer r.track("get_identity", time.Now(), err)
+	defer func(start time.Time) { r.track("get_identity", start, err) }(time.Now())
 	row := r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+identityColumns+` FROM identities WHERE id = ?`), id)
 	i, err := scanIdentity(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -121,7 +123,7 @@ func decodeCursor(s string) (cursor, error) {
 const nullHigh = "9223372036854775807"
 
 func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (_ *steward.Page[*steward.Identity], err error) {
-	defer r.track("list_identities", time.Now(), err)
+	defer func(start time.Time) { r.track("list_identities", start, err) }(time.Now())
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -277,7 +279,7 @@ func anySlice(ss []string) []any {
 }
 
 func (r *reader) InventoryStats(ctx context.Context, now time.Time) (_ *steward.InventoryStats, err error) {
-	defer r.track("inventory_stats", time.Now(), err)
+	defer func(start time.Time) { r.track("inventory_stats", start, err) }(time.Now())
 	st := &steward.InventoryStats{
 		ByStatus: map[string]int64{}, ByKind: map[string]int64{}, ByProvider: map[string]int64{},
 		BySensitivity: map[string]int64{}, ByEnvironment: map[string]int64{},
@@ -362,7 +364,7 @@ func (t *tx) CreateIdentity(ctx context.Context, i *steward.Identity) error {
 	if err != nil {
 		return fmt.Errorf("create identity: %w", err)
 	}
-	_, err = t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO identities (`+identityColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO identities (`+identityColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "an identity with provider %q and external_ref %q already exists", i.Provider, i.ExternalRef)
@@ -383,7 +385,7 @@ func (t *tx) UpdateIdentity(ctx context.Context, i *steward.Identity) error {
 	set := `name=?, kind=?, provider=?, external_ref=?, owner_id=?, team=?, purpose=?, environment=?, scopes=?,
 		sensitivity=?, vendor_managed=?, source=?, status=?, created_at=?, updated_at=?, expires_at=?, last_rotated_at=?,
 		last_used_at=?, labels=?, exception=?, version=?`
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE identities SET `+set+` WHERE id = ? AND version = ?`), append(args[1:], i.ID, i.Version-1)...)
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE identities SET `+set+` WHERE id = ? AND version = ?`), append(args[1:], i.ID, i.Version-1)...)
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "an identity with provider %q and external_ref %q already exists", i.Provider, i.ExternalRef)
@@ -402,7 +404,7 @@ func (t *tx) UpdateIdentity(ctx context.Context, i *steward.Identity) error {
 }
 
 func (t *tx) DeleteIdentity(ctx context.Context, id string) error {
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `DELETE FROM identities WHERE id = ?`), id)
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `DELETE FROM identities WHERE id = ?`), id)
 	if err != nil {
 		return fmt.Errorf("delete identity: %w", err)
 	}

@@ -31,7 +31,7 @@ func scanOwner(row rowScanner) (*steward.Owner, error) {
 }
 
 func (r *reader) GetOwner(ctx context.Context, id string) (_ *steward.Owner, err error) {
-	defer r.track("get_owner", time.Now(), err)
+	defer func(start time.Time) { r.track("get_owner", start, err) }(time.Now())
 	o, err := scanOwner(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+ownerColumns+` FROM owners WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("owner", id)
@@ -43,7 +43,7 @@ func (r *reader) GetOwner(ctx context.Context, id string) (_ *steward.Owner, err
 }
 
 func (r *reader) ListOwners(ctx context.Context, f steward.OwnerFilter) (_ *steward.Page[*steward.Owner], err error) {
-	defer r.track("list_owners", time.Now(), err)
+	defer func(start time.Time) { r.track("list_owners", start, err) }(time.Now())
 	if f.Limit < 0 || f.Limit > steward.MaxLimit {
 		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
 	}
@@ -106,7 +106,7 @@ func ownerArgs(o *steward.Owner) []any {
 }
 
 func (t *tx) CreateOwner(ctx context.Context, o *steward.Owner) error {
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO owners (`+ownerColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`), ownerArgs(o)...)
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO owners (`+ownerColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`), ownerArgs(o)...)
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "owner %s already exists", o.ID)
@@ -120,7 +120,7 @@ func (t *tx) CreateOwner(ctx context.Context, o *steward.Owner) error {
 
 func (t *tx) UpdateOwner(ctx context.Context, o *steward.Owner) error {
 	args := ownerArgs(o)
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE owners SET name=?, email=?, kind=?, status=?, team=?, manager_id=?, backup_owner_id=?,
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE owners SET name=?, email=?, kind=?, status=?, team=?, manager_id=?, backup_owner_id=?,
 		external_ref=?, created_at=?, updated_at=?, departed_at=?, version=? WHERE id = ? AND version = ?`), append(args[1:], o.ID, o.Version-1)...)
 	switch {
 	case isForeignKeyViolation(err):

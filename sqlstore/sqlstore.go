@@ -36,7 +36,8 @@ type Store struct {
 	writeDB *sql.DB
 	readDB  *sql.DB
 	// Observe, if set, is called with each operation's name and duration.
-	observe func(op string, d time.Duration, err error)
+	observe   func(op string, d time.Duration, err error)
+	readStmts *dbStmts
 }
 
 var _ steward.Store = (*Store)(nil)
@@ -76,14 +77,14 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-16384)&_pragma=mmap_size(268435456)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -92,10 +93,17 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
 	s := &Store{engine: SQLite, writeDB: w, readDB: r, observe: opts.Observe}
-	s.reader = reader{q: r, d: s.engine, observe: opts.Observe}
+	s.readStmts = newDBStmts(r)
+	s.reader = reader{q: s.readStmts, d: s.engine, observe: opts.Observe}
 	if err := migrate(ctx, w, SQLite); err != nil {
 		s.Close()
 		return nil, err
+	}
+	// Keep the planner's statistics current (cheap; only analyses tables
+	// whose statistics are stale).
+	if _, err := w.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	// Keep the WAL and shared-memory files private too.
 	for _, suffix := range []string{"-wal", "-shm"} {
@@ -121,7 +129,8 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	s := &Store{engine: Postgres, writeDB: db, readDB: db, observe: opts.Observe}
-	s.reader = reader{q: db, d: s.engine, observe: opts.Observe}
+	s.readStmts = newDBStmts(db)
+	s.reader = reader{q: s.readStmts, d: s.engine, observe: opts.Observe}
 	if err := migrate(ctx, db, Postgres); err != nil {
 		db.Close()
 		return nil, err
@@ -137,6 +146,9 @@ func (s *Store) DB() *sql.DB { return s.writeDB }
 
 // Close closes the database handles.
 func (s *Store) Close() error {
+	if s.readStmts != nil {
+		s.readStmts.close()
+	}
 	err := s.writeDB.Close()
 	if s.readDB != s.writeDB {
 		err = errors.Join(err, s.readDB.Close())
@@ -164,11 +176,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) (err e
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	t := &tx{reader: reader{q: sqltx, d: s.engine}, sqltx: sqltx}
+	stmts := newTxStmts(sqltx)
+	t := &tx{reader: reader{q: stmts, d: s.engine}, sqltx: sqltx}
 	defer func() {
 		if t.insertEvent != nil {
 			t.insertEvent.Close()
 		}
+		stmts.close()
 	}()
 	if err := fn(t); err != nil {
 		_ = sqltx.Rollback()
@@ -176,6 +190,18 @@ func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) (err e
 	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// Optimize refreshes the query planner's statistics (after bulk imports).
+func (s *Store) Optimize(ctx context.Context) error {
+	q := `ANALYZE`
+	if s.engine == SQLite {
+		q = `PRAGMA optimize`
+	}
+	if _, err := s.writeDB.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("optimize: %w", err)
 	}
 	return nil
 }

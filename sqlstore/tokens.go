@@ -82,7 +82,7 @@ func (r *reader) ListTokens(ctx context.Context) ([]*steward.OperatorToken, erro
 }
 
 func (t *tx) CreateToken(ctx context.Context, tok *steward.OperatorToken) error {
-	_, err := t.sqltx.ExecContext(ctx, rebind(t.d, `INSERT INTO operator_tokens (`+tokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`),
+	_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO operator_tokens (`+tokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`),
 		tok.ID, tok.Name, string(tok.Role), nullString(tok.OwnerID), tok.Digest, micros(tok.CreatedAt), tok.CreatedBy,
 		microsPtr(tok.ExpiresAt), microsPtr(tok.LastUsedAt), microsPtr(tok.RevokedAt))
 	switch {
@@ -95,7 +95,7 @@ func (t *tx) CreateToken(ctx context.Context, tok *steward.OperatorToken) error 
 }
 
 func (t *tx) UpdateToken(ctx context.Context, tok *steward.OperatorToken) error {
-	res, err := t.sqltx.ExecContext(ctx, rebind(t.d, `UPDATE operator_tokens SET name=?, expires_at=?, revoked_at=? WHERE id = ?`),
+	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE operator_tokens SET name=?, expires_at=?, revoked_at=? WHERE id = ?`),
 		tok.Name, microsPtr(tok.ExpiresAt), microsPtr(tok.RevokedAt), tok.ID)
 	if err != nil {
 		return fmt.Errorf("update token: %w", err)
