@@ -2,15 +2,17 @@ package scan
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"testing"
 )
 
 // BenchmarkDetect measures the detector alone over the Go sources of
 // net/http from GOROOT (run: go test -bench Detect -run ^$ ./scan).
 func BenchmarkDetect(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "net", "http", "*.go"))
+	root, _ := exec.Command("go", "env", "GOROOT").Output()
+	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(root)), "src", "net", "http", "*.go"))
 	var data [][]byte
 	var total int64
 	for _, f := range files {
