@@ -55,6 +55,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newCredentialCmd(g),
 		newKeysCmd(g),
 		newPolicyCmd(g),
+		newAlertsCmd(g),
 	)
 	return root
 }

@@ -1,9 +1,235 @@
 package main
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
 
-// alertsConfig is the alerts section of steward.yaml.
-type alertsConfig struct{}
+	"github.com/prometheus/client_golang/prometheus"
 
-// wireAlerts wires the alerts capability into the server.
-func wireAlerts(ctx context.Context, x *serverContext) error { return nil }
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/alerts"
+	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/notify"
+)
+
+// alertsConfig is the alerts section of steward.yaml. Secrets (webhook
+// signing keys, Slack URLs, SMTP passwords) come from environment
+// variables or files named here, never from the file itself.
+//
+//	alerts:
+//	  learning_period: 7d        # per identity, before the learning detectors speak
+//	  min_events: 100            # … and at least this many events
+//	  window: 1h                 # group one detector's hits on one identity
+//	  disabled_detectors: [off_hours]
+//	  limits: {auth_failures: 10, auth_failure_window: 1m, spike_z: 6, silence_after: 1h}
+//	  sinks:
+//	    - {name: hook, type: webhook, url: https://soc.example/steward, secret_env: STEWARD_ALERT_HOOK_SECRET}
+//	    - {name: chat, type: slack, url_env: STEWARD_SLACK_WEBHOOK_URL}
+//	    - {name: mail, type: email, address: smtp.example:587, from: steward@example.com, to: [sec@example.com],
+//	       username: steward, password_env: STEWARD_SMTP_PASSWORD}
+//	    - {name: siem, type: syslog, network: tcp, address: siem.example:601}
+//	  rules:
+//	    - {name: page on critical, min_severity: critical, sinks: [hook, chat]}
+//	    - {name: decoys, detectors: [honeytoken], sinks: [hook], response: suspend}
+//	    - {name: prod payments, teams: [payments], environments: [prod], tiers: [critical, high], sinks: [mail]}
+//	  retry: {attempts: 5, backoff: 500ms, max_backoff: 30s}
+type alertsConfig struct {
+	// Disabled turns anomaly detection and notifications off.
+	Disabled          bool                `yaml:"disabled"`
+	LearningPeriod    steward.Duration    `yaml:"learning_period"`
+	MinEvents         int64               `yaml:"min_events"`
+	Window            steward.Duration    `yaml:"window"`
+	QueueSize         int                 `yaml:"queue_size"`
+	DisabledDetectors []string            `yaml:"disabled_detectors"`
+	Limits            alertLimitsConfig   `yaml:"limits"`
+	Sinks             []alertSinkConfig   `yaml:"sinks"`
+	Rules             []steward.AlertRule `yaml:"rules"`
+	Retry             struct {
+		Attempts   int              `yaml:"attempts"`
+		Backoff    steward.Duration `yaml:"backoff"`
+		MaxBackoff steward.Duration `yaml:"max_backoff"`
+	} `yaml:"retry"`
+}
+
+type alertLimitsConfig struct {
+	AuthFailures      int              `yaml:"auth_failures"`
+	AuthFailureWindow steward.Duration `yaml:"auth_failure_window"`
+	SpikeZ            float64          `yaml:"spike_z"`
+	SpikeMin          float64          `yaml:"spike_min"`
+	SilenceAfter      steward.Duration `yaml:"silence_after"`
+	SilenceExpected   float64          `yaml:"silence_expected"`
+}
+
+type alertSinkConfig struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"` // webhook, slack, email, syslog
+	// webhook, slack
+	URL        string `yaml:"url"`
+	URLEnv     string `yaml:"url_env"`
+	SecretEnv  string `yaml:"secret_env"`
+	SecretFile string `yaml:"secret_file"`
+	// email, syslog
+	Address string `yaml:"address"`
+	// email
+	From           string   `yaml:"from"`
+	To             []string `yaml:"to"`
+	Username       string   `yaml:"username"`
+	PasswordEnv    string   `yaml:"password_env"`
+	AllowPlaintext bool     `yaml:"allow_plaintext"`
+	// syslog
+	Network  string `yaml:"network"`
+	Facility int    `yaml:"facility"`
+}
+
+func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, error) {
+	if c.Name == "" {
+		return nil, fmt.Errorf("name is required")
+	}
+	url := c.URL
+	if c.URLEnv != "" {
+		url = getenv(c.URLEnv)
+	}
+	client := &http.Client{Timeout: 15 * time.Second}
+	switch c.Type {
+	case "webhook":
+		if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+			return nil, fmt.Errorf("url %q is not an http(s) URL", url)
+		}
+		var secret []byte
+		switch {
+		case c.SecretEnv != "":
+			secret = []byte(getenv(c.SecretEnv))
+		case c.SecretFile != "":
+			b, err := os.ReadFile(c.SecretFile)
+			if err != nil {
+				return nil, fmt.Errorf("secret_file: %w", err)
+			}
+			secret = bytes.TrimSpace(b)
+		}
+		if len(secret) < 16 {
+			return nil, fmt.Errorf("a webhook sink needs a signing secret of at least 16 bytes: secret_env or secret_file")
+		}
+		return &notify.Webhook{SinkName: c.Name, URL: url, Secret: secret, Client: client}, nil
+	case "slack":
+		if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+			return nil, fmt.Errorf("a slack sink needs its incoming-webhook URL (url_env names the variable holding it)")
+		}
+		return &notify.Slack{SinkName: c.Name, URL: url, Client: client}, nil
+	case "email":
+		if c.Address == "" || c.From == "" || len(c.To) == 0 {
+			return nil, fmt.Errorf("an email sink needs address (host:port), from and to")
+		}
+		pw := ""
+		if c.PasswordEnv != "" {
+			pw = getenv(c.PasswordEnv)
+		}
+		return &notify.Email{SinkName: c.Name, Addr: c.Address, From: c.From, To: c.To, Username: c.Username, Password: pw,
+			AllowPlaintext: c.AllowPlaintext}, nil
+	case "syslog":
+		switch c.Network {
+		case "tcp", "udp", "unix":
+		default:
+			return nil, fmt.Errorf("network %q is not tcp, udp or unix", c.Network)
+		}
+		if c.Address == "" {
+			return nil, fmt.Errorf("address is required for a syslog sink")
+		}
+		return &notify.Syslog{SinkName: c.Name, Network: c.Network, Address: c.Address, Facility: c.Facility}, nil
+	}
+	return nil, fmt.Errorf("type %q is not webhook, slack, email or syslog", c.Type)
+}
+
+// alertResponder takes the automatic responses as Steward itself, with
+// reason incident.
+type alertResponder struct{ x *serverContext }
+
+func (r alertResponder) SuspendIdentity(ctx context.Context, id, note string) error {
+	ctx = steward.WithPrincipal(ctx, steward.SystemPrincipal("alerts"))
+	_, err := r.x.svc.TransitionIdentity(ctx, id, steward.TransitionSuspend, steward.TransitionRequest{Reason: string(steward.ReasonIncident), Note: note})
+	return err
+}
+
+func (r alertResponder) RevokeCredential(ctx context.Context, id, note string) error {
+	b := r.x.deps.Broker
+	if b == nil {
+		return steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled; cannot revoke %s", id)
+	}
+	ctx = steward.WithPrincipal(ctx, steward.SystemPrincipal("alerts"))
+	_, err := b.Revoke(ctx, id, broker.RevokeRequest{Reason: string(steward.ReasonIncident)})
+	return err
+}
+
+// wireAlerts wires anomaly detection and notifications: the engine wraps
+// x.usage (its detectors see every usage event, then the event goes on to
+// the usage store) and the dispatcher becomes x.notify.
+func wireAlerts(ctx context.Context, x *serverContext) error {
+	c := x.cfg.Alerts
+	if c.Disabled {
+		x.log.Info("alerts disabled")
+		return nil
+	}
+	if x.deps.Registry == nil {
+		x.deps.Registry = prometheus.NewRegistry()
+	}
+	var sinks []notify.Sink
+	for i, sc := range c.Sinks {
+		s, err := newAlertSink(sc, x.g.getenv)
+		if err != nil {
+			return fmt.Errorf("config alerts.sinks[%d]: %w", i, err)
+		}
+		sinks = append(sinks, s)
+	}
+	disp, err := notify.New(notify.Config{Sinks: sinks, Rules: sinkRules(c.Rules), DeadLetters: x.store, Attempts: c.Retry.Attempts,
+		Backoff: time.Duration(c.Retry.Backoff), MaxBackoff: time.Duration(c.Retry.MaxBackoff), Logger: x.log.With("component", "notify")})
+	if err != nil {
+		return fmt.Errorf("config alerts: %w", err)
+	}
+	reg := x.deps.Registry
+	for _, m := range []struct {
+		name, help string
+		f          func() float64
+	}{
+		{"steward_notifications_sent_total", "Notifications delivered to a sink.", func() float64 { return float64(disp.Stats().Sent) }},
+		{"steward_notification_failures_total", "Failed delivery attempts (each retry counts).", func() float64 { return float64(disp.Stats().Failed) }},
+		{"steward_notification_dead_letters_total", "Notifications given up on after their retries.", func() float64 { return float64(disp.Stats().DeadLetters) }},
+	} {
+		if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, m.f)); err != nil {
+			return fmt.Errorf("alerts metrics: %w", err)
+		}
+	}
+	l := c.Limits
+	eng, err := alerts.New(alerts.Config{Store: x.store, Inventory: x.store, Next: x.usage, Notifier: disp, Tester: disp,
+		Rules: c.Rules, Responder: alertResponder{x}, LearningPeriod: time.Duration(c.LearningPeriod), MinEvents: c.MinEvents,
+		Window: time.Duration(c.Window), QueueSize: c.QueueSize, Disabled: c.DisabledDetectors, Registry: reg, Logger: x.log.With("component", "alerts"),
+		Limits: alerts.Limits{AuthFailures: l.AuthFailures, AuthFailureWindow: time.Duration(l.AuthFailureWindow), SpikeZ: l.SpikeZ, SpikeMin: l.SpikeMin,
+			SilenceAfter: time.Duration(l.SilenceAfter), SilenceExpected: l.SilenceExpected}})
+	if err != nil {
+		return fmt.Errorf("config alerts: %w", err)
+	}
+	if err := eng.Load(ctx); err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	x.usage = eng
+	x.notify = disp
+	x.deps.Alerts = eng
+	x.jobs = append(x.jobs, eng.Run, disp.Run)
+	x.log.Info("alerts", "sinks", disp.Sinks(), "rules", len(c.Rules), "learning_period", time.Duration(c.LearningPeriod).String())
+	return nil
+}
+
+// sinkRules are the rules that route to sinks (a response-only rule
+// routes nothing).
+func sinkRules(rules []steward.AlertRule) []steward.AlertRule {
+	var out []steward.AlertRule
+	for _, r := range rules {
+		if len(r.Sinks) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}

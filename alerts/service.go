@@ -1,0 +1,126 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/ids"
+)
+
+func require(ctx context.Context, perm steward.Permission) (*steward.Principal, error) {
+	p := steward.PrincipalFrom(ctx)
+	switch {
+	case p == nil:
+		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
+	case p.IsNHI():
+		return nil, steward.Errorf(steward.EFORBIDDEN, "an NHI credential may not read or act on alerts")
+	case !p.Can(perm):
+		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not do this", p.Role)
+	}
+	return p, nil
+}
+
+// ListAlerts lists alerts, newest first; the owner role sees its own
+// identities' alerts only.
+func (e *Engine) ListAlerts(ctx context.Context, f steward.AlertFilter) (*steward.Page[*steward.Alert], error) {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner {
+		f.OwnerID = p.OwnerID
+	}
+	return e.cfg.Store.ListAlerts(ctx, f)
+}
+
+// GetAlert returns one alert.
+func (e *Engine) GetAlert(ctx context.Context, id string) (*steward.Alert, error) {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	a, err := e.cfg.Store.GetAlert(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner && a.OwnerID != p.OwnerID {
+		return nil, steward.Errorf(steward.ENOTFOUND, "alert %q not found", id)
+	}
+	return a, nil
+}
+
+var actionEvents = map[steward.AlertAction]string{
+	steward.AlertActAck:           steward.ActionAlertAcknowledge,
+	steward.AlertActResolve:       steward.ActionAlertResolve,
+	steward.AlertActFalsePositive: steward.ActionAlertFalsePositive,
+}
+
+// ActOnAlert acknowledges, resolves or marks an alert a false positive,
+// recording the act in the audit chain; a false positive teaches the
+// identity's baseline what the alert called new.
+func (e *Engine) ActOnAlert(ctx context.Context, id string, act steward.AlertAction, req steward.AlertActionRequest) (*steward.Alert, error) {
+	p, err := require(ctx, steward.PermWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if _, ok := actionEvents[act]; !ok {
+		return nil, steward.FieldError("action", "%q is not one of ack, resolve, false-positive", act)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	a, err := e.cfg.Store.UpdateAlert(ctx, id, func(tx steward.Tx, a *steward.Alert) error {
+		if p.Role == steward.RoleOwner && a.OwnerID != p.OwnerID {
+			return steward.Errorf(steward.ENOTFOUND, "alert %q not found", id)
+		}
+		before, _ := json.Marshal(map[string]any{"status": a.Status})
+		next, err := steward.NextAlertStatus(a.Status, act)
+		if err != nil {
+			return err
+		}
+		a.Status, a.ActedAt, a.ActedBy, a.ActionNote, a.UpdatedAt = next, &now, p.Actor, req.Note, now
+		after, _ := json.Marshal(map[string]any{"status": a.Status, "detector": a.Detector, "note": req.Note})
+		return tx.AppendEvent(ctx, &steward.Event{ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: actionEvents[act],
+			SubjectType: steward.SubjectAlert, SubjectID: a.ID, IdentityID: a.IdentityID, Reason: req.Note, Before: before, After: after})
+	})
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case e.feedback <- feedback{a: a}:
+	default:
+		e.cfg.Logger.Warn("alerts: feedback queue full; the baseline does not learn from this verdict", "alert_id", a.ID)
+	}
+	return a, nil
+}
+
+// ListDeadLetters lists notifications no sink could deliver, newest first.
+func (e *Engine) ListDeadLetters(ctx context.Context, limit int) ([]*steward.DeadLetter, error) {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner {
+		return nil, steward.Errorf(steward.EFORBIDDEN, "role owner may not read the dead-letter list")
+	}
+	return e.cfg.Store.ListDeadLetters(ctx, limit)
+}
+
+// TestNotification sends a test notification to the sinks at once and
+// reports each one's answer (admin only).
+func (e *Engine) TestNotification(ctx context.Context, sinks []string) ([]steward.NotificationResult, error) {
+	p, err := require(ctx, steward.PermAdmin)
+	if err != nil {
+		return nil, err
+	}
+	if e.cfg.Tester == nil {
+		return []steward.NotificationResult{}, nil
+	}
+	n := steward.Notification{Kind: "test", Severity: string(steward.SeverityInfo), Title: "Steward test notification",
+		Body: "A test notification sent by " + p.Actor + ". No action is needed.", Time: time.Now().UTC(),
+		Fields: map[string]string{"delivery_id": ids.New("ntf_", time.Now())}}
+	return e.cfg.Tester.SendTest(ctx, n, sinks)
+}
