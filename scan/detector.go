@@ -31,6 +31,7 @@ const (
 	windowBefore    = 512
 	windowAfter     = 1024
 	windowMultiline = 16 << 10
+	keywordChunk    = 256 << 10
 	maxDecodeDepth  = 2
 )
 
@@ -55,6 +56,7 @@ type Detector struct {
 	pathAllow []*regexp.Regexp
 	secAllow  []*regexp.Regexp
 	stop      []string
+	maxKW     int
 	pool      sync.Pool
 }
 
@@ -134,6 +136,7 @@ func NewDetector(cfg rules.Config, opts ...DetectorOption) (*Detector, error) {
 				d.kwRules = append(d.kwRules, nil)
 			}
 			d.kwRules[id] = append(d.kwRules[id], ri)
+			d.maxKW = max(d.maxKW, len(k))
 		}
 	}
 	if len(keywords) > 0 {
@@ -191,7 +194,8 @@ type match struct {
 
 // Detect scans one piece of content. path is used for path allowlists and
 // context; the returned findings carry locations but no git metadata.
-// suppressed counts matches hidden by an inline steward:allow comment.
+// suppressed counts matches hidden by an inline steward:allow comment (or
+// gitleaks:allow, or detect-secrets' "pragma: allowlist secret").
 func (d *Detector) Detect(path string, data []byte) (findings []Finding, suppressed int) {
 	if d.pathAllowed(path) {
 		return nil, 0
@@ -209,6 +213,7 @@ func (d *Detector) Detect(path string, data []byte) (findings []Finding, suppres
 	ms = dropShadowedGeneric(ms)
 	li := newLineIndex(data)
 	seen := make(map[string]bool)
+	allowed := map[int]bool{}
 	for _, m := range ms {
 		fp := Fingerprint([]byte(m.secret))
 		key := fmt.Sprintf("%s|%d|%s", m.rule.ID, m.start, fp)
@@ -218,7 +223,12 @@ func (d *Detector) Detect(path string, data []byte) (findings []Finding, suppres
 		seen[key] = true
 		line, col := li.pos(m.start)
 		endLine, endCol := li.pos(max(m.start, m.end-1))
-		if bytes.Contains(li.lineBytes(line), []byte("steward:allow")) {
+		a, ok := allowed[line]
+		if !ok {
+			a = allowedInline(li.lineBytes(line))
+			allowed[line] = a
+		}
+		if a {
 			suppressed++
 			continue
 		}
@@ -280,6 +290,19 @@ func dropShadowedGeneric(ms []match) []match {
 	return out
 }
 
+// inlineMarkers suppress a finding on their line: Steward's own, and those
+// of other scanners so that a codebase's existing suppressions keep working.
+var inlineMarkers = [][]byte{[]byte("steward:allow"), []byte("gitleaks:allow"), []byte("pragma: allowlist secret")}
+
+func allowedInline(line []byte) bool {
+	for _, m := range inlineMarkers {
+		if bytes.Contains(line, m) {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Detector) pathAllowed(path string) bool {
 	for _, re := range d.pathAllow {
 		if re.MatchString(path) {
@@ -292,45 +315,60 @@ func (d *Detector) pathAllowed(path string) bool {
 // detect returns matches in data; offsets are relative to data.
 func (d *Detector) detect(path string, data []byte, depth int, out []match) []match {
 	sc := d.pool.Get().(*scratch)
-	defer d.pool.Put(sc)
+	defer func() {
+		if cap(sc.lower) > retainMax {
+			sc.lower = nil
+		}
+		d.pool.Put(sc)
+	}()
 	if d.ac != nil && len(data) > 0 {
-		sc.lower = asciiLower(sc.lower[:0], data)
-		for _, h := range d.ac.FindAllOverlapping(sc.lower) {
-			for _, ri := range d.kwRules[h.PatternID] {
-				r := d.rules[ri]
-				if r.Gate != "" && !gateOK(r.Gate, data, h.End) {
-					continue
+		// Lowercase and search in chunks so that the scratch buffer stays
+		// small on big inputs; chunks overlap by the longest keyword.
+		for off := 0; off < len(data); off += keywordChunk {
+			end := min(len(data), off+keywordChunk+d.maxKW-1)
+			sc.lower = asciiLower(sc.lower[:0], data[off:end])
+			for _, h := range d.ac.FindAllOverlapping(sc.lower) {
+				if h.Start >= keywordChunk {
+					continue // found again by the next chunk
 				}
-				ws := h.Start - windowBefore
-				if ws < 0 {
-					ws = 0
-				}
-				if i := bytes.LastIndexByte(data[ws:h.Start], '\n'); i >= 0 {
-					ws += i + 1
-				}
-				var we int
-				if r.Multiline {
-					we = min(len(data), h.End+windowMultiline)
-				} else {
-					we = min(len(data), h.End+windowAfter)
-					if i := bytes.IndexByte(data[h.End:we], '\n'); i >= 0 {
-						we = h.End + i
+				h.Start += off
+				h.End += off
+				for _, ri := range d.kwRules[h.PatternID] {
+					r := d.rules[ri]
+					if r.Gate != "" && !gateOK(r.Gate, data, h.End) {
+						continue
 					}
-				}
-				w := sc.wins[ri]
-				if n := len(w); n > 0 && ws <= w[n-1].end {
-					if we > w[n-1].end {
-						w[n-1].end = we
+					ws := h.Start - windowBefore
+					if ws < 0 {
+						ws = 0
 					}
-					if ws < w[n-1].start {
-						w[n-1].start = ws
+					if i := bytes.LastIndexByte(data[ws:h.Start], '\n'); i >= 0 {
+						ws += i + 1
 					}
-					continue
+					var we int
+					if r.Multiline {
+						we = min(len(data), h.End+windowMultiline)
+					} else {
+						we = min(len(data), h.End+windowAfter)
+						if i := bytes.IndexByte(data[h.End:we], '\n'); i >= 0 {
+							we = h.End + i
+						}
+					}
+					w := sc.wins[ri]
+					if n := len(w); n > 0 && ws <= w[n-1].end {
+						if we > w[n-1].end {
+							w[n-1].end = we
+						}
+						if ws < w[n-1].start {
+							w[n-1].start = ws
+						}
+						continue
+					}
+					if len(w) == 0 {
+						sc.touched = append(sc.touched, ri)
+					}
+					sc.wins[ri] = append(w, window{ws, we})
 				}
-				if len(w) == 0 {
-					sc.touched = append(sc.touched, ri)
-				}
-				sc.wins[ri] = append(w, window{ws, we})
 			}
 		}
 	}
@@ -472,7 +510,7 @@ func hasDigitOrSymbol(b []byte) bool {
 		switch {
 		case c >= '0' && c <= '9':
 			return true
-		case c == '!' || c == '@' || c == '#' || c == '%' || c == '^' || c == '&' || c == '~':
+		case c == '!' || c == '@' || c == '#' || c == '%' || c == '~':
 			return true
 		}
 	}
@@ -566,7 +604,7 @@ func Redact(secret string) string {
 		_, size := utf8.DecodeRuneInString(secret[i:])
 		i += size
 	}
-	return secret[:i] + "*****"
+	return strings.ToValidUTF8(secret[:i], "?") + "*****"
 }
 
 // preview renders the line around a match with the secret redacted, cut to
@@ -597,6 +635,8 @@ func preview(line []byte, s, e int, secret string) string {
 type lineIndex struct {
 	data []byte
 	nl   []int // offsets of '\n'
+	// the last position resolved, to resume rune counting
+	lastLine, lastOff, lastCol int
 }
 
 func newLineIndex(data []byte) *lineIndex {
@@ -613,12 +653,23 @@ func newLineIndex(data []byte) *lineIndex {
 }
 
 func (li *lineIndex) pos(off int) (line, col int) {
-	line = sort.SearchInts(li.nl, off) + 1
-	start := li.lineStart(line)
 	if off > len(li.data) {
 		off = len(li.data)
 	}
-	return line, utf8.RuneCount(li.data[start:off]) + 1
+	line = sort.SearchInts(li.nl, off) + 1
+	start := li.lineStart(line)
+	// Count runes from the last position on the same line when it is
+	// behind off: findings come in offset order, so long (minified) lines
+	// are walked once, not once per finding.
+	from, n := start, 0
+	if li.lastLine == line && li.lastOff <= off {
+		from, n = li.lastOff, li.lastCol-1
+	}
+	col = n + utf8.RuneCount(li.data[from:off]) + 1
+	if off == len(li.data) || utf8.RuneStart(li.data[off]) {
+		li.lastLine, li.lastOff, li.lastCol = line, off, col
+	}
+	return line, col
 }
 
 func (li *lineIndex) lineStart(line int) int {

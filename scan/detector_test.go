@@ -1,8 +1,10 @@
 package scan
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward/scan/rules"
 )
@@ -52,6 +54,8 @@ func TestDetectorRunsRegexesOnlyNearKeywords(t *testing.T) {
 		{"no keyword, no finding", long, 0},
 		{"keyword mid-file", long + "\nDEMO_ab12cd34ef56 demo_ab12cd34ef56\n" + long, 1},
 		{"two hits on one line", "demo_aaaaaaaaaaa1 demo_bbbbbbbbbbb2", 2},
+		{"keyword across a chunk boundary", strings.Repeat("x\n", keywordChunk/2-1) + "\ndemo_ab12cd34ef56\n", 1},
+		{"keyword at a chunk start", strings.Repeat("x\n", keywordChunk/2) + "demo_ab12cd34ef56\n", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,5 +136,26 @@ func TestGlobIgnore(t *testing.T) {
 		if got := ig.MatchPath(tt.path); got != tt.want {
 			t.Errorf("MatchPath(%q) = %v, want %v", tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestManyFindingsOnOneLongLineStayLinear(t *testing.T) {
+	var b strings.Builder
+	const n = 5000
+	for i := range n {
+		fmt.Fprintf(&b, "var k%d=\"key-%s\";", i, Fingerprint([]byte(fmt.Sprint(i)))[:32])
+	}
+	d := defaultDetector(t)
+	start := time.Now()
+	fs, _ := d.Detect("min.js", []byte(b.String()))
+	if len(fs) != n {
+		t.Fatalf("got %d findings, want %d", len(fs), n)
+	}
+	last := fs[len(fs)-1]
+	if last.Line != 1 || last.Column != strings.LastIndex(b.String(), "key-")+1 {
+		t.Errorf("last finding at %d:%d", last.Line, last.Column)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %v: location resolution is not linear", el)
 	}
 }

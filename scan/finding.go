@@ -10,7 +10,6 @@ package scan
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -98,11 +97,14 @@ type ExitError struct {
 	Err  error
 }
 
+// Error returns the underlying error's message, or "" when the exit status
+// only reports remaining findings (the report already said so; the CLI's
+// main prints nothing for an empty message).
 func (e ExitError) Error() string {
 	if e.Err != nil {
 		return e.Err.Error()
 	}
-	return fmt.Sprintf("scan: findings remain (exit %d)", e.Code)
+	return ""
 }
 
 // Unwrap returns the underlying error, if any.

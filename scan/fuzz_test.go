@@ -38,7 +38,7 @@ func FuzzScanDetect(f *testing.F) {
 				t.Fatalf("preview is not valid UTF-8: %q", fd.Preview)
 			}
 		}
-		d.detectK8sSecrets("fuzz/input.yaml", data)
+		_, _ = d.detectK8sSecrets("fuzz/input.yaml", data)
 		cc := newContextCache(".github/workflows/x.yml", data)
 		for line := 0; line < 5; line++ {
 			cc.at(line)

@@ -12,11 +12,15 @@ import (
 // Secret manifests and scans each as "key: value", so that both provider
 // rules and the generic rule (which needs the key's name) apply. Findings
 // point at the encoded value.
-func (d *Detector) detectK8sSecrets(path string, data []byte) []Finding {
+//
+// The second result lists the positions (line, column) of every decoded
+// value, so that findings on the encoded text itself can be dropped.
+func (d *Detector) detectK8sSecrets(path string, data []byte) ([]Finding, map[[2]int]bool) {
 	if !bytes.Contains(data, []byte("Secret")) || !bytes.Contains(data, []byte("data:")) {
-		return nil
+		return nil, nil
 	}
 	var out []Finding
+	values := map[[2]int]bool{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for docs := 0; docs < 1000; docs++ {
 		var doc yaml.Node
@@ -43,6 +47,7 @@ func (d *Detector) detectK8sSecrets(path string, data []byte) []Finding {
 			if err != nil || !printable(raw) {
 				continue
 			}
+			values[[2]int{v.Line, v.Column}] = true
 			synthetic := append([]byte(k.Value+": "), raw...)
 			fs, _ := d.Detect(path, synthetic)
 			for _, f := range fs {
@@ -56,5 +61,5 @@ func (d *Detector) detectK8sSecrets(path string, data []byte) []Finding {
 			}
 		}
 	}
-	return out
+	return out, values
 }

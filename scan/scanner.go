@@ -5,14 +5,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
 
 // DefaultMaxFileSize is the largest input scanned unless configured.
 const DefaultMaxFileSize = 10 << 20
+
+// ErrBinary is returned by a Fragment's Read when the content turned out to
+// be binary (a NUL byte in the first 8 KiB); the scanner counts it as
+// skipped, not as an error.
+var ErrBinary = errors.New("binary content")
+
+// retainMax bounds the read buffer a worker keeps between fragments.
+const retainMax = 1 << 20
 
 // Skip reasons reported in Summary.Skipped.
 const (
@@ -89,16 +99,28 @@ func Scan(ctx context.Context, src Source, opts Options) ([]Finding, Summary, er
 				if data == nil && fr.Read != nil {
 					var err error
 					data, err = fr.Read(buf[:0])
+					if errors.Is(err, ErrBinary) {
+						skip(SkipBinary)
+						continue
+					}
 					if err != nil {
 						fail(fr.Path, err)
 						continue
 					}
-					if cap(data) <= 4*int(maxSize) {
+					if cap(data) <= retainMax {
 						buf = data
 					}
 				}
 				if int64(len(data)) > maxSize {
 					skip(SkipTooLarge)
+					continue
+				}
+				if f, ok := keystoreFinding(fr, data); ok {
+					files.Add(1)
+					nbytes.Add(int64(len(data)))
+					mu.Lock()
+					findings = append(findings, f)
+					mu.Unlock()
 					continue
 				}
 				if isBinary(data) {
@@ -107,7 +129,8 @@ func Scan(ctx context.Context, src Source, opts Options) ([]Finding, Summary, er
 				}
 				fs, suppressed := opts.Detector.Detect(fr.Path, data)
 				if k := classify(fr.Path); k == kindYAML || k == kindHelmValues {
-					fs = mergeDecoded(fs, opts.Detector.detectK8sSecrets(fr.Path, data))
+					decoded, values := opts.Detector.detectK8sSecrets(fr.Path, data)
+					fs = mergeDecoded(fs, decoded, values)
 				}
 				var cc *contextCache
 				for i := range fs {
@@ -225,28 +248,52 @@ func dedupe(fs []Finding) []Finding {
 	return out
 }
 
-// mergeDecoded adds findings from decoded Kubernetes Secret values,
-// replacing findings of the same rule at the same place that matched the
-// encoded text.
-func mergeDecoded(fs, decoded []Finding) []Finding {
-	if len(decoded) == 0 {
-		return fs
-	}
-	type loc struct {
-		rule      string
-		line, col int
-	}
-	at := make(map[loc]bool, len(decoded))
-	for _, f := range decoded {
-		at[loc{f.Rule, f.Line, f.Column}] = true
+// mergeDecoded adds findings from decoded Kubernetes Secret values and
+// drops findings that matched the encoded text of those values: the
+// decoded findings (with the real secret's fingerprint) replace them.
+func mergeDecoded(fs, decoded []Finding, values map[[2]int]bool) []Finding {
+	if len(values) == 0 {
+		return append(fs, decoded...)
 	}
 	out := fs[:0]
 	for _, f := range fs {
-		if !at[loc{f.Rule, f.Line, f.Column}] {
+		if !values[[2]int{f.Line, f.Column}] {
 			out = append(out, f)
 		}
 	}
 	return append(out, decoded...)
+}
+
+// keystoreExts name binary key containers: PKCS#12 and Java keystores.
+var keystoreExts = map[string]string{".p12": "PKCS#12", ".pfx": "PKCS#12", ".jks": "Java keystore", ".keystore": "Java keystore"}
+
+// IsKeystorePath reports whether a path names a key container file that the
+// scanner reports whole; sources should read such files even when binary.
+func IsKeystorePath(p string) bool {
+	_, ok := keystoreExts[strings.ToLower(path.Ext(p))]
+	return ok
+}
+
+// keystoreFinding reports a committed key container file (a PKCS#12 hint):
+// its content is binary, so no rule can match inside it. The fingerprint is
+// the SHA-256 of the whole file.
+func keystoreFinding(fr Fragment, data []byte) (Finding, bool) {
+	ext := strings.ToLower(path.Ext(fr.Path))
+	kind, ok := keystoreExts[ext]
+	if !ok || len(data) == 0 || !isBinary(data) && !bytes.HasPrefix(data, []byte{0x30, 0x82}) {
+		return Finding{}, false
+	}
+	f := Finding{
+		Rule: "pkcs12-file", Description: kind + " key container file", File: fr.Path,
+		Line: 1, Column: 1, EndLine: 1, EndColumn: 1,
+		Commit: fr.Commit, Author: fr.Author, Email: fr.Email,
+		Severity: "high", Confidence: "medium", Tags: []string{"pkcs12", "private-key"},
+		Preview: "binary " + kind + " file (" + ext + ")", Fingerprint: Fingerprint(data),
+	}
+	if !fr.Date.IsZero() {
+		f.Date = fr.Date.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return f, true
 }
 
 // isBinary reports whether data has a NUL byte in its first 8 KiB.

@@ -68,6 +68,7 @@ func TestScanDirectoryReportsLocationsAndContext(t *testing.T) {
 		"infra/prod.tfvars":        "db_password = \"Hx7!pQ2vL9zR\"\n",
 		"allowed.txt":              "token = \"" + ghToken + "\" // steward:allow\n",
 		"bin/blob.bin":             "\x00\x01" + ghToken,
+		"certs/client.p12":         "\x30\x82\x0a\x00\x02\x01\x03" + strings.Repeat("\x00\x9f", 5000),
 	})
 	fs, sum, err := scan.Scan(context.Background(), &source.Files{Paths: []string{root}}, scan.Options{Detector: newDetector(t)})
 	if err != nil {
@@ -105,6 +106,9 @@ func TestScanDirectoryReportsLocationsAndContext(t *testing.T) {
 				t.Errorf("fingerprint %q", f.Fingerprint)
 			}
 		})
+	}
+	if f := find(fs, "pkcs12-file", "certs/client.p12"); f == nil || f.Line != 1 {
+		t.Errorf("no PKCS#12 file finding: %+v", f)
 	}
 	if find(fs, "github-pat", "allowed.txt") != nil {
 		t.Error("inline steward:allow did not suppress")

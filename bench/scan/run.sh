@@ -15,6 +15,10 @@ PLANT_DIR=${PLANT_DIR:-400}
 PLANT_GIT=${PLANT_GIT:-200}
 COMMITS_BATCH=${COMMITS_BATCH:-4}
 SRC=${SRC:-$(go env GOROOT)/src}
+# The larger tree: GOROOT/src plus real code from the module cache.
+LARGE=${LARGE:-1}
+LARGE_SRC=${LARGE_SRC:-$(go env GOROOT)/src,$(go env GOMODCACHE)/github.com,$(go env GOMODCACHE)/golang.org}
+PLANT_LARGE=${PLANT_LARGE:-1000}
 BIN=$ROOT/bench/bin
 mkdir -p "$BIN" "$WORK"
 
@@ -40,6 +44,10 @@ REPO=$WORK/repo
 if [ ! -d "$CORPUS" ]; then
   "$BIN/plant" -src "$SRC" -dst "$CORPUS" -truth "$WORK/truth-dir.jsonl" -n "$PLANT_DIR"
 fi
+LARGE_CORPUS=$WORK/corpus-large
+if [ "$LARGE" = 1 ] && [ ! -d "$LARGE_CORPUS" ]; then
+  "$BIN/plant" -src "$LARGE_SRC" -dst "$LARGE_CORPUS" -truth "$WORK/truth-large.jsonl" -n "$PLANT_LARGE" -seed 7
+fi
 if [ ! -d "$REPO/.git" ]; then
   rm -rf "$REPO"
   "$BIN/plant" -git -src "$SRC" -dst "$REPO" -truth "$WORK/truth-git.jsonl" -n "$PLANT_GIT" -batch "$COMMITS_BATCH"
@@ -49,7 +57,7 @@ fi
 text_bytes() {
   find "$1" -type f -not -path '*/.git/*' -print0 | xargs -0 perl -e '
     my $t = 0; for my $f (@ARGV) { open(my $h, "<:raw", $f) or next; read($h, my $b, 8192);
-      next if index($b, "\0") >= 0; $t += -s $f } print $t'
+      next if index($b, "\0") >= 0; $t += -s $f } print "$t\n"' | awk '{ s += $1 } END { print s }'
 }
 DIR_BYTES=$(text_bytes "$CORPUS")
 GIT_COMMITS=$(git -C "$REPO" rev-list --all | wc -l)
@@ -75,6 +83,13 @@ CAT=$(measure cat bash -c "find '$CORPUS' -type f -print0 | xargs -0 -P2 cat > /
 echo "== directory mode" >&2
 GL_DIR=$(measure gl-dir "$BIN/gitleaks" dir --no-banner --exit-code 0 -f json -r "$WORK/gl-dir.json" "$CORPUS")
 ST_DIR=$(measure st-dir "${STW_DIR[@]}" "$WORK/st-dir.json" "$CORPUS")
+if [ "$LARGE" = 1 ]; then
+  echo "== directory mode, large tree" >&2
+  LARGE_BYTES=$(text_bytes "$LARGE_CORPUS")
+  CAT_L=$(measure cat-large bash -c "find '$LARGE_CORPUS' -type f -print0 | xargs -0 -P2 cat > /dev/null")
+  GL_L=$(measure gl-large "$BIN/gitleaks" dir --no-banner --exit-code 0 -f json -r "$WORK/gl-large.json" "$LARGE_CORPUS")
+  ST_L=$(measure st-large "${STW_DIR[@]}" "$WORK/st-large.json" "$LARGE_CORPUS")
+fi
 echo "== git history mode ($GIT_COMMITS commits)" >&2
 GL_GIT=$(measure gl-git "$BIN/gitleaks" git --no-banner --exit-code 0 -f json -r "$WORK/gl-git.json" "$REPO")
 ST_GIT=$(measure st-git "${STW_GIT[@]}" "$WORK/st-git.json" "$REPO")
@@ -86,7 +101,28 @@ row() { # name wall user sys rss bytes
     printf "| %s | %.2f s | %.1f MB/s | %.2f s | %.1f MB/CPU-s | %.0f MiB |\n", n, w, b/1e6/w, u+s, b/1e6/(u+s), m/1024 }'
 }
 EVAL_DIR=$("$BIN/evaluate" -truth "$WORK/truth-dir.jsonl" -root "$CORPUS" -bytes "$DIR_BYTES" "$WORK/st-dir.json" "$WORK/gl-dir.json")
+if [ "$LARGE" = 1 ]; then
+  EVAL_L=$("$BIN/evaluate" -truth "$WORK/truth-large.jsonl" -root "$LARGE_CORPUS" -bytes "$LARGE_BYTES" "$WORK/st-large.json" "$WORK/gl-large.json")
+fi
 EVAL_GIT=$("$BIN/evaluate" -truth "$WORK/truth-git.jsonl" -root "$REPO" -bytes "$GIT_BYTES" "$WORK/st-git.json" "$WORK/gl-git.json")
+
+LARGE_SECTION=""
+if [ "$LARGE" = 1 ]; then
+  LARGE_SECTION=$(cat <<LARGEREPORT
+### Directory mode, larger tree: \`${LARGE_SRC//,/ + }\` (vendor trees and lock files removed), $PLANT_LARGE planted secrets, $(awk -v b="$LARGE_BYTES" 'BEGIN{printf "%.1f", b/1e6}') MB of text
+
+| tool | wall | MB/s | CPU | MB per CPU-s | peak RSS |
+|---|---|---|---|---|---|
+$(row "$STW_KIND" $ST_L "$LARGE_BYTES")
+$(row "gitleaks 8.30.1 (gore2regex)" $GL_L "$LARGE_BYTES")
+$(row "cat, 2 processes (I/O ceiling)" $CAT_L "$LARGE_BYTES")
+
+\`\`\`
+$EVAL_L
+\`\`\`
+LARGEREPORT
+)
+fi
 
 cat <<REPORT
 ### Directory mode: \`$SRC\` copy (vendor trees and lock files removed), $PLANT_DIR planted secrets, $(awk -v b="$DIR_BYTES" 'BEGIN{printf "%.1f", b/1e6}') MB of text
@@ -100,6 +136,8 @@ $(row "cat, 2 processes (I/O ceiling)" $CAT "$DIR_BYTES")
 \`\`\`
 $EVAL_DIR
 \`\`\`
+
+$LARGE_SECTION
 
 ### Git history mode: $GIT_COMMITS commits, $PLANT_GIT secrets added (most deleted later); \`git log -p\` = $(awk -v b="$GIT_BYTES" 'BEGIN{printf "%.1f", b/1e6}') MB
 

@@ -51,7 +51,6 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 			err := opts.run(cmd.Context(), stdin, stdout, stderr)
 			var ee scan.ExitError
 			if err != nil && !errors.As(err, &ee) {
-				fmt.Fprintln(stderr, "steward scan:", err)
 				return scan.ExitError{Code: 2, Err: err}
 			}
 			return err

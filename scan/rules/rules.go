@@ -52,7 +52,7 @@ type Rule struct {
 	// "://" is followed by "user:password@").
 	Gate string `yaml:"gate,omitempty"`
 	// RequireDigit drops secrets with neither a decimal digit nor a
-	// password symbol (!@#%^&~): identifiers and words.
+	// password symbol (!@#%~): identifiers and words.
 	RequireDigit bool      `yaml:"require_digit,omitempty"`
 	Confidence   string    `yaml:"confidence,omitempty"`
 	Allowlist    Allowlist `yaml:"allowlist,omitempty"`

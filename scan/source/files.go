@@ -4,6 +4,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,24 +100,41 @@ func (s *Files) Fragments(ctx context.Context, yield func(scan.Fragment) error) 
 }
 
 func fileFragment(p, rel string, size int64) scan.Fragment {
+	sniff := !scan.IsKeystorePath(rel)
 	return scan.Fragment{
 		Path: rel,
 		Size: size,
-		Read: func(dst []byte) ([]byte, error) { return readFile(p, dst, size) },
+		Read: func(dst []byte) ([]byte, error) { return readFile(p, dst, size, sniff) },
 	}
 }
 
-// readFile reads p into dst's storage when it is large enough.
-func readFile(p string, dst []byte, size int64) ([]byte, error) {
+// readFile reads p into dst's storage when it is large enough. With sniff,
+// a file whose first 8 KiB hold a NUL byte is not read further (ErrBinary).
+func readFile(p string, dst []byte, size int64, sniff bool) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	if int64(cap(dst)) < size+1 {
-		dst = make([]byte, 0, size+512)
+		// Sniff the head first: binary files are not read whole.
+		if sniff && size > 8<<10 {
+			var head [8 << 10]byte
+			n, err := io.ReadFull(f, head[:])
+			if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("read %s: %w", p, err)
+			}
+			if bytes.IndexByte(head[:n], 0) >= 0 {
+				return nil, scan.ErrBinary
+			}
+			dst = make([]byte, n, size+512)
+			copy(dst, head[:n])
+		} else {
+			dst = make([]byte, 0, size+512)
+		}
+	} else {
+		dst = dst[:0]
 	}
-	dst = dst[:0]
 	for {
 		if len(dst) == cap(dst) {
 			dst = append(dst, 0)[:len(dst)]

@@ -36,7 +36,7 @@ type Truth struct {
 }
 
 func main() {
-	src := flag.String("src", "", "corpus directory")
+	src := flag.String("src", "", "corpus directory, or several separated by commas (each copied under its base name)")
 	dst := flag.String("dst", "", "output directory (created)")
 	truthPath := flag.String("truth", "truth.jsonl", "ground-truth file")
 	n := flag.Int("n", 400, "number of secrets to plant")
@@ -275,9 +275,24 @@ func run(src, dst, truthPath string, n int, seed uint64, gitMode bool, batch int
 	if src == "" || dst == "" {
 		return fmt.Errorf("-src and -dst are required")
 	}
-	files, err := corpusFiles(src)
-	if err != nil {
-		return err
+	// files are "source root index + relative path" pairs flattened into
+	// destination-relative paths; from maps them back to their source.
+	from := map[string]string{}
+	var files []string
+	roots := strings.Split(src, ",")
+	for _, root := range roots {
+		fs, err := corpusFiles(root)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			rel := f
+			if len(roots) > 1 {
+				rel = filepath.Join(filepath.Base(root), f)
+			}
+			from[rel] = filepath.Join(root, f)
+			files = append(files, rel)
+		}
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
@@ -294,7 +309,7 @@ func run(src, dst, truthPath string, n int, seed uint64, gitMode bool, batch int
 	}
 	if !gitMode {
 		for _, f := range files {
-			if err := copyFile(filepath.Join(src, f), filepath.Join(dst, f)); err != nil {
+			if err := copyFile(from[f], filepath.Join(dst, f)); err != nil {
 				return err
 			}
 		}
@@ -305,7 +320,7 @@ func run(src, dst, truthPath string, n int, seed uint64, gitMode bool, batch int
 		}
 		return writeTruth(truthPath, p.truth)
 	}
-	return buildHistory(p, src, files, dirs, n, batch, truthPath)
+	return buildHistory(p, from, files, dirs, n, batch, truthPath)
 }
 
 func git(dir string, args ...string) error {
@@ -320,7 +335,7 @@ func git(dir string, args ...string) error {
 
 // buildHistory commits the corpus in batches; every k-th commit also adds a
 // secret file, and some later commit deletes it.
-func buildHistory(p *planter, src string, files, dirs []string, n, batch int, truthPath string) error {
+func buildHistory(p *planter, from map[string]string, files, dirs []string, n, batch int, truthPath string) error {
 	if err := git(p.dst, "init", "-q", "-b", "main"); err != nil {
 		return err
 	}
@@ -331,7 +346,7 @@ func buildHistory(p *planter, src string, files, dirs []string, n, batch int, tr
 	for i := 0; i < len(files); i += batch {
 		c++
 		for _, f := range files[i:min(len(files), i+batch)] {
-			if err := copyFile(filepath.Join(src, f), filepath.Join(p.dst, f)); err != nil {
+			if err := copyFile(from[f], filepath.Join(p.dst, f)); err != nil {
 				return err
 			}
 		}
