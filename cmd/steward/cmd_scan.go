@@ -24,8 +24,10 @@ import (
 // newScanCmd builds "steward scan": the offline secret scanner. It returns
 // a scan.ExitError (which implements ExitCode() int) when findings remain
 // (code 1 or --exit-code) or the scan fails (code 2).
-func newScanCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newScanCmd(g *globals, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	var (
+		push                                    bool
+		repository                              string
 		gitMode, staged, showSecret, noProgress bool
 		format, output, config, baseline        string
 		exitCode                                int
@@ -48,6 +50,11 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 				exitCode: exitCode, maxSize: maxSize,
 				progress: !noProgress && isTerminal(stderr),
 			}
+			if push {
+				opts.push = func(ctx context.Context, root string, fs []scan.Finding) error {
+					return pushFindings(ctx, g, root, repository, fs, stderr)
+				}
+			}
 			err := opts.run(cmd.Context(), stdin, stdout, stderr)
 			var ee scan.ExitError
 			if err != nil && !errors.As(err, &ee) {
@@ -67,6 +74,8 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 	f.IntVar(&exitCode, "exit-code", 1, "exit status when findings remain")
 	f.Int64Var(&maxSize, "max-file-size", scan.DefaultMaxFileSize, "skip files larger than this many bytes")
 	f.BoolVar(&noProgress, "no-progress", false, "do not show a progress bar")
+	f.BoolVar(&push, "push", false, "send fingerprints and locations (never secrets) to the Steward server (--server, --token) to link them to the inventory")
+	f.StringVar(&repository, "repository", "", "repository name recorded with pushed findings (default: git remote origin, else the directory name)")
 	cmd.AddCommand(newScanInstallHookCmd(stdout))
 	return cmd
 }
@@ -78,6 +87,7 @@ type scanRun struct {
 	exitCode                         int
 	maxSize                          int64
 	progress                         bool
+	push                             func(ctx context.Context, root string, fs []scan.Finding) error
 }
 
 func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -166,6 +176,11 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	}
 	if o.format != "table" {
 		fmt.Fprintln(stderr, report.SummaryLine(sum))
+	}
+	if o.push != nil {
+		if err := o.push(ctx, root, findings); err != nil {
+			return err
+		}
 	}
 	for _, e := range sum.Errors {
 		fmt.Fprintln(stderr, "steward scan: error:", e)

@@ -50,7 +50,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newOwnerCmd(g),
 		newTokenCmd(g),
 		newImportCmd(g),
-		newScanCmd(stdin, stdout, stderr),
+		newScanCmd(g, stdin, stdout, stderr),
 		newAuditCmd(g),
 		newCredentialCmd(g),
 		newKeysCmd(g),
