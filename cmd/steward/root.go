@@ -56,6 +56,9 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newKeysCmd(g),
 		newPolicyCmd(g),
 		newAlertsCmd(g),
+		newFindingsCmd(g),
+		newReviewCmd(g),
+		newReportCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,235 @@
+package posture
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/ids"
+)
+
+// StartReview opens an access-review campaign with one item per live
+// identity in scope.
+func (e *Engine) StartReview(ctx context.Context, r steward.ReviewRequest) (*steward.ReviewCampaign, error) {
+	p, err := caller(ctx, steward.PermWrite, true)
+	if err != nil {
+		return nil, err
+	}
+	now := e.o.Clock.Now()
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Name == "" {
+		r.Name = "Access review " + now.Format(time.DateOnly)
+	}
+	if len(r.Name) > steward.MaxNameLen {
+		return nil, steward.FieldError("name", "is longer than %d characters", steward.MaxNameLen)
+	}
+	deadline := now.Add(time.Duration(e.o.ReviewDays) * 24 * time.Hour)
+	if r.Deadline != nil {
+		if !r.Deadline.After(now) {
+			return nil, steward.FieldError("deadline", "must be in the future")
+		}
+		deadline = r.Deadline.UTC().Truncate(time.Microsecond)
+	}
+	sc := r.Scope
+	if sc.Sensitivity != "" && !steward.ValidSensitivity(sc.Sensitivity) {
+		return nil, steward.FieldError("scope.sensitivity", "%q is not one of critical, high, medium, low", sc.Sensitivity)
+	}
+	if sc.Kind != "" && !steward.ValidKind(sc.Kind) {
+		return nil, steward.FieldError("scope.kind", "%q is not an identity kind", sc.Kind)
+	}
+	c := &steward.ReviewCampaign{ID: ids.New("rev_", now), Name: r.Name, Scope: sc, Status: "open", CreatedAt: now, CreatedBy: p.Actor,
+		Deadline: deadline, AutoSuspend: r.AutoSuspend}
+	var items []*steward.ReviewItem
+	f := steward.IdentityFilter{OwnerID: sc.OwnerID, Team: sc.Team, Sensitivity: sc.Sensitivity, Provider: sc.Provider, Environment: sc.Environment,
+		Kind: sc.Kind, Limit: steward.MaxLimit}
+	for {
+		page, err := e.o.Store.ListIdentities(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range page.Items {
+			if i.Status == steward.StatusRevoked || i.Status == steward.StatusExpired {
+				continue
+			}
+			items = append(items, &steward.ReviewItem{ID: ids.New("rvi_", now), CampaignID: c.ID, IdentityID: i.ID, IdentityName: i.Name,
+				OwnerID: i.OwnerID, Status: steward.ReviewPending})
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	if len(items) == 0 {
+		return nil, steward.FieldError("scope", "selects no identities to review")
+	}
+	err = e.o.Store.UpdatePosture(ctx, func(tx steward.PostureTx) error {
+		if err := tx.CreateReview(ctx, c, items); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, e.event(p, steward.ActionReviewStart, steward.SubjectReview, c.ID, "", "", nil,
+			map[string]any{"id": c.ID, "name": c.Name, "scope": c.Scope, "deadline": c.Deadline, "items": len(items)}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Items = items
+	c.Counts = counts(items)
+	if e.o.Notifier != nil {
+		owners := map[string]int{}
+		for _, it := range items {
+			owners[it.OwnerID]++
+		}
+		var to []string
+		for _, o := range sortedKeys(owners) {
+			if o != "" {
+				to = append(to, o)
+			}
+		}
+		_ = e.o.Notifier.Notify(ctx, Notification{Kind: "review", OwnerIDs: to, Subject: "Access review: " + c.Name,
+			Body: fmt.Sprintf("Attest each of your identities (keep, reduce, revoke or reassign) before %s.", c.Deadline.Format(time.RFC3339)),
+			Data: map[string]any{"campaign_id": c.ID}})
+	}
+	return c, nil
+}
+
+func counts(items []*steward.ReviewItem) map[string]int {
+	m := map[string]int{"items": len(items), steward.ReviewPending: 0, steward.ReviewDecided: 0}
+	for _, it := range items {
+		m[it.Status]++
+		if it.Decision != "" {
+			m[string(it.Decision)]++
+		}
+	}
+	return m
+}
+
+// GetReview returns a campaign with its items; owner-role callers see
+// their own items.
+func (e *Engine) GetReview(ctx context.Context, id string) (*steward.ReviewCampaign, error) {
+	p, err := caller(ctx, steward.PermRead, false)
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.o.Store.GetReview(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	items, err := e.o.Store.ListReviewItems(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.Counts = counts(items)
+	if p.Role == steward.RoleOwner {
+		items = slices.DeleteFunc(items, func(it *steward.ReviewItem) bool { return it.OwnerID != p.OwnerID })
+	}
+	c.Items = items
+	return c, nil
+}
+
+// DecideReviewItem records an attestation and executes it: keep (with a
+// justification), reduce scopes, revoke, or reassign. The change goes
+// through the inventory service in the decider's name.
+func (e *Engine) DecideReviewItem(ctx context.Context, campaignID, itemID string, d steward.ReviewDecisionRequest) (*steward.ReviewItem, error) {
+	p, err := caller(ctx, steward.PermWrite, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := e.o.Store.GetReview(ctx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != "open" {
+		return nil, steward.Errorf(steward.ECONFLICT, "review %s is %s", c.ID, c.Status)
+	}
+	items, err := e.o.Store.ListReviewItems(ctx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	idx := slices.IndexFunc(items, func(it *steward.ReviewItem) bool { return it.ID == itemID })
+	if idx < 0 {
+		return nil, steward.Errorf(steward.ENOTFOUND, "review item %q not found in review %s", itemID, campaignID)
+	}
+	it := items[idx]
+	if p.Role == steward.RoleOwner && it.OwnerID != p.OwnerID {
+		return nil, steward.Errorf(steward.EFORBIDDEN, "review item %s belongs to another owner", it.ID)
+	}
+	if it.Status != steward.ReviewPending {
+		return nil, steward.Errorf(steward.ECONFLICT, "review item %s was already decided (%s)", it.ID, it.Decision)
+	}
+	actx := steward.WithPrincipal(ctx, &steward.Principal{Actor: p.Actor, Role: steward.RoleAdmin, TokenID: p.TokenID})
+	note := fmt.Sprintf("access review %s: %s", c.ID, d.Decision)
+	if d.Justification != "" {
+		note += ": " + d.Justification
+	}
+	switch d.Decision {
+	case steward.DecisionReduce:
+		i, err := e.o.Store.GetIdentity(ctx, it.IdentityID)
+		if err != nil {
+			return nil, err
+		}
+		for n, s := range d.Scopes {
+			if !slices.Contains(i.Scopes, s) {
+				return nil, steward.FieldError(fmt.Sprintf("scopes[%d]", n), "%q is not granted to the identity; reduce can only remove scopes", s)
+			}
+		}
+		if _, err := e.o.Inventory.UpdateIdentity(actx, i.ID, steward.IdentityPatch{Scopes: steward.Some(d.Scopes), Reason: note}); err != nil {
+			return nil, err
+		}
+	case steward.DecisionRevoke:
+		if _, err := e.o.Inventory.TransitionIdentity(actx, it.IdentityID, steward.TransitionRevoke,
+			steward.TransitionRequest{Reason: string(steward.ReasonDecommissioned), Note: note}); err != nil {
+			return nil, err
+		}
+	case steward.DecisionReassign:
+		if _, err := e.o.Inventory.UpdateIdentity(actx, it.IdentityID, steward.IdentityPatch{OwnerID: steward.Some(d.NewOwnerID), Reason: note}); err != nil {
+			if steward.ErrorField(err) == "owner_id" {
+				return nil, steward.FieldError("new_owner_id", "%s", steward.ErrorMessage(err))
+			}
+			return nil, err
+		}
+	}
+	now := e.o.Clock.Now()
+	before := *it
+	it.Status, it.Decision, it.Justification, it.DecidedBy, it.DecidedAt = steward.ReviewDecided, d.Decision, d.Justification, p.Actor, &now
+	if d.Decision == steward.DecisionReduce {
+		it.Scopes = d.Scopes
+	}
+	if d.Decision == steward.DecisionReassign {
+		it.NewOwnerID = d.NewOwnerID
+	}
+	err = e.o.Store.UpdatePosture(ctx, func(tx steward.PostureTx) error {
+		ev := e.event(p, steward.ActionReviewDecide, steward.SubjectReview, it.ID, it.IdentityID, note, &before, it)
+		if err := tx.AppendEvent(ctx, ev); err != nil {
+			return err
+		}
+		it.EventSeq = ev.Seq
+		if err := tx.UpdateReviewItem(ctx, it); err != nil {
+			return err
+		}
+		pending := 0
+		for _, x := range items {
+			if x.Status == steward.ReviewPending {
+				pending++
+			}
+		}
+		if pending == 0 {
+			c.Status, c.ClosedAt = "closed", &now
+			if err := tx.UpdateReview(ctx, c); err != nil {
+				return err
+			}
+			return tx.AppendEvent(ctx, e.event(p, steward.ActionReviewClose, steward.SubjectReview, c.ID, "", "every item decided", nil, counts(items)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, err = e.Evaluate(ctx, []string{it.IdentityID})
+	return it, err
+}

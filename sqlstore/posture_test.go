@@ -1,0 +1,78 @@
+package sqlstore_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/sqlstore"
+	"github.com/steward-nhi/steward/sqlstore/sqltest"
+	"github.com/steward-nhi/steward/storetest"
+)
+
+func TestPostureStore(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			storetest.RunPosture(t, func(t *testing.T) steward.PostureStore { return e.Open(t).(steward.PostureStore) })
+		})
+	}
+}
+
+func TestUsageForReadsAggregates(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Open(t).(*sqlstore.Store)
+			ctx := context.Background()
+			at := sqltest.Base.UnixMicro()
+			for _, r := range []struct{ key, dim, val string }{
+				{"nhi_a", "all", ""}, {"nhi_a", "action", "s3:GetObject"}, {"nhi_a", "source", "10.0.0.1"}, {"nhi_a", "environment", "prod"},
+				{"nhi_a", "user_agent", "Mozilla/5.0"}, {"nhi_b", "action", "x"},
+			} {
+				if _, err := s.DB().Exec(rebindTest(s, `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES (?,?,?,?,?,?)`),
+					r.key, r.dim, r.val, 3, at, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := s.UsageFor(ctx, []string{"nhi_a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := m["nhi_a"]
+			if u == nil || u.Total != 3 || !u.LastSeen.Equal(sqltest.Base) || u.Actions["s3:GetObject"].Count != 3 || len(u.Sources) != 1 ||
+				len(u.Environments) != 1 || len(u.UserAgents) != 1 || m["nhi_b"] != nil {
+				t.Fatalf("usage %+v", m)
+			}
+			var many []string
+			for n := range 100 {
+				many = append(many, "nhi_"+string(rune('a'+n%26))+time.Duration(n).String())
+			}
+			many = append(many, "nhi_a", "nhi_b")
+			sortStrings(many)
+			m, _ = s.UsageFor(ctx, many)
+			if len(m) != 2 {
+				t.Fatalf("range read found %d", len(m))
+			}
+		})
+	}
+}
+
+func rebindTest(s *sqlstore.Store, q string) string {
+	if s.Engine() != sqlstore.Postgres {
+		return q
+	}
+	out, n := []byte{}, 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			out = append(out, []byte("$"+strconv.Itoa(n))...)
+			continue
+		}
+		out = append(out, q[i])
+	}
+	return string(out)
+}
+
+func sortStrings(s []string) { slices.Sort(s) }
