@@ -102,6 +102,17 @@ func (s *Signer) Sign(c *steward.Checkpoint) {
 	c.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(s.priv, c.SignedBody()))
 }
 
+// Message signs an arbitrary message with the audit key, for documents that
+// must be provably Steward's (evidence-pack manifests). Callers prefix the
+// message with a context string so it cannot be confused with a checkpoint.
+type Message struct{ S *Signer }
+
+// KeyID returns the audit key's id.
+func (m Message) KeyID() string { return m.S.id }
+
+// Sign returns the Ed25519 signature of msg.
+func (m Message) Sign(msg []byte) ([]byte, error) { return ed25519.Sign(m.S.priv, msg), nil }
+
 // VerifyCheckpoint checks a checkpoint's signature with the key it names.
 func VerifyCheckpoint(c *steward.Checkpoint, keys map[string]ed25519.PublicKey) error {
 	pub, ok := keys[c.KeyID]

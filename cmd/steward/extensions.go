@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
@@ -34,6 +35,9 @@ type serverContext struct {
 	// notify delivers notifications to people; the alerts wiring sets it
 	// (posture sends findings and offboarding notices through it).
 	notify steward.Notifier
+	// auditSigner is the audit chain's key, when one is loaded (signs
+	// evidence manifests).
+	auditSigner *audit.Signer
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -102,6 +102,7 @@ func wireAudit(ctx context.Context, x *serverContext) error {
 		}
 	}
 	svc := audit.NewService(audit.Config{Store: x.store, Signer: signer, Logger: x.log, OnCheckpoint: onCP})
+	x.auditSigner = signer
 	x.deps.Audit = svc
 	if signer != nil {
 		x.jobs = append(x.jobs, func(ctx context.Context) {

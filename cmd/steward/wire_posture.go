@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/posture"
 )
 
@@ -95,6 +98,12 @@ func wirePosture(ctx context.Context, x *serverContext) error {
 	if dr, ok := any(x.store).(steward.DiscoveryReader); ok {
 		opts.Discovery = &sightings{r: dr}
 	}
+	if x.notify != nil {
+		opts.Notifier = postureNotifier{n: x.notify, store: x.store}
+	}
+	if x.auditSigner != nil {
+		opts.Signer = audit.Message{S: x.auditSigner}
+	}
 	e := posture.New(opts)
 	x.deps.Posture = e
 	x.jobs = append(x.jobs, func(ctx context.Context) {
@@ -145,4 +154,40 @@ func (s *sightings) DiscoveriesFor(ctx context.Context, ids []string) (map[strin
 		}
 	}
 	return out, nil
+}
+
+// postureNotifier sends posture's notifications (offboarding notices,
+// digests, reviews) through the alert sinks, one per owner.
+type postureNotifier struct {
+	n     steward.Notifier
+	store steward.Store
+}
+
+func (p postureNotifier) Notify(ctx context.Context, n posture.Notification) error {
+	fields := map[string]string{}
+	for k, v := range n.Data {
+		fields[k] = fmt.Sprint(v)
+	}
+	owners := n.OwnerIDs
+	if len(owners) == 0 {
+		owners = []string{""}
+	}
+	var errs []error
+	for _, o := range owners {
+		sn := steward.Notification{Kind: n.Kind, Severity: "info", Title: n.Subject, Body: n.Body, OwnerID: o, Time: time.Now().UTC(), Fields: fields}
+		if o != "" {
+			if own, err := p.store.GetOwner(ctx, o); err == nil {
+				sn.Team = own.Team
+				if own.Email != "" {
+					sn.Fields = maps.Clone(fields)
+					sn.Fields["owner_email"] = own.Email
+				}
+			}
+		}
+		if n.Kind == "offboarding" {
+			sn.Severity = "high"
+		}
+		errs = append(errs, p.n.Notify(ctx, sn))
+	}
+	return errors.Join(errs...)
 }
