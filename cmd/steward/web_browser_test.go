@@ -19,6 +19,9 @@ import (
 // chromiumPath returns Debian's chromium, or skips the test when there is
 // no browser on this machine.
 func chromiumPath(t *testing.T) string {
+	if raceEnabled && os.Getenv("STEWARD_BROWSER_TESTS_UNDER_RACE") == "" {
+		t.Skip("browser tests run in scripts/test's non-race pass (set STEWARD_BROWSER_TESTS_UNDER_RACE=1 to force)")
+	}
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
