@@ -61,8 +61,14 @@ func webPages(x *serverContext) []web.Page {
 	if a, ok := x.deps.Audit.(web.AuditReader); ok && a != nil {
 		pages = append(pages, web.AuditPage(a))
 	}
-	// TODO(web): pages for broker credentials, authz policies (with version
-	// diffs) and alerts once the console has read APIs for them.
+	if a, ok := x.deps.Alerts.(web.AlertsReader); ok && a != nil {
+		pages = append(pages, web.AlertsPage(a))
+	}
+	if x.discovery != nil {
+		pages = append(pages, web.DiscoveryPage(x.discovery))
+	}
+	// TODO(web): pages for broker credentials and authz policies (with
+	// version diffs).
 	return pages
 }
 
