@@ -38,6 +38,8 @@ type Store struct {
 	// Observe, if set, is called with each operation's name and duration.
 	observe   func(op string, d time.Duration, err error)
 	readStmts *dbStmts
+	// writeStmts holds statements prepared on the write pool (batches).
+	writeStmts *dbStmts
 }
 
 var _ steward.Store = (*Store)(nil)
@@ -94,11 +96,13 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	r.SetConnMaxLifetime(0)
 	s := &Store{engine: SQLite, writeDB: w, readDB: r, observe: opts.Observe}
 	s.readStmts = newDBStmts(r)
+	s.writeStmts = newDBStmts(w)
 	s.reader = reader{q: s.readStmts, d: s.engine, observe: opts.Observe}
 	if err := migrate(ctx, w, SQLite); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.prepareUsage(ctx)
 	// Keep the planner's statistics current (cheap; only analyses tables
 	// whose statistics are stale).
 	if _, err := w.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
@@ -130,11 +134,13 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	}
 	s := &Store{engine: Postgres, writeDB: db, readDB: db, observe: opts.Observe}
 	s.readStmts = newDBStmts(db)
+	s.writeStmts = newDBStmts(db)
 	s.reader = reader{q: s.readStmts, d: s.engine, observe: opts.Observe}
 	if err := migrate(ctx, db, Postgres); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.prepareUsage(ctx)
 	return s, nil
 }
 
@@ -148,6 +154,9 @@ func (s *Store) DB() *sql.DB { return s.writeDB }
 func (s *Store) Close() error {
 	if s.readStmts != nil {
 		s.readStmts.close()
+	}
+	if s.writeStmts != nil {
+		s.writeStmts.close()
 	}
 	err := s.writeDB.Close()
 	if s.readDB != s.writeDB {

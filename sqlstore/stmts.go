@@ -94,6 +94,14 @@ func (c *dbStmts) stmt(ctx context.Context, q string) (*sql.Stmt, bool) {
 	return s, true
 }
 
+// cached returns a statement prepared earlier, never preparing one.
+func (c *dbStmts) cached(q string) (*sql.Stmt, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.m[q]
+	return s, ok
+}
+
 func (c *dbStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return c.db.ExecContext(ctx, q, args...)
 }

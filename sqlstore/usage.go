@@ -41,9 +41,10 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 			_ = sqltx.Rollback()
 		}
 	}()
-	const batch = 200
-	for i := 0; i < len(evs); i += batch {
-		chunk := evs[i:min(i+batch, len(evs))]
+	rest := evs
+	for _, size := range batchPlan(len(evs)) {
+		chunk := rest[:size]
+		rest = rest[size:]
 		args := make([]any, 0, usageColumnCount*len(chunk))
 		for _, e := range chunk {
 			pol, _ := json.Marshal(e.PolicyIDs)
@@ -57,10 +58,7 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 			args = append(args, e.ID, micros(e.Time), e.Kind, e.IdentityID, e.CredentialID, e.Subject, e.Action, e.Resource, e.Source,
 				e.UserAgent, e.Environment, e.Outcome, e.Reason, string(pol), e.LatencyMicro, string(attrs))
 		}
-		row := "(" + strings.TrimSuffix(strings.Repeat("?,", usageColumnCount), ",") + "),"
-		q := `INSERT INTO usage_events (` + usageColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row, len(chunk)), ",") +
-			` ON CONFLICT (id) DO NOTHING`
-		if _, err = sqltx.ExecContext(ctx, rebind(s.engine, q), args...); err != nil {
+		if _, err = s.execBatch(ctx, sqltx, usageInsertSQL(s.engine, len(chunk)), args); err != nil {
 			return fmt.Errorf("append usage: %w", err)
 		}
 	}
@@ -115,24 +113,19 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 			}
 		}
 	}
-	const batch = 200
 	keys := make([]aggKey, 0, len(aggs))
 	for k := range aggs {
 		keys = append(keys, k)
 	}
-	for i := 0; i < len(keys); i += batch {
-		chunk := keys[i:min(i+batch, len(keys))]
+	for _, size := range batchPlan(len(keys)) {
+		chunk := keys[:size]
+		keys = keys[size:]
 		args := make([]any, 0, 6*len(chunk))
 		for _, k := range chunk {
 			a := aggs[k]
 			args = append(args, k.key, k.dim, k.value, a.Count, micros(a.FirstSeen), micros(a.LastSeen))
 		}
-		q := `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ",") + `
-			ON CONFLICT (subject_key, dimension, value) DO UPDATE SET count = usage_aggregates.count + excluded.count,
-			first_seen = CASE WHEN excluded.first_seen < usage_aggregates.first_seen THEN excluded.first_seen ELSE usage_aggregates.first_seen END,
-			last_seen = CASE WHEN excluded.last_seen > usage_aggregates.last_seen THEN excluded.last_seen ELSE usage_aggregates.last_seen END`
-		if _, err := sqltx.ExecContext(ctx, rebind(s.engine, q), args...); err != nil {
+		if _, err := s.execBatch(ctx, sqltx, usageAggregateSQL(s.engine, len(chunk)), args); err != nil {
 			return fmt.Errorf("append usage: aggregates: %w", err)
 		}
 	}
@@ -143,6 +136,60 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 		}
 	}
 	return nil
+}
+
+// batchSizes are the row counts of the multi-row statements, prepared once
+// each: a batch of any length is written as a few of them, so SQLite never
+// parses a statement with thousands of placeholders per call.
+var batchSizes = []int{200, 50, 10, 1}
+
+// batchPlan splits n rows into statement sizes from batchSizes.
+func batchPlan(n int) []int {
+	var out []int
+	for _, b := range batchSizes {
+		for n >= b {
+			out = append(out, b)
+			n -= b
+		}
+	}
+	return out
+}
+
+func usageInsertSQL(e Engine, rows int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", usageColumnCount), ",") + "),"
+	return rebind(e, `INSERT INTO usage_events (`+usageColumns+`) VALUES `+strings.TrimSuffix(strings.Repeat(row, rows), ",")+
+		` ON CONFLICT (id) DO NOTHING`)
+}
+
+func usageAggregateSQL(e Engine, rows int) string {
+	return rebind(e, `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", rows), ",")+`
+			ON CONFLICT (subject_key, dimension, value) DO UPDATE SET count = usage_aggregates.count + excluded.count,
+			first_seen = CASE WHEN excluded.first_seen < usage_aggregates.first_seen THEN excluded.first_seen ELSE usage_aggregates.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > usage_aggregates.last_seen THEN excluded.last_seen ELSE usage_aggregates.last_seen END`)
+}
+
+// prepareUsage prepares the full-size batch statements on the write pool,
+// outside any transaction (SQLite has one write connection).
+func (s *Store) prepareUsage(ctx context.Context) {
+	for _, n := range batchSizes {
+		s.writeStmts.stmt(ctx, usageInsertSQL(s.engine, n))
+		s.writeStmts.stmt(ctx, usageAggregateSQL(s.engine, n))
+	}
+}
+
+// execBatch runs a multi-row statement in sqltx. Full-size batches use the
+// statement prepared at open (SQLite would otherwise parse thousands of
+// placeholders per batch); others run directly. It never prepares inside
+// the transaction's lifetime on the pool, which would wait for the
+// connection the transaction holds.
+func (s *Store) execBatch(ctx context.Context, sqltx *sql.Tx, q string, args []any) (sql.Result, error) {
+	if s.writeStmts != nil {
+		if st, ok := s.writeStmts.cached(q); ok {
+			return sqltx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		}
+	}
+	return sqltx.ExecContext(ctx, q, args...)
 }
 
 func scanUsage(row rowScanner) (*steward.UsageEvent, error) {

@@ -1,0 +1,50 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-nhi/steward"
+)
+
+func TestBatchPlanCoversEveryRow(t *testing.T) {
+	for _, n := range []int{0, 1, 9, 10, 49, 50, 199, 200, 201, 1234} {
+		sum := 0
+		for _, b := range batchPlan(n) {
+			sum += b
+		}
+		if sum != n {
+			t.Fatalf("batchPlan(%d) covers %d rows", n, sum)
+		}
+	}
+}
+
+func TestAppendUsageWritesEveryEvent(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "u.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []steward.UsageEvent
+	for n := 0; n < 1234; n++ {
+		evs = append(evs, steward.UsageEvent{ID: fmt.Sprintf("use_%06d", n), Time: now.Add(time.Duration(n) * time.Second), Kind: steward.UsageDecision,
+			IdentityID: fmt.Sprintf("nhi_%d", n%7), Action: fmt.Sprintf("a%d", n%3), Outcome: "allow"})
+	}
+	if err := s.AppendUsage(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	var events, total int64
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM usage_events`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().QueryRow(`SELECT COALESCE(SUM(count), 0) FROM usage_aggregates WHERE dimension = ?`, steward.DimAll).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if events != 1234 || total != 1234 {
+		t.Fatalf("%d events and %d counted, want 1234", events, total)
+	}
+}
