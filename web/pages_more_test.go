@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/inventory"
@@ -24,11 +25,15 @@ func TestAlertsAndDiscoveryPages(t *testing.T) {
 	clk := clock.NewFake(sqltest.Base)
 	svc := inventory.New(inventory.Config{Store: st, Clock: clk})
 	disc := discovery.New(st, clk, nil)
+	pdp, err := authz.New(context.Background(), authz.Config{Inventory: st, Store: st, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := web.New(web.Config{
 		Identities: svc, Owners: svc, Authenticate: svc.Authenticate,
 		Stats:    func(ctx context.Context) (*steward.InventoryStats, error) { return st.InventoryStats(ctx, clk.Now()) },
 		Sessions: st, Dashboard: st, Policy: svc.Policy(), Now: clk.Now, SessionLifetime: time.Hour, Version: "test",
-		Pages: []web.Page{web.AlertsPage(st), web.DiscoveryPage(disc)},
+		Pages: []web.Page{web.AlertsPage(st), web.DiscoveryPage(disc), web.PoliciesPage(pdp)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +52,13 @@ func TestAlertsAndDiscoveryPages(t *testing.T) {
 	if err := st.SaveAlerts(ctx, []*steward.Alert{{ID: "alr_1", Key: "revoked_use:" + id.ID, Detector: "revoked_use", Title: "Use of a revoked credential",
 		Severity: "critical", Status: "open", IdentityID: id.ID, Evidence: map[string]any{"outcome": "revoked"}, OWASP: "NHI7:2025", CSF: []string{"DE.CM-01"},
 		FirstSeen: clk.Now(), LastSeen: clk.Now(), Count: 3, UpdatedAt: clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	adminCtx := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:t", Role: steward.RoleAdmin})
+	if _, err := pdp.PutPolicy(adminCtx, "ops", `permit (principal, action == Action::"read", resource);`, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pdp.PutPolicy(adminCtx, "ops", `permit (principal, action == Action::"write", resource);`, "widen to writes"); err != nil {
 		t.Fatal(err)
 	}
 	op := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "t", Role: steward.RoleOperator})
@@ -74,6 +86,8 @@ func TestAlertsAndDiscoveryPages(t *testing.T) {
 		"/discovery":               {"acme/infra:deploy.sh:4", "unmanaged", "ops@example.com"},
 		"/discovery?managed=true":  {"Nothing found yet."},
 		"/discovery?managed=false": {"deploy.sh"},
+		"/policies":                {"ops", "widen to writes"},
+		"/policies?name=ops":       {"Version 2", "Version 1", "- permit (principal, action == Action::&#34;read&#34;", "&#43; permit (principal, action == Action::&#34;write&#34;"},
 	} {
 		res, err := cl.Get(srv.URL + path)
 		if err != nil {

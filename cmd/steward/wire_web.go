@@ -67,8 +67,10 @@ func webPages(x *serverContext) []web.Page {
 	if x.discovery != nil {
 		pages = append(pages, web.DiscoveryPage(x.discovery))
 	}
-	// TODO(web): pages for broker credentials and authz policies (with
-	// version diffs).
+	if p, ok := x.deps.Authz.(web.PoliciesReader); ok && p != nil {
+		pages = append(pages, web.PoliciesPage(p))
+	}
+	// TODO(web): pages for broker credentials and access reviews.
 	return pages
 }
 
