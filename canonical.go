@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // Canonicalize returns the RFC 8785 (JSON Canonicalization Scheme) form of a
@@ -111,8 +110,6 @@ func writeCanonicalString(buf *bytes.Buffer, s string) {
 		default:
 			if r < 0x20 {
 				fmt.Fprintf(buf, `\u%04x`, r)
-			} else if r == utf8.RuneError {
-				buf.WriteRune(r)
 			} else {
 				buf.WriteRune(r)
 			}

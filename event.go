@@ -116,6 +116,14 @@ type EventFilter struct {
 	Ascending   bool
 }
 
+// NewEvent returns the event of an act by p at now, with before/after
+// snapshots of what changed. The store gives it its id (when empty), its
+// sequence number and its place in the chain when it is appended.
+func NewEvent(now time.Time, p *Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *Event {
+	return &Event{Time: now, Actor: p.Actor, Action: action, SubjectType: subjectType, SubjectID: subjectID,
+		IdentityID: identityID, Reason: reason, Before: Snapshot(before), After: Snapshot(after)}
+}
+
 // Snapshot marshals v for an event's before/after; nil stays empty.
 func Snapshot(v any) json.RawMessage {
 	if v == nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/internal/ids"
 )
 
 // requireAdmin allows operator tokens with role admin only: policies and
@@ -45,9 +44,7 @@ type policyChange struct {
 }
 
 func (p *PDP) newEvent(pr *steward.Principal, action, subjectType, subjectID, reason string, before, after any) *steward.Event {
-	now := p.cfg.Clock.Now()
-	return &steward.Event{ID: ids.New(ids.Event, now), Time: now, Actor: pr.Actor, Action: action, SubjectType: subjectType,
-		SubjectID: subjectID, Reason: trimString(reason, steward.MaxTextLen), Before: steward.Snapshot(before), After: steward.Snapshot(after)}
+	return steward.NewEvent(p.cfg.Clock.Now(), pr, action, subjectType, subjectID, "", trimString(reason, steward.MaxTextLen), before, after)
 }
 
 // change runs fn in a transaction, bumps the revision and reloads this node.

@@ -25,7 +25,6 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/clock"
-	"github.com/steward-nhi/steward/internal/ids"
 	"github.com/steward-nhi/steward/internal/secretbox"
 )
 
@@ -198,12 +197,7 @@ func checkOwns(p *steward.Principal, i *steward.Identity) error {
 }
 
 func (b *Broker) newEvent(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
-	now := b.now()
-	return &steward.Event{
-		ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: action,
-		SubjectType: subjectType, SubjectID: subjectID, IdentityID: identityID, Reason: reason,
-		Before: steward.Snapshot(before), After: steward.Snapshot(after),
-	}
+	return steward.NewEvent(b.now(), p, action, subjectType, subjectID, identityID, reason, before, after)
 }
 
 // update runs fn in one transaction of the broker store.

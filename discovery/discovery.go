@@ -177,9 +177,7 @@ func location(it steward.DiscoveryItem) string {
 }
 
 func (s *Service) event(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
-	now := s.clock.Now()
-	return &steward.Event{ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: action, SubjectType: subjectType,
-		SubjectID: subjectID, IdentityID: identityID, Reason: reason, Before: steward.Snapshot(before), After: steward.Snapshot(after)}
+	return steward.NewEvent(s.clock.Now(), p, action, subjectType, subjectID, identityID, reason, before, after)
 }
 
 // revoke revokes the active Steward-issued credentials among creds.

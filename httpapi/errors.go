@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/steward-nhi/steward"
 )
@@ -110,10 +111,8 @@ func (e *ProblemError) Error() string {
 	if msg == "" {
 		msg = e.Title
 	}
-	if e.Field != "" && !hasPrefix(msg, e.Field) {
+	if e.Field != "" && !strings.HasPrefix(msg, e.Field) {
 		msg = fmt.Sprintf("%s: %s", e.Field, msg)
 	}
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

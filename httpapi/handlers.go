@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -20,8 +19,6 @@ import (
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return decodeLimit(w, r, v, MaxBodyBytes)
 }
-
-func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
 
 // decodeLimit is decode with another body limit.
 func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
@@ -44,6 +41,26 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 		return jsonError(err)
 	}
 	return nil
+}
+
+// limitedBody is a request body capped at a limit that remembers hitting
+// it, so the reply is 413 however the reader's caller wrapped the error.
+type limitedBody struct {
+	r    io.Reader
+	over *http.MaxBytesError
+}
+
+func limitBody(w http.ResponseWriter, r *http.Request, n int64) *limitedBody {
+	return &limitedBody{r: http.MaxBytesReader(w, r.Body, n)}
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.over = mbe
+	}
+	return n, err
 }
 
 // jsonError turns a decoding error into a domain error naming the field.
@@ -526,12 +543,11 @@ func (s *Server) handleImport() http.Handler {
 			s.importDiscovery(w, r, r.PathValue("format"), opts.Partial)
 			return
 		}
-		body := http.MaxBytesReader(w, r.Body, MaxImportBytes)
+		body := limitBody(w, r, MaxImportBytes)
 		sum, err := s.Imports.Import(r.Context(), r.PathValue("format"), body, opts)
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				Error(w, r, mbe)
+			if body.over != nil {
+				Error(w, r, body.over)
 				return
 			}
 			var extra any
@@ -582,5 +598,3 @@ func (s *Server) handleRevokeToken() http.Handler {
 		reply(w, http.StatusOK, t)
 	})
 }
-
-var _ = fmt.Sprint

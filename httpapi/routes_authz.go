@@ -512,8 +512,13 @@ func ingestHandler(fixed string) func(s *Server) http.Handler {
 				Error(w, r, err)
 				return
 			}
-			sum, err := s.Authz.Ingest(r.Context(), format, http.MaxBytesReader(w, r.Body, MaxImportBytes), opts)
+			body := limitBody(w, r, MaxImportBytes)
+			sum, err := s.Authz.Ingest(r.Context(), format, body, opts)
 			if err != nil {
+				if body.over != nil {
+					Error(w, r, body.over)
+					return
+				}
 				writeProblem(w, r, err, nil)
 				return
 			}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -100,7 +101,7 @@ func (s *Server) importDiscovery(w http.ResponseWriter, r *http.Request, format 
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxImportBytes)
-	b, err := readAll(body)
+	b, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

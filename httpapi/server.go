@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -156,9 +157,11 @@ func (s *Server) ObserveStore(op string, d time.Duration, err error) {
 	s.metrics.store.WithLabelValues(op, result).Observe(d.Seconds())
 }
 
-// inventoryCollector exports inventory gauges, caching the counts for 15 s.
+// inventoryCollector exports inventory gauges, caching the counts for 15 s
+// (scrapes may run concurrently, hence the lock).
 type inventoryCollector struct {
 	stats  func(ctx context.Context) (*steward.InventoryStats, error)
+	mu     sync.Mutex
 	cached *steward.InventoryStats
 	at     time.Time
 }
@@ -179,17 +182,26 @@ func (c *inventoryCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
+// current returns the cached counts, refreshing them when stale.
+func (c *inventoryCollector) current() *steward.InventoryStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.cached == nil || time.Since(c.at) > 15*time.Second {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		st, err := c.stats(ctx)
 		cancel()
-		if err != nil {
-			return
+		if err == nil {
+			c.cached, c.at = st, time.Now()
 		}
-		c.cached, c.at = st, time.Now()
 	}
-	st := c.cached
+	return c.cached
+}
+
+func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.current()
+	if st == nil {
+		return
+	}
 	for k, v := range st.ByStatus {
 		ch <- prometheus.MustNewConstMetric(descIdentities, prometheus.GaugeValue, float64(v), k)
 	}

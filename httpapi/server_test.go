@@ -573,6 +573,21 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
+func TestConcurrentScrapesAreSafe(t *testing.T) {
+	e := newEnv(t, sqltest.OpenSQLite, nil)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := e.do("GET", "/metrics", "", "", nil); r.status != 200 || !strings.Contains(string(r.body), "steward_identities") {
+				t.Errorf("scrape: %d", r.status)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func TestHealthAndMetrics(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite, nil)
 	for _, p := range []string{"/healthz", "/readyz"} {
@@ -586,5 +601,29 @@ func TestHealthAndMetrics(t *testing.T) {
 		if !strings.Contains(string(r.body), m) {
 			t.Errorf("metrics lack %s", m)
 		}
+	}
+}
+
+// endless yields an unending, valid-looking YAML comment stream.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = "# padding line\n"[i%15]
+	}
+	return len(p), nil
+}
+
+func TestImportBodyOverLimitIs413(t *testing.T) {
+	e := newEnv(t, sqltest.OpenSQLite, nil)
+	body := io.LimitReader(endless{}, httpapi.MaxImportBytes+1024)
+	r := e.do("POST", "/api/v1/import/kubernetes", e.tokens["admin"], "application/yaml", body)
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %.300s", r.status, r.body)
+	}
+	// A body just under a megabyte over the JSON limit still imports fine.
+	ok := "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: big\n  namespace: x\n" + strings.Repeat("# pad\n", 2<<20/6)
+	if r := e.do("POST", "/api/v1/import/kubernetes", e.tokens["admin"], "application/yaml", strings.NewReader(ok)); r.status != 200 {
+		t.Fatalf("2 MiB import: %d %.300s", r.status, r.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -85,7 +86,7 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 			where += fmt.Sprintf(" (line %d)", first.Line)
 		}
 		msg := first.Message
-		if first.Field != "" && !startsWith(msg, first.Field) {
+		if first.Field != "" && !strings.HasPrefix(msg, first.Field) {
 			msg = first.Field + ": " + msg
 		}
 		return sum, &steward.Error{Code: steward.EINVALID, Field: "file", Message: fmt.Sprintf("%s: %s; %d bad record(s), nothing imported (use partial to import the good ones)", where, msg, sum.Rejected)}
@@ -125,8 +126,6 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 	}
 	return sum, nil
 }
-
-func startsWith(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
 
 func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principal, rec steward.ImportRecord, opts steward.ImportOptions, owners map[string]string, now time.Time) (changed, created bool, owner string, err error) {
 	in := rec.Identity

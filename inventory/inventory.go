@@ -11,7 +11,6 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/clock"
-	"github.com/steward-nhi/steward/internal/ids"
 )
 
 // Service implements steward.IdentityService, OwnerService, TokenService
@@ -104,12 +103,7 @@ func checkOwns(p *steward.Principal, i *steward.Identity) error {
 }
 
 func (s *Service) newEvent(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
-	now := s.clock.Now()
-	return &steward.Event{
-		ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: action,
-		SubjectType: subjectType, SubjectID: subjectID, IdentityID: identityID, Reason: reason,
-		Before: steward.Snapshot(before), After: steward.Snapshot(after),
-	}
+	return steward.NewEvent(s.clock.Now(), p, action, subjectType, subjectID, identityID, reason, before, after)
 }
 
 func trimReason(r string) string {

@@ -28,9 +28,7 @@ func caller(ctx context.Context, perm steward.Permission, staff bool) (*steward.
 }
 
 func (e *Engine) event(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
-	now := e.o.Clock.Now()
-	return &steward.Event{ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: action, SubjectType: subjectType,
-		SubjectID: subjectID, IdentityID: identityID, Reason: reason, Before: steward.Snapshot(before), After: steward.Snapshot(after)}
+	return steward.NewEvent(e.o.Clock.Now(), p, action, subjectType, subjectID, identityID, reason, before, after)
 }
 
 // ListFindings returns a page of findings; owner-role callers see their own.

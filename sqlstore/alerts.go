@@ -50,22 +50,16 @@ func scanAlert(row rowScanner) (*steward.Alert, error) {
 }
 
 func alertArgs(a *steward.Alert) ([]any, error) {
-	ev, err := json.Marshal(a.Evidence)
+	ev, err := jsonText(a.Evidence, "{}")
 	if err != nil {
 		return nil, fmt.Errorf("alert %s: evidence: %w", a.ID, err)
 	}
-	if a.Evidence == nil {
-		ev = []byte("{}")
-	}
-	csf, err := json.Marshal(a.CSF)
+	csf, err := jsonText(a.CSF, "[]")
 	if err != nil {
 		return nil, err
 	}
-	if a.CSF == nil {
-		csf = []byte("[]")
-	}
 	return []any{a.ID, a.Key, a.Detector, a.Title, string(a.Severity), string(a.Status), a.IdentityID, a.CredentialID, a.OwnerID, a.Team,
-		a.Environment, string(a.Sensitivity), string(ev), a.OWASP, string(csf), micros(a.FirstSeen), micros(a.LastSeen), a.Count, a.Response,
+		a.Environment, string(a.Sensitivity), ev, a.OWASP, csf, micros(a.FirstSeen), micros(a.LastSeen), a.Count, a.Response,
 		micros(a.UpdatedAt), microsPtr(a.ActedAt), a.ActedBy, a.ActionNote}, nil
 }
 

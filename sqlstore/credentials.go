@@ -84,22 +84,16 @@ func (r *reader) ListCredentials(ctx context.Context, identityID string) (_ []*s
 }
 
 func credentialArgs(c *steward.Credential) ([]any, error) {
-	scopes, err := json.Marshal(c.Scopes)
+	scopes, err := jsonText(c.Scopes, "[]")
 	if err != nil {
 		return nil, err
 	}
-	if c.Scopes == nil {
-		scopes = []byte("[]")
-	}
-	meta, err := json.Marshal(c.Metadata)
+	meta, err := jsonText(c.Metadata, "{}")
 	if err != nil {
 		return nil, err
 	}
-	if c.Metadata == nil {
-		meta = []byte("{}")
-	}
-	return []any{c.ID, c.IdentityID, c.Type, c.ExternalRef, c.Fingerprint, c.Hint, string(c.Status), string(scopes), micros(c.CreatedAt),
-		microsPtr(c.ExpiresAt), microsPtr(c.LastRotatedAt), microsPtr(c.LastUsedAt), microsPtr(c.RevokedAt), string(meta)}, nil
+	return []any{c.ID, c.IdentityID, c.Type, c.ExternalRef, c.Fingerprint, c.Hint, string(c.Status), scopes, micros(c.CreatedAt),
+		microsPtr(c.ExpiresAt), microsPtr(c.LastRotatedAt), microsPtr(c.LastUsedAt), microsPtr(c.RevokedAt), meta}, nil
 }
 
 func (t *tx) CreateCredential(ctx context.Context, c *steward.Credential) error {

@@ -117,7 +117,7 @@ func (t *tx) UpsertSighting(ctx context.Context, d *steward.Sighting) (bool, err
 	case errors.Is(err, sql.ErrNoRows):
 		_, err := t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO discoveries (`+discoveryColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 			d.ID, d.Fingerprint, d.Rule, d.Source, d.Repository, d.File, d.Line, d.Column, d.Commit, d.Author, d.Email, d.Context, d.Severity,
-			flag(d.Managed), d.CredentialID, d.IdentityID, d.SuggestedOwner, d.Status, micros(d.FirstSeen), micros(d.LastSeen), d.Occurrences, flag(d.AutoRevoked))
+			boolInt(d.Managed), d.CredentialID, d.IdentityID, d.SuggestedOwner, d.Status, micros(d.FirstSeen), micros(d.LastSeen), d.Occurrences, boolInt(d.AutoRevoked))
 		if err != nil {
 			return false, fmt.Errorf("insert discovery: %w", err)
 		}
@@ -133,17 +133,9 @@ func (t *tx) UpsertSighting(ctx context.Context, d *steward.Sighting) (bool, err
 	}
 	if _, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE discoveries SET last_seen = ?, occurrences = ?, line = ?, col = ?, context = ?,
 		identity_id = ?, credential_id = ?, managed = ?, status = 'open' WHERE id = ?`),
-		micros(old.LastSeen), old.Occurrences, old.Line, old.Column, old.Context, old.IdentityID, old.CredentialID, flag(old.Managed), old.ID); err != nil {
+		micros(old.LastSeen), old.Occurrences, old.Line, old.Column, old.Context, old.IdentityID, old.CredentialID, boolInt(old.Managed), old.ID); err != nil {
 		return false, fmt.Errorf("update discovery: %w", err)
 	}
 	*d = *old
 	return false, nil
-}
-
-// flag stores a boolean as 0 or 1 on both engines.
-func flag(v bool) int {
-	if v {
-		return 1
-	}
-	return 0
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/ids"
 )
 
 // chainLockID is the PostgreSQL transaction-level advisory lock that
@@ -145,6 +146,9 @@ func (t *tx) AppendEvent(ctx context.Context, e *steward.Event) error {
 	e.Seq = t.headSeq + 1
 	e.PrevHash = t.headHash
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if e.ID == "" {
+		e.ID = ids.New(ids.Event, e.Time)
+	}
 	h, err := e.ComputeHash()
 	if err != nil {
 		return fmt.Errorf("append event: hash: %w", err)

@@ -327,19 +327,13 @@ func (r *reader) InventoryStats(ctx context.Context, now time.Time) (_ *steward.
 }
 
 func identityArgs(i *steward.Identity) ([]any, error) {
-	scopes, err := json.Marshal(i.Scopes)
+	scopes, err := jsonText(i.Scopes, "[]")
 	if err != nil {
 		return nil, err
 	}
-	if i.Scopes == nil {
-		scopes = []byte("[]")
-	}
-	labels, err := json.Marshal(i.Labels)
+	labels, err := jsonText(i.Labels, "{}")
 	if err != nil {
 		return nil, err
-	}
-	if i.Labels == nil {
-		labels = []byte("{}")
 	}
 	var exc any
 	if i.Exception != nil {
@@ -354,9 +348,9 @@ func identityArgs(i *steward.Identity) ([]any, error) {
 		vendor = 1
 	}
 	return []any{i.ID, i.Name, string(i.Kind), i.Provider, nullString(i.ExternalRef), nullString(i.OwnerID), i.Team, i.Purpose,
-		i.Environment, string(scopes), string(i.Sensitivity), vendor, string(i.Source), string(i.Status),
+		i.Environment, scopes, string(i.Sensitivity), vendor, string(i.Source), string(i.Status),
 		micros(i.CreatedAt), micros(i.UpdatedAt), microsPtr(i.ExpiresAt), microsPtr(i.LastRotatedAt), microsPtr(i.LastUsedAt),
-		string(labels), exc, i.Version}, nil
+		labels, exc, i.Version}, nil
 }
 
 func (t *tx) CreateIdentity(ctx context.Context, i *steward.Identity) error {

@@ -64,19 +64,13 @@ func scanFinding(row rowScanner) (*steward.Finding, error) {
 }
 
 func findingArgs(f *steward.Finding) ([]any, error) {
-	csf, err := json.Marshal(f.CSF)
+	csf, err := jsonText(f.CSF, "[]")
 	if err != nil {
 		return nil, err
 	}
-	if f.CSF == nil {
-		csf = []byte("[]")
-	}
-	ev, err := json.Marshal(f.Evidence)
+	ev, err := jsonText(f.Evidence, "{}")
 	if err != nil {
 		return nil, err
-	}
-	if f.Evidence == nil {
-		ev = []byte("{}")
 	}
 	var waiver any
 	if f.Waiver != nil {
@@ -87,7 +81,7 @@ func findingArgs(f *steward.Finding) ([]any, error) {
 		waiver = string(b)
 	}
 	return []any{f.ID, f.Key, f.Check, f.Title, string(f.Severity), string(f.Status), f.IdentityID, f.CredentialID, f.OwnerID, f.Team,
-		f.OWASP, string(csf), string(ev), f.Remediation, micros(f.CreatedAt), micros(f.UpdatedAt), micros(f.FirstSeen),
+		f.OWASP, csf, ev, f.Remediation, micros(f.CreatedAt), micros(f.UpdatedAt), micros(f.FirstSeen),
 		microsPtr(f.ReopenedAt), microsPtr(f.AcknowledgedAt), f.AcknowledgedBy, microsPtr(f.ResolvedAt), f.ResolvedBy, f.ResolvedSeq, waiver}, nil
 }
 
@@ -776,11 +770,8 @@ func reviewArgs(c *steward.ReviewCampaign) ([]any, error) {
 }
 
 func reviewItemArgs(it *steward.ReviewItem) []any {
-	scopes, _ := json.Marshal(it.Scopes)
-	if it.Scopes == nil {
-		scopes = []byte("[]")
-	}
-	return []any{it.ID, it.CampaignID, it.IdentityID, it.IdentityName, it.OwnerID, it.Status, string(it.Decision), it.Justification, string(scopes),
+	scopes, _ := jsonText(it.Scopes, "[]")
+	return []any{it.ID, it.CampaignID, it.IdentityID, it.IdentityName, it.OwnerID, it.Status, string(it.Decision), it.Justification, scopes,
 		it.NewOwnerID, it.DecidedBy, microsPtr(it.DecidedAt), it.EventSeq}
 }
 

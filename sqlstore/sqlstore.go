@@ -6,6 +6,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -251,6 +252,19 @@ func rebind(e Engine, q string) string {
 }
 
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+// jsonText encodes v as JSON text for a column, writing empty ("[]" or
+// "{}") where v is nil so that the column is never JSON null.
+func jsonText(v any, empty string) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	if string(b) == "null" {
+		return empty, nil
+	}
+	return string(b), nil
+}
 
 func microsPtr(t *time.Time) any {
 	if t == nil {

@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,5 +139,3 @@ func checkChain(t *testing.T, s steward.Store, want int) {
 		t.Fatalf("%d events, want %d", n, want)
 	}
 }
-
-var _ = sql.ErrNoRows

@@ -47,16 +47,10 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 		rest = rest[size:]
 		args := make([]any, 0, usageColumnCount*len(chunk))
 		for _, e := range chunk {
-			pol, _ := json.Marshal(e.PolicyIDs)
-			if e.PolicyIDs == nil {
-				pol = []byte("[]")
-			}
-			attrs, _ := json.Marshal(e.Attributes)
-			if e.Attributes == nil {
-				attrs = []byte("{}")
-			}
+			pol, _ := jsonText(e.PolicyIDs, "[]")
+			attrs, _ := jsonText(e.Attributes, "{}")
 			args = append(args, e.ID, micros(e.Time), e.Kind, e.IdentityID, e.CredentialID, e.Subject, e.Action, e.Resource, e.Source,
-				e.UserAgent, e.Environment, e.Outcome, e.Reason, string(pol), e.LatencyMicro, string(attrs))
+				e.UserAgent, e.Environment, e.Outcome, e.Reason, pol, e.LatencyMicro, attrs)
 		}
 		if _, err = s.execBatch(ctx, sqltx, usageInsertSQL(s.engine, len(chunk)), args); err != nil {
 			return fmt.Errorf("append usage: %w", err)

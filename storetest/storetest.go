@@ -370,6 +370,9 @@ func testEventChain(t *testing.T, s steward.Store) {
 			e := event(steward.ActionIdentityUpdate, i.ID)
 			e.Before, e.After = steward.Snapshot(map[string]any{"n": n, "s": "é\n"}), steward.Snapshot(map[string]any{"n": n + 1})
 			e.Reason = "step"
+			if n == 3 {
+				e.ID = "" // the store names events that come without an id
+			}
 			if err := tx.AppendEvent(ctx, e); err != nil {
 				return err
 			}
@@ -384,7 +387,12 @@ func testEventChain(t *testing.T, s steward.Store) {
 		t.Fatalf("%d events, want 5", len(page.Items))
 	}
 	prev := steward.GenesisHash
+	seen := map[string]bool{}
 	for n, e := range page.Items {
+		if e.ID == "" || seen[e.ID] {
+			t.Fatalf("seq %d has id %q (empty or repeated)", e.Seq, e.ID)
+		}
+		seen[e.ID] = true
 		if e.Seq != int64(n+1) {
 			t.Fatalf("event %d has seq %d", n, e.Seq)
 		}

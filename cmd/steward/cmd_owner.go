@@ -120,13 +120,13 @@ func newTokenCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ts, err := g.client().ListTokens(cmd.Context())
+			toks, err := g.client().ListTokens(cmd.Context())
 			if err != nil {
 				return err
 			}
-			t := table{columns: []string{"id", "name", "role", "owner_id", "created_at", "expires_at", "last_used_at", "revoked_at"}, raw: ts}
-			for _, k := range ts {
-				t.rows = append(t.rows, []string{k.ID, k.Name, string(k.Role), k.OwnerID, tv(k.CreatedAt), ts2(k.ExpiresAt), ts2(k.LastUsedAt), ts2(k.RevokedAt)})
+			t := table{columns: []string{"id", "name", "role", "owner_id", "created_at", "expires_at", "last_used_at", "revoked_at"}, raw: toks}
+			for _, k := range toks {
+				t.rows = append(t.rows, []string{k.ID, k.Name, string(k.Role), k.OwnerID, tv(k.CreatedAt), ts(k.ExpiresAt), ts(k.LastUsedAt), ts(k.RevokedAt)})
 			}
 			return g.print(t)
 		},
@@ -145,8 +145,6 @@ func newTokenCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
-
-var ts2 = ts
 
 func newImportCmd(g *globals) *cobra.Command {
 	var opts steward.ImportOptions

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 
@@ -39,8 +38,6 @@ type serverContext struct {
 	// evidence manifests).
 	auditSigner *audit.Signer
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func (x *serverContext) close() {
 	for i := len(x.closers) - 1; i >= 0; i-- {

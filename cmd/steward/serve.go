@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -272,6 +270,3 @@ func setupTracing(ctx context.Context, getenv func(string) string) (trace.Tracer
 		_ = tp.Shutdown(c)
 	}, nil
 }
-
-var _ = os.Stderr
-var _ = strings.TrimSpace

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/steward-nhi/steward"
@@ -30,7 +31,7 @@ func wireDiscovery(ctx context.Context, x *serverContext) error {
 	x.deps.Discovery = d
 	x.deps.IsDiscoveryFormat = discovery.IsFormat
 	x.deps.ParseDiscovery = func(format string, body []byte) (*steward.DiscoveryReport, []steward.RecordError, error) {
-		return discovery.Parse(format, bytesReader(body))
+		return discovery.Parse(format, bytes.NewReader(body))
 	}
 	return nil
 }
