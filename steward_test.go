@@ -1,6 +1,7 @@
 package steward_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,47 @@ func TestDuration(t *testing.T) {
 		if _, err := steward.ParseDuration(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	ctxOf := func(p *steward.Principal) context.Context {
+		if p == nil {
+			return context.Background()
+		}
+		return steward.WithPrincipal(context.Background(), p)
+	}
+	owner := &steward.Principal{Actor: "o", Role: steward.RoleOwner, OwnerID: "own_1"}
+	tests := []struct {
+		name  string
+		p     *steward.Principal
+		perm  steward.Permission
+		staff bool
+		code  string
+	}{
+		{"no caller", nil, steward.PermRead, false, steward.EUNAUTHORIZED},
+		{"NHI credential", &steward.Principal{Actor: "nhi:x", IdentityID: "nhi_x"}, steward.PermRead, false, steward.EFORBIDDEN},
+		{"auditor reads", &steward.Principal{Role: steward.RoleAuditor}, steward.PermRead, false, ""},
+		{"auditor writes", &steward.Principal{Role: steward.RoleAuditor}, steward.PermWrite, false, steward.EFORBIDDEN},
+		{"operator writes", &steward.Principal{Role: steward.RoleOperator}, steward.PermWrite, true, ""},
+		{"operator administers", &steward.Principal{Role: steward.RoleOperator}, steward.PermAdmin, false, steward.EFORBIDDEN},
+		{"owner writes its own", owner, steward.PermWrite, false, ""},
+		{"owner on a staff act", owner, steward.PermWrite, true, steward.EFORBIDDEN},
+		{"admin on a staff act", &steward.Principal{Role: steward.RoleAdmin}, steward.PermAdmin, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := steward.Authorize
+			if tc.staff {
+				auth = steward.AuthorizeStaff
+			}
+			p, err := auth(ctxOf(tc.p), tc.perm)
+			if got := steward.ErrorCode(err); got != tc.code {
+				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
+			}
+			if err == nil && p != tc.p {
+				t.Fatal("returned another principal")
+			}
+		})
 	}
 }

@@ -117,6 +117,31 @@ func (p *Principal) Can(perm Permission) bool {
 	return false
 }
 
+// Authorize returns the caller in ctx when its role grants perm: an
+// EUNAUTHORIZED error without a caller, EFORBIDDEN for a role (or an NHI
+// credential, which has none) that may not.
+func Authorize(ctx context.Context, perm Permission) (*Principal, error) {
+	p := PrincipalFrom(ctx)
+	switch {
+	case p == nil:
+		return nil, Errorf(EUNAUTHORIZED, "authentication required")
+	case p.IsNHI() && !p.Can(perm):
+		return nil, Errorf(EFORBIDDEN, "an NHI credential may not do this; use an operator token")
+	case !p.Can(perm):
+		return nil, Errorf(EFORBIDDEN, "role %s may not do this", p.Role)
+	}
+	return p, nil
+}
+
+// AuthorizeStaff is Authorize for acts the owner role never has.
+func AuthorizeStaff(ctx context.Context, perm Permission) (*Principal, error) {
+	p, err := Authorize(ctx, perm)
+	if err == nil && p.Role == RoleOwner {
+		return nil, Errorf(EFORBIDDEN, "role owner may not do this")
+	}
+	return p, err
+}
+
 // SystemPrincipal returns an admin principal for Steward's own jobs.
 func SystemPrincipal(what string) *Principal {
 	return &Principal{Actor: "system:" + what, Role: RoleAdmin}

@@ -9,23 +9,10 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-func require(ctx context.Context, perm steward.Permission) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	switch {
-	case p == nil:
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	case p.IsNHI():
-		return nil, steward.Errorf(steward.EFORBIDDEN, "an NHI credential may not read or act on alerts")
-	case !p.Can(perm):
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not do this", p.Role)
-	}
-	return p, nil
-}
-
 // ListAlerts lists alerts, newest first; the owner role sees its own
 // identities' alerts only.
 func (e *Engine) ListAlerts(ctx context.Context, f steward.AlertFilter) (*steward.Page[*steward.Alert], error) {
-	p, err := require(ctx, steward.PermRead)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +24,7 @@ func (e *Engine) ListAlerts(ctx context.Context, f steward.AlertFilter) (*stewar
 
 // GetAlert returns one alert.
 func (e *Engine) GetAlert(ctx context.Context, id string) (*steward.Alert, error) {
-	p, err := require(ctx, steward.PermRead)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +48,7 @@ var actionEvents = map[steward.AlertAction]string{
 // recording the act in the audit chain; a false positive teaches the
 // identity's baseline what the alert called new.
 func (e *Engine) ActOnAlert(ctx context.Context, id string, act steward.AlertAction, req steward.AlertActionRequest) (*steward.Alert, error) {
-	p, err := require(ctx, steward.PermWrite)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +86,7 @@ func (e *Engine) ActOnAlert(ctx context.Context, id string, act steward.AlertAct
 
 // ListDeadLetters lists notifications no sink could deliver, newest first.
 func (e *Engine) ListDeadLetters(ctx context.Context, limit int) ([]*steward.DeadLetter, error) {
-	p, err := require(ctx, steward.PermRead)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +99,7 @@ func (e *Engine) ListDeadLetters(ctx context.Context, limit int) ([]*steward.Dea
 // TestNotification sends a test notification to the sinks at once and
 // reports each one's answer (admin only).
 func (e *Engine) TestNotification(ctx context.Context, sinks []string) ([]steward.NotificationResult, error) {
-	p, err := require(ctx, steward.PermAdmin)
+	p, err := steward.Authorize(ctx, steward.PermAdmin)
 	if err != nil {
 		return nil, err
 	}

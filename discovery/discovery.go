@@ -51,21 +51,10 @@ func New(store steward.Store, clk clock.Clock, log *slog.Logger) *Service {
 // steward-issued credential types that auto-revocation may act on.
 var issuedTypes = map[string]bool{"api_key": true, "client_secret": true}
 
-func requireWriter(ctx context.Context) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	if !p.Can(steward.PermWrite) || p.Role == steward.RoleOwner {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %q may not upload scan results", p.Role)
-	}
-	return p, nil
-}
-
 // Ingest records a scanner report: every item is stored by (fingerprint,
 // repository, file) and linked to the inventory, in one transaction.
 func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*steward.DiscoverySummary, error) {
-	p, err := requireWriter(ctx)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -302,12 +291,9 @@ func kindOf(rule string) steward.Kind {
 
 // ListSightings lists sightings; owner-role callers see their identities'.
 func (s *Service) ListSightings(ctx context.Context, f steward.SightingFilter) (*steward.Page[*steward.Sighting], error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	if !p.Can(steward.PermRead) {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %q may not read discoveries", p.Role)
+	p, err := steward.Authorize(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
 	}
 	r, ok := s.store.(steward.DiscoveryReader)
 	if !ok {

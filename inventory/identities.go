@@ -14,7 +14,7 @@ import (
 // CreateIdentity registers an identity. Status may be pending or active
 // (default active); owner-role callers create identities they own.
 func (s *Service) CreateIdentity(ctx context.Context, in *steward.Identity) (*steward.Identity, error) {
-	p, err := require(ctx, steward.PermWrite)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func checkOwnerUsable(ctx context.Context, r steward.Reader, ownerID string) err
 
 // GetIdentity returns one identity.
 func (s *Service) GetIdentity(ctx context.Context, id string) (*steward.Identity, error) {
-	p, err := require(ctx, steward.PermRead)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) GetIdentity(ctx context.Context, id string) (*steward.Identity
 
 // ListIdentities returns a page of identities; owner-role callers see their own.
 func (s *Service) ListIdentities(ctx context.Context, f steward.IdentityFilter) (*steward.Page[*steward.Identity], error) {
-	p, err := require(ctx, steward.PermRead)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) ListCredentials(ctx context.Context, identityID string) ([]*st
 // UpdateIdentity applies a patch; the lifecycle status changes only through
 // TransitionIdentity.
 func (s *Service) UpdateIdentity(ctx context.Context, id string, pt steward.IdentityPatch) (*steward.Identity, error) {
-	p, err := require(ctx, steward.PermWrite)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +289,7 @@ func exceptionEqual(a, b *steward.Exception) bool {
 
 // DeleteIdentity removes a pending identity; any other must be revoked.
 func (s *Service) DeleteIdentity(ctx context.Context, id string) error {
-	p, err := require(ctx, steward.PermWrite)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (s *Service) DeleteIdentity(ctx context.Context, id string) error {
 // TransitionIdentity applies a lifecycle operation. Revoking an identity
 // revokes its active credentials in the same transaction.
 func (s *Service) TransitionIdentity(ctx context.Context, id string, t steward.Transition, r steward.TransitionRequest) (*steward.Identity, error) {
-	p, err := require(ctx, steward.PermWrite)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ func (s *Service) transition(ctx context.Context, tx steward.Tx, p *steward.Prin
 
 // ListEvents returns events; owner-role callers see events of their identities.
 func (s *Service) ListEvents(ctx context.Context, f steward.EventFilter) (*steward.Page[*steward.Event], error) {
-	p, err := require(ctx, steward.PermRead)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@
 package inventory
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 
@@ -60,39 +59,6 @@ func (s *Service) Policy() steward.Policy { return s.policy }
 
 // Store returns the underlying store.
 func (s *Service) Store() steward.Store { return s.store }
-
-// principal returns the caller, or EUNAUTHORIZED.
-func principal(ctx context.Context) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	return p, nil
-}
-
-// require returns the caller if its role grants perm.
-func require(ctx context.Context, perm steward.Permission) (*steward.Principal, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !p.Can(perm) {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not do this", p.Role)
-	}
-	return p, nil
-}
-
-// requireStaff is require for actions the owner role never has.
-func requireStaff(ctx context.Context, perm steward.Permission) (*steward.Principal, error) {
-	p, err := require(ctx, perm)
-	if err != nil {
-		return nil, err
-	}
-	if p.Role == steward.RoleOwner {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role owner may not do this")
-	}
-	return p, nil
-}
 
 // checkOwns refuses an owner-role caller acting on another owner's identity.
 func checkOwns(p *steward.Principal, i *steward.Identity) error {

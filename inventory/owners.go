@@ -10,7 +10,7 @@ import (
 
 // CreateOwner registers a person or team.
 func (s *Service) CreateOwner(ctx context.Context, in *steward.Owner) (*steward.Owner, error) {
-	p, err := requireStaff(ctx, steward.PermWrite)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func checkOwnerRefs(ctx context.Context, r steward.Reader, o *steward.Owner) err
 
 // GetOwner returns one owner.
 func (s *Service) GetOwner(ctx context.Context, id string) (*steward.Owner, error) {
-	if _, err := require(ctx, steward.PermRead); err != nil {
+	if _, err := steward.Authorize(ctx, steward.PermRead); err != nil {
 		return nil, err
 	}
 	return s.store.GetOwner(ctx, id)
@@ -80,7 +80,7 @@ func (s *Service) GetOwner(ctx context.Context, id string) (*steward.Owner, erro
 
 // ListOwners returns a page of owners.
 func (s *Service) ListOwners(ctx context.Context, f steward.OwnerFilter) (*steward.Page[*steward.Owner], error) {
-	if _, err := require(ctx, steward.PermRead); err != nil {
+	if _, err := steward.Authorize(ctx, steward.PermRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListOwners(ctx, f)
@@ -88,7 +88,7 @@ func (s *Service) ListOwners(ctx context.Context, f steward.OwnerFilter) (*stewa
 
 // UpdateOwner applies a patch to an owner.
 func (s *Service) UpdateOwner(ctx context.Context, id string, pt steward.OwnerPatch) (*steward.Owner, error) {
-	p, err := requireStaff(ctx, steward.PermWrite)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (s *Service) UpdateOwner(ctx context.Context, id string, pt steward.OwnerPa
 // DepartOwner marks an owner departed and returns the identities it owned,
 // which now need a new owner.
 func (s *Service) DepartOwner(ctx context.Context, id, reason string) (*steward.Departure, error) {
-	p, err := requireStaff(ctx, steward.PermWrite)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}

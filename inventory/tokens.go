@@ -121,7 +121,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*steward.Pri
 
 // CreateToken mints an operator token; admin only.
 func (s *Service) CreateToken(ctx context.Context, in steward.TokenCreate) (*steward.CreatedToken, error) {
-	p, err := require(ctx, steward.PermAdmin)
+	p, err := steward.Authorize(ctx, steward.PermAdmin)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (s *Service) createToken(ctx context.Context, p *steward.Principal, in stew
 
 // ListTokens lists operator tokens (never their secrets).
 func (s *Service) ListTokens(ctx context.Context) ([]*steward.OperatorToken, error) {
-	if _, err := require(ctx, steward.PermReadTokens); err != nil {
+	if _, err := steward.Authorize(ctx, steward.PermReadTokens); err != nil {
 		return nil, err
 	}
 	return s.store.ListTokens(ctx)
@@ -170,7 +170,7 @@ func (s *Service) ListTokens(ctx context.Context) ([]*steward.OperatorToken, err
 
 // RevokeToken revokes an operator token; admin only.
 func (s *Service) RevokeToken(ctx context.Context, id string) (*steward.OperatorToken, error) {
-	p, err := require(ctx, steward.PermAdmin)
+	p, err := steward.Authorize(ctx, steward.PermAdmin)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // StartReview opens an access-review campaign with one item per live
 // identity in scope.
 func (e *Engine) StartReview(ctx context.Context, r steward.ReviewRequest) (*steward.ReviewCampaign, error) {
-	p, err := caller(ctx, steward.PermWrite, true)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func counts(items []*steward.ReviewItem) map[string]int {
 // GetReview returns a campaign with its items; owner-role callers see
 // their own items.
 func (e *Engine) GetReview(ctx context.Context, id string) (*steward.ReviewCampaign, error) {
-	p, err := caller(ctx, steward.PermRead, false)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (e *Engine) GetReview(ctx context.Context, id string) (*steward.ReviewCampa
 // justification), reduce scopes, revoke, or reassign. The change goes
 // through the inventory service in the decider's name.
 func (e *Engine) DecideReviewItem(ctx context.Context, campaignID, itemID string, d steward.ReviewDecisionRequest) (*steward.ReviewItem, error) {
-	p, err := caller(ctx, steward.PermWrite, false)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func (e *Engine) scheduleScope(ctx context.Context, f *steward.ScheduleFilter) error {
-	p, err := caller(ctx, steward.PermRead, false)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return err
 	}

@@ -14,26 +14,13 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-// caller returns the principal, refusing a missing one or a role without
-// perm; staff refuses the owner role too.
-func caller(ctx context.Context, perm steward.Permission, staff bool) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	if !p.Can(perm) || (staff && p.Role == steward.RoleOwner) {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not do this", p.Role)
-	}
-	return p, nil
-}
-
 func (e *Engine) event(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
 	return steward.NewEvent(e.o.Clock.Now(), p, action, subjectType, subjectID, identityID, reason, before, after)
 }
 
 // ListFindings returns a page of findings; owner-role callers see their own.
 func (e *Engine) ListFindings(ctx context.Context, f steward.FindingFilter) (*steward.Page[*steward.Finding], error) {
-	p, err := caller(ctx, steward.PermRead, false)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +35,7 @@ func (e *Engine) ListFindings(ctx context.Context, f steward.FindingFilter) (*st
 
 // GetFinding returns one finding.
 func (e *Engine) GetFinding(ctx context.Context, id string) (*steward.Finding, error) {
-	p, err := caller(ctx, steward.PermRead, false)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +85,7 @@ func findingSummary(f *steward.Finding) map[string]any {
 
 // AcknowledgeFinding marks an open finding acknowledged.
 func (e *Engine) AcknowledgeFinding(ctx context.Context, id, note string) (*steward.Finding, error) {
-	p, err := caller(ctx, steward.PermWrite, false)
+	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +100,7 @@ func (e *Engine) AcknowledgeFinding(ctx context.Context, id, note string) (*stew
 
 // WaiveFinding records a time-bound exception for a finding.
 func (e *Engine) WaiveFinding(ctx context.Context, id string, w steward.WaiverRequest) (*steward.Finding, error) {
-	p, err := caller(ctx, steward.PermWrite, true)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +128,7 @@ func (e *Engine) WaiveFinding(ctx context.Context, id string, w steward.WaiverRe
 
 // ReopenFinding ends a waiver or acknowledgement and opens the finding.
 func (e *Engine) ReopenFinding(ctx context.Context, id, reason string) (*steward.Finding, error) {
-	p, err := caller(ctx, steward.PermWrite, true)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +150,7 @@ func (e *Engine) ReopenFinding(ctx context.Context, id, reason string) (*steward
 
 // RunNow evaluates the whole inventory and runs the sweeps.
 func (e *Engine) RunNow(ctx context.Context) (*steward.PostureRun, error) {
-	if _, err := caller(ctx, steward.PermWrite, true); err != nil {
+	if _, err := steward.AuthorizeStaff(ctx, steward.PermWrite); err != nil {
 		return nil, err
 	}
 	return e.FullRun(ctx)
@@ -191,7 +178,7 @@ func (e *Engine) FullRun(ctx context.Context) (*steward.PostureRun, error) {
 
 // EvidencePack builds the audit evidence pack for [from, to).
 func (e *Engine) EvidencePack(ctx context.Context, from, to time.Time) ([]steward.EvidenceFile, error) {
-	if _, err := caller(ctx, steward.PermRead, true); err != nil {
+	if _, err := steward.AuthorizeStaff(ctx, steward.PermRead); err != nil {
 		return nil, err
 	}
 	if !from.Before(to) {
@@ -268,7 +255,7 @@ func (e *Engine) ownedIdentities(ctx context.Context, ownerID string) ([]*stewar
 // Reassign moves identities of one owner to an active new owner, each
 // change through the inventory service, and records the move.
 func (e *Engine) Reassign(ctx context.Context, fromOwnerID string, r steward.ReassignRequest) (*steward.ReassignResult, error) {
-	p, err := caller(ctx, steward.PermWrite, true)
+	p, err := steward.AuthorizeStaff(ctx, steward.PermWrite)
 	if err != nil {
 		return nil, err
 	}

@@ -45,23 +45,10 @@ func (s *Service) UsageStats() RecorderStats {
 	return s.cfg.Recorder.Stats()
 }
 
-func requireReader(ctx context.Context) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	switch {
-	case p == nil:
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	case p.IsNHI():
-		return nil, steward.Errorf(steward.EFORBIDDEN, "an NHI credential may not read usage")
-	case !p.Can(steward.PermRead):
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not read usage", p.Role)
-	}
-	return p, nil
-}
-
 // ListUsage lists usage events, newest first. The owner role sees only
 // its own identities' events, through IdentityUsage.
 func (s *Service) ListUsage(ctx context.Context, f steward.UsageFilter) (*steward.Page[*steward.UsageEvent], error) {
-	p, err := requireReader(ctx)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +77,7 @@ type IdentityUsage struct {
 
 // IdentityUsage returns an identity's aggregates and recent events.
 func (s *Service) IdentityUsage(ctx context.Context, id string, f steward.UsageFilter) (*IdentityUsage, error) {
-	p, err := requireReader(ctx)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +144,7 @@ func scopeUsed(scope string, used map[string]bool) bool {
 // UnknownCallers lists callers seen in usage that matched no identity:
 // discovery leads.
 func (s *Service) UnknownCallers(ctx context.Context, limit int) ([]steward.UsageCount, error) {
-	p, err := requireReader(ctx)
+	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {
 		return nil, err
 	}
