@@ -130,7 +130,7 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			if s.quietRoutes[route] && rec.status < 400 {
+			if (s.quietRoutes[route] && rec.status < 400) || !s.log.Enabled(ctx, level) {
 				return
 			}
 			s.log.Log(ctx, level, "request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status,
