@@ -98,8 +98,8 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 			lastUsed[key] = e.Time
 		}
 		add(aggKey{key, steward.DimAll, ""}, e.Time)
-		for dim, v := range map[string]string{steward.DimAction: e.Action, steward.DimResource: e.Resource, steward.DimSource: e.Source, steward.DimOutcome: e.Outcome} {
-			if v != "" {
+		for _, d := range [...]struct{ dim, v string }{{steward.DimAction, e.Action}, {steward.DimResource, e.Resource}, {steward.DimSource, e.Source}, {steward.DimOutcome, e.Outcome}} {
+			if dim, v := d.dim, d.v; v != "" {
 				if len(v) > 512 {
 					v = v[:512]
 				}
@@ -151,8 +151,13 @@ func batchPlan(n int) []int {
 
 func usageInsertSQL(e Engine, rows int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", usageColumnCount), ",") + "),"
-	return rebind(e, `INSERT INTO usage_events (`+usageColumns+`) VALUES `+strings.TrimSuffix(strings.Repeat(row, rows), ",")+
-		` ON CONFLICT (id) DO NOTHING`)
+	values := strings.TrimSuffix(strings.Repeat(row, rows), ",")
+	if e == SQLite {
+		// OR IGNORE, not ON CONFLICT DO NOTHING: a statement that cannot
+		// abort needs no statement journal, a copy of every page it changes.
+		return `INSERT OR IGNORE INTO usage_events (` + usageColumns + `) VALUES ` + values
+	}
+	return rebind(e, `INSERT INTO usage_events (`+usageColumns+`) VALUES `+values+` ON CONFLICT (id) DO NOTHING`)
 }
 
 func usageAggregateSQL(e Engine, rows int) string {
@@ -225,7 +230,9 @@ func (s *Store) ListUsage(ctx context.Context, f steward.UsageFilter) (_ *stewar
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
 	switch {
 	case f.IdentityID != "":
-		add("identity_id = ?", f.IdentityID)
+		// The second term names the identity index's condition, so both
+		// engines see that the partial index applies.
+		add("identity_id = ? AND identity_id <> ''", f.IdentityID)
 	case f.Unknown:
 		add("identity_id = ''")
 	}

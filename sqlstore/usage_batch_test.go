@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +47,39 @@ func TestAppendUsageWritesEveryEvent(t *testing.T) {
 	}
 	if events != 1234 || total != 1234 {
 		t.Fatalf("%d events and %d counted, want 1234", events, total)
+	}
+}
+
+// TestUsageQueriesUseTheirIndexes checks the plans of the usage queries
+// whose indexes are partial: a query that does not name the index's
+// condition would scan the table instead.
+func TestUsageQueriesUseTheirIndexes(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "u.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct{ query, index string }{
+		{`SELECT id FROM usage_events WHERE identity_id = 'nhi_1' AND identity_id <> '' ORDER BY time DESC, id DESC LIMIT 51`, "usage_events_identity"},
+		{`SELECT id FROM usage_events WHERE subject = 'user:alice' ORDER BY time DESC, id DESC LIMIT 51`, "usage_events_subject"},
+		{`SELECT subject_key FROM usage_aggregates WHERE dimension = 'all' AND subject_key LIKE 'unknown:%' ORDER BY last_seen DESC, subject_key LIMIT 50`, "usage_aggregates_unknown"},
+	} {
+		rows, err := s.DB().Query(`EXPLAIN QUERY PLAN ` + c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := fmt.Sprint(plan); !strings.Contains(got, c.index) {
+			t.Errorf("%s\nplan %s does not use %s", c.query, got, c.index)
+		}
 	}
 }

@@ -583,7 +583,7 @@ func ingest(ctx context.Context, dir string, events []labelled, n int) {
 			evs = append(evs, le.ev)
 		}
 	}
-	fmt.Printf("\nsustained ingest, SQLite, %d events (usage recorder: batches of 500, queue 65536):\n", n)
+	fmt.Printf("\nsustained ingest, SQLite, %d events (usage recorder: batches of up to 4096, queue 65536):\n", n)
 	for _, on := range []bool{false, true} {
 		st, err := sqlstore.OpenDataDir(ctx, fmt.Sprintf("%s/ingest-%v", dir, on), sqlstore.Options{})
 		if err != nil {

@@ -1,0 +1,59 @@
+// Package usage benchmarks the usage store's write path (the decision log
+// and ingested usage): events per second written by AppendUsage in the
+// recorder's batch size, on SQLite.
+//
+//	go test ./bench/usage -run - -bench . -benchtime 200x
+package usage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/ids"
+	"github.com/steward-nhi/steward/sqlstore"
+)
+
+// events returns n events shaped like a busy estate's: 240 identities,
+// each with a few sources in its own /24, a stable set of actions and
+// resources, and one user agent.
+func events(n int, seed uint64) []steward.UsageEvent {
+	r := rand.New(rand.NewPCG(seed, 1))
+	t := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]steward.UsageEvent, n)
+	for k := range out {
+		id := r.IntN(240)
+		t = t.Add(time.Duration(r.IntN(2000)) * time.Microsecond)
+		out[k] = steward.UsageEvent{ID: ids.New("use_", t), Time: t, Kind: steward.UsageIngest,
+			IdentityID: fmt.Sprintf("nhi_%05d", id), Action: fmt.Sprintf("s3:Action%d", r.IntN(6)),
+			Resource: fmt.Sprintf("arn:aws:s3:::bucket-%d/%d", id%17, r.IntN(8)),
+			Source:   fmt.Sprintf("10.%d.%d.%d", id/200, id%200, 2+r.IntN(4)), UserAgent: "aws-sdk-go-v2/1.30.3 os/linux",
+			Outcome: "ok", LatencyMicro: int64(r.IntN(900))}
+	}
+	return out
+}
+
+func BenchmarkAppendUsage(b *testing.B) {
+	for _, batch := range []int{500, 4096} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			st, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "u.db"), sqlstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			evs := events(batch*b.N, 7)
+			b.ResetTimer()
+			for k := range b.N {
+				if err := st.AppendUsage(ctx, evs[k*batch:(k+1)*batch]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
