@@ -53,6 +53,17 @@ type Tx interface {
 
 	CreateToken(ctx context.Context, t *OperatorToken) error
 	UpdateToken(ctx context.Context, t *OperatorToken) error
+
+	// Bulk forms for imports: many rows per statement. CreateIdentities
+	// and CreateCredentials fail as a whole (ECONFLICT, EINVALID naming the
+	// field) without saying which row; AppendEvents chains the events in
+	// order exactly as AppendEvent would one by one.
+	CreateIdentities(ctx context.Context, is []*Identity) error
+	CreateCredentials(ctx context.Context, cs []*Credential) error
+	AppendEvents(ctx context.Context, es []*Event) error
+	// FindIdentitiesByRefs returns provider's identities with these
+	// external references, keyed by reference (absent: none).
+	FindIdentitiesByRefs(ctx context.Context, provider string, refs []string) (map[string]*Identity, error)
 }
 
 // Store is the persistent inventory.

@@ -94,8 +94,32 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 
 	err = s.store.Update(ctx, func(tx steward.Tx) error {
 		ownerByEmail := map[string]string{}
+		recs := make([]steward.ImportRecord, len(good))
+		for k, pr := range good {
+			recs[k] = pr.rec
+		}
+		existing, err := findExisting(ctx, tx, recs)
+		if err != nil {
+			return err
+		}
+		b := &importBatch{}
+		touched := map[refKey]bool{}
 		for _, pr := range good {
-			changed, created, owner, err := s.upsert(ctx, tx, p, pr.rec, opts, ownerByEmail, now)
+			key := refKey{pr.rec.Identity.Provider, pr.rec.Identity.ExternalRef}
+			old := existing[key]
+			if touched[key] {
+				// The file names this identity again: write what is pending
+				// and read it back, so this record updates what the earlier
+				// one wrote.
+				if err := b.flush(ctx, tx); err != nil {
+					return err
+				}
+				if old, err = tx.FindIdentityByRef(ctx, key.provider, key.ref); err != nil {
+					return fmt.Errorf("record %d: %w", pr.n, err)
+				}
+			}
+			touched[key] = true
+			changed, created, owner, err := s.upsert(ctx, tx, p, pr.rec, opts, ownerByEmail, now, old, b)
 			if err != nil {
 				return fmt.Errorf("record %d: %w", pr.n, err)
 			}
@@ -110,6 +134,14 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 			default:
 				sum.Unchanged++
 			}
+			if len(b.identities) >= importBatchSize {
+				if err := b.flush(ctx, tx); err != nil {
+					return err
+				}
+			}
+		}
+		if err := b.flush(ctx, tx); err != nil {
+			return err
 		}
 		after := map[string]any{"format": format, "records": sum.Records, "created": sum.Created, "updated": sum.Updated, "unchanged": sum.Unchanged, "rejected": sum.Rejected}
 		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionImport, steward.SubjectImport, format, "", "", nil, after))
@@ -127,7 +159,58 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 	return sum, nil
 }
 
-func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principal, rec steward.ImportRecord, opts steward.ImportOptions, owners map[string]string, now time.Time) (changed, created bool, owner string, err error) {
+// importBatchSize is how many new identities an import buffers before it
+// writes them (with their credentials and events) in multi-row statements.
+const importBatchSize = 500
+
+type refKey struct{ provider, ref string }
+
+// importBatch holds the rows of new identities not yet written.
+type importBatch struct {
+	identities  []*steward.Identity
+	credentials []*steward.Credential
+	events      []*steward.Event
+}
+
+// flush writes the batch: identities, then their credentials, then the
+// events in the order they were made.
+func (b *importBatch) flush(ctx context.Context, tx steward.Tx) error {
+	if err := tx.CreateIdentities(ctx, b.identities); err != nil {
+		return err
+	}
+	if err := tx.CreateCredentials(ctx, b.credentials); err != nil {
+		return err
+	}
+	if err := tx.AppendEvents(ctx, b.events); err != nil {
+		return err
+	}
+	b.identities, b.credentials, b.events = b.identities[:0], b.credentials[:0], b.events[:0]
+	return nil
+}
+
+// findExisting reads the stored identities the records name, per provider
+// in a few queries.
+func findExisting(ctx context.Context, tx steward.Tx, recs []steward.ImportRecord) (map[refKey]*steward.Identity, error) {
+	refs := map[string][]string{}
+	for _, r := range recs {
+		refs[r.Identity.Provider] = append(refs[r.Identity.Provider], r.Identity.ExternalRef)
+	}
+	out := map[refKey]*steward.Identity{}
+	for provider, rs := range refs {
+		found, err := tx.FindIdentitiesByRefs(ctx, provider, rs)
+		if err != nil {
+			return nil, err
+		}
+		for ref, i := range found {
+			out[refKey{provider, ref}] = i
+		}
+	}
+	return out, nil
+}
+
+// upsert creates (old == nil; the rows go into b) or updates one imported
+// identity and its credentials.
+func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principal, rec steward.ImportRecord, opts steward.ImportOptions, owners map[string]string, now time.Time, old *steward.Identity, b *importBatch) (changed, created bool, owner string, err error) {
 	in := rec.Identity
 	if in.OwnerID == "" && rec.OwnerEmail != "" {
 		id, ok := owners[rec.OwnerEmail]
@@ -146,25 +229,20 @@ func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principa
 	if in.OwnerID == "" {
 		in.OwnerID = opts.OwnerID
 	}
-	old, err := tx.FindIdentityByRef(ctx, in.Provider, in.ExternalRef)
-	switch {
-	case steward.ErrorCode(err) == steward.ENOTFOUND:
+	if old == nil {
 		in.ID = ids.New(ids.Identity, now)
 		in.Version = 1
-		if err := tx.CreateIdentity(ctx, &in); err != nil {
-			return false, false, "", err
-		}
-		if err := tx.AppendEvent(ctx, s.newEvent(p, steward.ActionIdentityImport, steward.SubjectIdentity, in.ID, in.ID, "", nil, &in)); err != nil {
-			return false, false, "", err
-		}
+		b.identities = append(b.identities, &in)
+		b.events = append(b.events, s.newEvent(p, steward.ActionIdentityImport, steward.SubjectIdentity, in.ID, in.ID, "", nil, &in))
 		for _, c := range rec.Credentials {
-			if _, err := s.upsertCredential(ctx, tx, p, in.ID, c, now, true); err != nil {
+			nc, err := s.newCredential(in.ID, c, now)
+			if err != nil {
 				return false, false, "", err
 			}
+			b.credentials = append(b.credentials, nc)
+			b.events = append(b.events, s.newEvent(p, steward.ActionCredentialCreate, steward.SubjectCredential, nc.ID, in.ID, "import", nil, nc))
 		}
 		return true, true, in.OwnerID, nil
-	case err != nil:
-		return false, false, "", err
 	}
 	// Existing identity: the export owns the provider-side facts; Steward
 	// keeps what people set (owner, team, purpose, tier, environment).
@@ -186,7 +264,7 @@ func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principa
 	}
 	credChanged := false
 	for _, c := range rec.Credentials {
-		ch, err := s.upsertCredential(ctx, tx, p, old.ID, c, now, false)
+		ch, err := s.upsertCredential(ctx, tx, p, old.ID, c, now)
 		if err != nil {
 			return false, false, "", err
 		}
@@ -205,9 +283,8 @@ func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principa
 	return true, false, n.OwnerID, nil
 }
 
-// upsertCredential creates or updates an imported credential; fresh says
-// the identity was created in this transaction, so nothing can match.
-func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *steward.Principal, identityID string, c steward.Credential, now time.Time, fresh bool) (bool, error) {
+// prepareCredential fills an imported credential's defaults and checks it.
+func prepareCredential(identityID string, c *steward.Credential) error {
 	c.IdentityID = identityID
 	if c.Status == "" {
 		c.Status = steward.CredentialActive
@@ -219,11 +296,29 @@ func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *stewar
 		c.Metadata = map[string]string{}
 	}
 	c.Normalize()
-	if err := c.Validate(); err != nil {
+	return c.Validate()
+}
+
+// newCredential is an imported credential of a new identity, ready to write.
+func (s *Service) newCredential(identityID string, c steward.Credential, now time.Time) (*steward.Credential, error) {
+	if err := prepareCredential(identityID, &c); err != nil {
+		return nil, err
+	}
+	c.ID = ids.New(ids.Credential, now)
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now
+	}
+	return &c, nil
+}
+
+// upsertCredential creates or updates an imported credential of an
+// existing identity.
+func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *steward.Principal, identityID string, c steward.Credential, now time.Time) (bool, error) {
+	if err := prepareCredential(identityID, &c); err != nil {
 		return false, err
 	}
 	var old *steward.Credential
-	if c.ExternalRef != "" && !fresh {
+	if c.ExternalRef != "" {
 		o, err := tx.FindCredentialByRef(ctx, identityID, c.ExternalRef)
 		switch {
 		case err == nil:
@@ -233,14 +328,14 @@ func (s *Service) upsertCredential(ctx context.Context, tx steward.Tx, p *stewar
 		}
 	}
 	if old == nil {
-		c.ID = ids.New(ids.Credential, now)
-		if c.CreatedAt.IsZero() {
-			c.CreatedAt = now
-		}
-		if err := tx.CreateCredential(ctx, &c); err != nil {
+		nc, err := s.newCredential(identityID, c, now)
+		if err != nil {
 			return false, err
 		}
-		return true, tx.AppendEvent(ctx, s.newEvent(p, steward.ActionCredentialCreate, steward.SubjectCredential, c.ID, identityID, "import", nil, &c))
+		if err := tx.CreateCredential(ctx, nc); err != nil {
+			return false, err
+		}
+		return true, tx.AppendEvent(ctx, s.newEvent(p, steward.ActionCredentialCreate, steward.SubjectCredential, nc.ID, identityID, "import", nil, nc))
 	}
 	c.ID = old.ID
 	if c.CreatedAt.IsZero() {

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -191,4 +192,65 @@ func TestUnauthenticatedCallsAreRefused(t *testing.T) {
 	if _, err := svc.ListIdentities(nhi, steward.IdentityFilter{}); steward.ErrorCode(err) != steward.EFORBIDDEN {
 		t.Fatalf("NHI caller: %v", err)
 	}
+}
+
+// TestImportWritesInBatches imports more identities than one write batch
+// holds (and one record naming an identity again, which the importer
+// rejects) and checks every identity and the event chain.
+func TestImportWritesInBatches(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func(testing.TB) steward.Store) {
+		svc, ctx, _ := setup(t, open)
+		var doc strings.Builder
+		const n = 1234
+		for k := range n {
+			fmt.Fprintf(&doc, "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa-%04d\n  namespace: batch\n", k)
+			if k == 700 {
+				doc.WriteString("---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa-0003\n  namespace: batch\n  labels:\n    tier: gold\n")
+			}
+		}
+		sum, err := svc.Import(ctx, "kubernetes", strings.NewReader(doc.String()), steward.ImportOptions{Partial: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Created != n || sum.Rejected != 1 || sum.Records != n+1 {
+			t.Fatalf("summary %+v", sum)
+		}
+		all, err := svc.ListIdentities(ctx, steward.IdentityFilter{Limit: steward.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := len(all.Items)
+		for all.NextCursor != "" {
+			if all, err = svc.ListIdentities(ctx, steward.IdentityFilter{Limit: steward.MaxLimit, Cursor: all.NextCursor}); err != nil {
+				t.Fatal(err)
+			}
+			count += len(all.Items)
+		}
+		if count != n {
+			t.Fatalf("%d identities stored, want %d", count, n)
+		}
+		prev, seen := steward.GenesisHash, 0
+		f := steward.EventFilter{Ascending: true, Limit: steward.MaxLimit}
+		for {
+			evs, err := svc.ListEvents(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range evs.Items {
+				h, err := e.ComputeHash()
+				if err != nil || e.PrevHash != prev || h != e.EntryHash {
+					t.Fatalf("event seq %d breaks the chain (%v)", e.Seq, err)
+				}
+				prev = e.EntryHash
+				seen++
+			}
+			if evs.NextCursor == "" {
+				break
+			}
+			f.Cursor = evs.NextCursor
+		}
+		if seen != n+1 {
+			t.Fatalf("%d events, want %d (creations and the import)", seen, n+1)
+		}
+	})
 }

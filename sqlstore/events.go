@@ -126,32 +126,63 @@ func (r *reader) LastEvent(ctx context.Context) (*steward.Event, error) {
 
 // AppendEvent links e to the chain head and inserts it.
 func (t *tx) AppendEvent(ctx context.Context, e *steward.Event) error {
-	if !t.chainLoaded {
-		if t.d == Postgres {
-			if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(chainLockID)); err != nil {
-				return fmt.Errorf("append event: lock chain: %w", err)
-			}
-		}
-		var seq int64
-		var hash string
-		err := t.q.QueryRowContext(ctx, `SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			seq, hash = 0, steward.GenesisHash
-		case err != nil:
-			return fmt.Errorf("append event: read chain head: %w", err)
-		}
-		t.headSeq, t.headHash, t.chainLoaded = seq, hash, true
+	if err := t.loadHead(ctx); err != nil {
+		return err
 	}
-	e.Seq = t.headSeq + 1
-	e.PrevHash = t.headHash
+	args, err := chainEvent(e, t.headSeq+1, t.headHash)
+	if err != nil {
+		return err
+	}
+	if t.insertEvent == nil {
+		st, err := t.sqltx.PrepareContext(ctx, rebind(t.d, `INSERT INTO events (`+eventColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`))
+		if err != nil {
+			return fmt.Errorf("append event: prepare: %w", err)
+		}
+		t.insertEvent = st
+	}
+	if _, err := t.insertEvent.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	t.headSeq, t.headHash = e.Seq, e.EntryHash
+	return nil
+}
+
+// loadHead reads the chain head once per transaction (on PostgreSQL after
+// taking the chain lock, so concurrent appends stay linear).
+func (t *tx) loadHead(ctx context.Context) error {
+	if t.chainLoaded {
+		return nil
+	}
+	if t.d == Postgres {
+		if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(chainLockID)); err != nil {
+			return fmt.Errorf("append event: lock chain: %w", err)
+		}
+	}
+	var seq int64
+	var hash string
+	err := t.q.QueryRowContext(ctx, `SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		seq, hash = 0, steward.GenesisHash
+	case err != nil:
+		return fmt.Errorf("append event: read chain head: %w", err)
+	}
+	t.headSeq, t.headHash, t.chainLoaded = seq, hash, true
+	return nil
+}
+
+// chainEvent gives e its place in the chain (seq after prev) and its entry
+// hash, and returns its column values in eventColumns order.
+func chainEvent(e *steward.Event, seq int64, prev string) ([]any, error) {
+	e.Seq = seq
+	e.PrevHash = prev
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	if e.ID == "" {
 		e.ID = ids.New(ids.Event, e.Time)
 	}
 	h, err := e.ComputeHash()
 	if err != nil {
-		return fmt.Errorf("append event: hash: %w", err)
+		return nil, fmt.Errorf("append event: hash: %w", err)
 	}
 	e.EntryHash = h
 	var before, after any
@@ -161,17 +192,5 @@ func (t *tx) AppendEvent(ctx context.Context, e *steward.Event) error {
 	if len(e.After) > 0 {
 		after = string(e.After)
 	}
-	if t.insertEvent == nil {
-		st, err := t.sqltx.PrepareContext(ctx, rebind(t.d, `INSERT INTO events (`+eventColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`))
-		if err != nil {
-			return fmt.Errorf("append event: prepare: %w", err)
-		}
-		t.insertEvent = st
-	}
-	if _, err := t.insertEvent.ExecContext(ctx,
-		e.Seq, e.ID, micros(e.Time), e.Actor, e.Action, e.SubjectType, e.SubjectID, e.IdentityID, e.Reason, before, after, e.PrevHash, e.EntryHash); err != nil {
-		return fmt.Errorf("append event: %w", err)
-	}
-	t.headSeq, t.headHash = e.Seq, e.EntryHash
-	return nil
+	return []any{e.Seq, e.ID, micros(e.Time), e.Actor, e.Action, e.SubjectType, e.SubjectID, e.IdentityID, e.Reason, before, after, e.PrevHash, e.EntryHash}, nil
 }

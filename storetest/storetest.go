@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"credentials round-trip and cascade", testCredentials},
 		{"operator tokens are found by digest", testTokens},
 		{"inventory stats count by dimension", testStats},
+		{"bulk writes match one-by-one writes", testBulkWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -550,5 +551,99 @@ func testStats(t *testing.T, s steward.Store) {
 	if st.Identities != 3 || st.ByKind["bot"] != 1 || st.ByStatus["revoked"] != 1 || st.ByEnvironment["prod"] != 1 ||
 		st.Unowned != 1 || st.Orphaned != 1 || st.Expired != 1 || st.Owners != 1 || st.Departed != 1 || st.Events != 3 {
 		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// testBulkWrites checks the bulk forms against the one-by-one ones: every
+// row round-trips, the events chain as AppendEvent would chain them, a
+// conflicting batch writes nothing, and references are found in chunks.
+func testBulkWrites(t *testing.T, s steward.Store) {
+	ctx := context.Background()
+	// 613 rows: several statement sizes (200, 50, 10, 1) and two lookup chunks.
+	var is []*steward.Identity
+	var cs []*steward.Credential
+	var es []*steward.Event
+	refs := []string{}
+	for n := range 613 {
+		i := newIdentity(fmt.Sprintf("bulk-%03d", n), func(i *steward.Identity) {
+			i.ID = fmt.Sprintf("nhi_bulk%05d", n)
+			i.ExternalRef = fmt.Sprintf("arn:aws:iam::1:user/bulk-%03d", n)
+			i.Labels = map[string]string{"n": fmt.Sprint(n)}
+		})
+		is = append(is, i)
+		refs = append(refs, i.ExternalRef)
+		cs = append(cs, &steward.Credential{ID: fmt.Sprintf("cred_bulk%05d", n), IdentityID: i.ID, Type: "aws_access_key", ExternalRef: "access_key_1",
+			Status: steward.CredentialActive, Scopes: []string{}, CreatedAt: base, Metadata: map[string]string{}})
+		e := event(steward.ActionIdentityImport, i.ID)
+		e.ID = ""
+		e.After = steward.Snapshot(i)
+		es = append(es, e)
+	}
+	mustUpdate(t, s, func(tx steward.Tx) error {
+		// One event the usual way first: the bulk append continues its chain.
+		if err := tx.AppendEvent(ctx, event(steward.ActionOwnerCreate, "")); err != nil {
+			return err
+		}
+		if err := tx.CreateIdentities(ctx, is); err != nil {
+			return err
+		}
+		if err := tx.CreateCredentials(ctx, cs); err != nil {
+			return err
+		}
+		return tx.AppendEvents(ctx, es)
+	})
+	for _, n := range []int{0, 199, 200, 612} {
+		got, err := s.GetIdentity(ctx, is[n].ID)
+		if err != nil || fmt.Sprint(steward.Snapshot(got)) != fmt.Sprint(steward.Snapshot(is[n])) {
+			t.Fatalf("identity %d: %+v %v", n, got, err)
+		}
+		c, err := s.GetCredential(ctx, cs[n].ID)
+		if err != nil || c.IdentityID != is[n].ID {
+			t.Fatalf("credential %d: %+v %v", n, c, err)
+		}
+	}
+	page, err := s.ListEvents(ctx, steward.EventFilter{Ascending: true, Limit: steward.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 614 {
+		t.Fatalf("%d events, want 614", len(page.Items))
+	}
+	prev := steward.GenesisHash
+	for n, e := range page.Items {
+		h, err := e.ComputeHash()
+		if err != nil || e.Seq != int64(n+1) || e.PrevHash != prev || h != e.EntryHash || e.ID == "" {
+			t.Fatalf("event %d breaks the chain: seq %d prev %s hash %s (recomputed %s) %v", n, e.Seq, e.PrevHash, e.EntryHash, h, err)
+		}
+		prev = e.EntryHash
+	}
+	var byRef map[string]*steward.Identity
+	mustUpdate(t, s, func(tx steward.Tx) error {
+		byRef, err = tx.FindIdentitiesByRefs(ctx, "aws", append(refs, "arn:aws:iam::1:user/nobody"))
+		return err
+	})
+	if len(byRef) != 613 || byRef[refs[500]].ID != is[500].ID {
+		t.Fatalf("found %d identities by reference, want 613", len(byRef))
+	}
+
+	// A batch with one identity that repeats a stored reference fails as a
+	// whole and writes nothing.
+	dup := []*steward.Identity{
+		newIdentity("fresh", func(i *steward.Identity) { i.ID, i.ExternalRef = "nhi_bulkfresh", "arn:aws:iam::1:user/fresh" }),
+		newIdentity("dup", func(i *steward.Identity) { i.ID, i.ExternalRef = "nhi_bulkdup", refs[7] }),
+	}
+	err = s.Update(ctx, func(tx steward.Tx) error { return tx.CreateIdentities(ctx, dup) })
+	if steward.ErrorCode(err) != steward.ECONFLICT {
+		t.Fatalf("duplicate reference in a batch: %v, want ECONFLICT", err)
+	}
+	if _, err := s.GetIdentity(ctx, "nhi_bulkfresh"); steward.ErrorCode(err) != steward.ENOTFOUND {
+		t.Fatalf("the failed batch wrote its first identity: %v", err)
+	}
+	err = s.Update(ctx, func(tx steward.Tx) error {
+		return tx.CreateCredentials(ctx, []*steward.Credential{{ID: "cred_orphan", IdentityID: "nhi_missing", Type: "api_key", Status: steward.CredentialActive,
+			Scopes: []string{}, CreatedAt: base, Metadata: map[string]string{}}})
+	})
+	if steward.ErrorCode(err) != steward.EINVALID || steward.ErrorField(err) != "identity_id" {
+		t.Fatalf("credential of a missing identity: %v, want EINVALID on identity_id", err)
 	}
 }

@@ -1,0 +1,134 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/steward-nhi/steward"
+)
+
+// Bulk writes: a large import writes its new identities, credentials and
+// events with multi-row statements (a few hundred rows per round trip)
+// instead of one statement per row, which is most of an import's cost on
+// PostgreSQL and a good part of it on SQLite.
+
+// multiRowSQL is an INSERT of rows rows of cols columns.
+func multiRowSQL(e Engine, table, columns string, cols, rows int) string {
+	row := "(" + placeholders(cols) + "),"
+	return rebind(e, `INSERT INTO `+table+` (`+columns+`) VALUES `+strings.TrimSuffix(strings.Repeat(row, rows), ","))
+}
+
+// insertRows writes rows (each a full argument list of cols values) in
+// statements of batchPlan sizes.
+func (t *tx) insertRows(ctx context.Context, table, columns string, cols int, rows [][]any) error {
+	for _, size := range batchPlan(len(rows)) {
+		chunk := rows[:size]
+		rows = rows[size:]
+		args := make([]any, 0, cols*size)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := t.q.ExecContext(ctx, multiRowSQL(t.d, table, columns, cols, size), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func columnCount(columns string) int { return strings.Count(columns, ",") + 1 }
+
+// CreateIdentities inserts new identities in multi-row statements.
+func (t *tx) CreateIdentities(ctx context.Context, is []*steward.Identity) error {
+	rows := make([][]any, 0, len(is))
+	for _, i := range is {
+		args, err := identityArgs(i)
+		if err != nil {
+			return fmt.Errorf("create identities: %w", err)
+		}
+		rows = append(rows, args)
+	}
+	err := t.insertRows(ctx, "identities", identityColumns, columnCount(identityColumns), rows)
+	switch {
+	case isUniqueViolation(err):
+		return steward.Errorf(steward.ECONFLICT, "an identity of this batch has the provider and external_ref of an existing identity")
+	case isForeignKeyViolation(err):
+		return steward.FieldError("owner_id", "an identity of this batch names an owner that does not exist")
+	case err != nil:
+		return fmt.Errorf("create identities: %w", err)
+	}
+	return nil
+}
+
+// CreateCredentials inserts new credentials in multi-row statements.
+func (t *tx) CreateCredentials(ctx context.Context, cs []*steward.Credential) error {
+	rows := make([][]any, 0, len(cs))
+	for _, c := range cs {
+		args, err := credentialArgs(c)
+		if err != nil {
+			return fmt.Errorf("create credentials: %w", err)
+		}
+		rows = append(rows, args)
+	}
+	err := t.insertRows(ctx, "credentials", credentialColumns, columnCount(credentialColumns), rows)
+	switch {
+	case isForeignKeyViolation(err):
+		return steward.FieldError("identity_id", "a credential of this batch names an identity that does not exist")
+	case err != nil:
+		return fmt.Errorf("create credentials: %w", err)
+	}
+	return nil
+}
+
+// AppendEvents appends events to the chain in order, as AppendEvent does
+// one by one, with multi-row statements.
+func (t *tx) AppendEvents(ctx context.Context, es []*steward.Event) error {
+	if len(es) == 0 {
+		return nil
+	}
+	if err := t.loadHead(ctx); err != nil {
+		return err
+	}
+	seq, head := t.headSeq, t.headHash
+	rows := make([][]any, 0, len(es))
+	for _, e := range es {
+		args, err := chainEvent(e, seq+1, head)
+		if err != nil {
+			return err
+		}
+		seq, head = e.Seq, e.EntryHash
+		rows = append(rows, args)
+	}
+	if err := t.insertRows(ctx, "events", eventColumns, columnCount(eventColumns), rows); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	t.headSeq, t.headHash = seq, head
+	return nil
+}
+
+// FindIdentitiesByRefs returns the identities of provider with these
+// external references, keyed by reference; references with no identity
+// are absent.
+func (r *reader) FindIdentitiesByRefs(ctx context.Context, provider string, refs []string) (map[string]*steward.Identity, error) {
+	out := make(map[string]*steward.Identity, len(refs))
+	err := inChunks(refs, 500, func(c []string) error {
+		rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+identityColumns+` FROM identities WHERE provider = ? AND external_ref IN (`+placeholders(len(c))+`)`),
+			append([]any{provider}, anySlice(c)...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			i, err := scanIdentity(rows)
+			if err != nil {
+				return err
+			}
+			out[i.ExternalRef] = i
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find identities: %w", err)
+	}
+	return out, nil
+}
