@@ -106,6 +106,9 @@ type Engine struct {
 	log    *slog.Logger
 	checks []Check
 	mu     sync.Mutex // one evaluation at a time
+
+	tallyMu sync.Mutex
+	tallies map[string]*reviewTally // closed campaigns by id (they no longer change)
 }
 
 // New returns an engine.

@@ -3,6 +3,7 @@ package posture
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -127,6 +128,74 @@ func (e *Engine) GetReview(ctx context.Context, id string) (*steward.ReviewCampa
 	}
 	c.Items = items
 	return c, nil
+}
+
+// ListReviews returns the access-review campaigns that are open or were
+// created or closed at or after since (nil: every campaign), newest first,
+// each with its counts and without its items. Owner-role callers see the
+// campaigns that hold items of their own, with the campaign's counts (as
+// GetReview gives them).
+func (e *Engine) ListReviews(ctx context.Context, since *time.Time) ([]*steward.ReviewCampaign, error) {
+	p, err := steward.Authorize(ctx, steward.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.o.Store.ListReviews(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*steward.ReviewCampaign, 0, len(cs))
+	for _, c := range slices.Backward(cs) {
+		t, err := e.tally(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if p.Role == steward.RoleOwner && !t.owners[p.OwnerID] {
+			continue
+		}
+		c.Counts = maps.Clone(t.counts)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// reviewTally is what a listing needs of a campaign's items: their counts
+// and the owners they belong to.
+type reviewTally struct {
+	counts map[string]int
+	owners map[string]bool
+}
+
+// tally counts a campaign's items. A closed campaign no longer changes (a
+// decision needs an open one), so its tally is kept; an open campaign's is
+// counted afresh every time.
+func (e *Engine) tally(ctx context.Context, c *steward.ReviewCampaign) (*reviewTally, error) {
+	open := c.Status == "open"
+	if !open {
+		e.tallyMu.Lock()
+		t := e.tallies[c.ID]
+		e.tallyMu.Unlock()
+		if t != nil {
+			return t, nil
+		}
+	}
+	items, err := e.o.Store.ListReviewItems(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	t := &reviewTally{counts: counts(items), owners: map[string]bool{}}
+	for _, it := range items {
+		t.owners[it.OwnerID] = true
+	}
+	if !open {
+		e.tallyMu.Lock()
+		if e.tallies == nil {
+			e.tallies = map[string]*reviewTally{}
+		}
+		e.tallies[c.ID] = t
+		e.tallyMu.Unlock()
+	}
+	return t, nil
 }
 
 // DecideReviewItem records an attestation and executes it: keep (with a

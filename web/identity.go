@@ -13,15 +13,20 @@ import (
 	"github.com/steward-nhi/steward"
 )
 
+// timelineEntry is one entry of an identity's timeline (or of the audit
+// page): a recorded change, a use, an alert or a finding.
 type timelineEntry struct {
+	Kind    string // change, usage, alert, finding
 	Time    time.Time
 	Actor   string
 	Action  string
 	Label   string
 	Reason  string
+	Detail  string
 	Changes []string
 	Class   string
 	Seq     int64
+	Href    string // the entry's own page
 }
 
 type actionLink struct {
@@ -34,14 +39,22 @@ type identityData struct {
 	I           *steward.Identity
 	Owner       *steward.Owner
 	Backup      *steward.Owner
-	Credentials []*steward.Credential
+	Credentials []credentialRow
+	CanRotate   bool // some credential offers rotation
 	Timeline    []timelineEntry
-	MoreHref    string
+	Filters     []timelineFilter
+	MoreHref    string // older changes
+	More        []moreLink
+	Notes       []string // parts that could not be loaded
 	Actions     []actionLink
 	Policy      steward.TierPolicy
 	Labels      []string
-	Findings    []*steward.Finding
+	Findings    []*steward.Finding // unresolved
 	HasPosture  bool
+	Policies    []string // authorization policies naming the identity
+	HasPolicies bool
+
+	allFindings []*steward.Finding
 }
 
 // actionsFor lists what the operator may do to the identity now.
@@ -93,28 +106,26 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 			return err
 		}
 	}
-	if d.Credentials, err = c.cfg.Identities.ListCredentials(ctx, i.ID); err != nil {
+	if err := c.credentials(v, d); err != nil {
 		return err
-	}
-	ev, err := c.cfg.Identities.ListEvents(ctx, steward.EventFilter{IdentityID: i.ID, Limit: 50, Cursor: r.URL.Query().Get("events")})
-	if err != nil {
-		return err
-	}
-	for _, e := range ev.Items {
-		d.Timeline = append(d.Timeline, timelineOf(e))
-	}
-	if ev.NextCursor != "" {
-		d.MoreHref = "/identities/" + url.PathEscape(i.ID) + "?events=" + url.QueryEscape(ev.NextCursor) + "#timeline"
 	}
 	if c.cfg.Findings != nil {
-		d.HasPosture = true
-		fs, err := c.cfg.Findings.ListFindings(ctx, steward.FindingFilter{IdentityID: i.ID, Unresolved: true, Limit: 50})
-		if err == nil {
-			d.Findings = fs.Items
-		} else if statusOf(err) >= 500 {
-			return err
+		// Every finding of the identity, resolved too, for the timeline;
+		// the checks give an identity far fewer than timelineLimit.
+		fs, err := c.cfg.Findings.ListFindings(ctx, steward.FindingFilter{IdentityID: i.ID, Limit: timelineLimit})
+		if c.optional(ctx, d, "findings", err) {
+			d.HasPosture, d.allFindings = true, fs.Items
+			for _, f := range fs.Items {
+				if f.Status.Unresolved() {
+					d.Findings = append(d.Findings, f)
+				}
+			}
 		}
 	}
+	if err := c.timeline(r, v, d); err != nil {
+		return err
+	}
+	c.policiesNaming(ctx, d)
 	for _, k := range slices.Sorted(maps.Keys(i.Labels)) {
 		d.Labels = append(d.Labels, k+"="+i.Labels[k])
 	}
@@ -125,23 +136,31 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 
 // eventLabels name the recorded actions in plain words.
 var eventLabels = map[string]string{
-	steward.ActionIdentityCreate:   "Registered",
-	steward.ActionIdentityUpdate:   "Changed",
-	steward.ActionIdentityDelete:   "Deleted",
-	steward.ActionIdentityImport:   "Imported",
-	steward.ActionCredentialCreate: "Credential added",
-	steward.ActionCredentialUpdate: "Credential changed",
-	"credential.revoke":            "Credential revoked",
-	"identity.activate":            "Activated",
-	"identity.suspend":             "Suspended",
-	"identity.resume":              "Resumed",
-	"identity.revoke":              "Revoked",
-	"identity.expire":              "Expired",
+	steward.ActionIdentityCreate:     "Registered",
+	steward.ActionIdentityUpdate:     "Changed",
+	steward.ActionIdentityDelete:     "Deleted",
+	steward.ActionIdentityImport:     "Imported",
+	steward.ActionCredentialCreate:   "Credential added",
+	steward.ActionCredentialUpdate:   "Credential changed",
+	"credential.revoke":              "Credential revoked",
+	"identity.activate":              "Activated",
+	"identity.suspend":               "Suspended",
+	"identity.resume":                "Resumed",
+	"identity.revoke":                "Revoked",
+	"identity.expire":                "Expired",
+	steward.ActionCredentialIssue:    "Credential issued",
+	steward.ActionCredentialRotate:   "Credential rotated",
+	steward.ActionCredentialExtend:   "Credential extended",
+	steward.ActionCredentialExpire:   "Credential expired",
+	steward.ActionReviewDecide:       "Access review decision",
+	steward.ActionFindingWaive:       "Finding waived",
+	steward.ActionFindingReopen:      "Finding reopened",
+	steward.ActionFindingAcknowledge: "Finding acknowledged",
 }
 
 // timelineOf describes one event, with the fields it changed.
 func timelineOf(e *steward.Event) timelineEntry {
-	t := timelineEntry{Time: e.Time, Actor: e.Actor, Action: e.Action, Reason: e.Reason, Seq: e.Seq, Label: eventLabels[e.Action]}
+	t := timelineEntry{Kind: kindChange, Time: e.Time, Actor: e.Actor, Action: e.Action, Reason: e.Reason, Seq: e.Seq, Label: eventLabels[e.Action]}
 	if t.Label == "" {
 		t.Label = e.Action
 	}

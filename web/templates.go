@@ -11,7 +11,8 @@ import (
 )
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"login", "error", "dashboard", "identities", "bulk", "identity", "action", "owners", "extra"}
+var pageNames = []string{"login", "error", "dashboard", "identities", "bulk", "identity", "action", "owners", "extra",
+	"usage", "rotate", "rotated", "reviews", "review", "review_item"}
 
 func (c *Console) parseTemplates() error {
 	c.pages = map[string]*template.Template{}
@@ -67,6 +68,7 @@ var funcs = template.FuncMap{
 	"itoa":    strconv.Itoa,
 	"dict":    dict,
 	"reasons": func() []steward.RevokeReason { return steward.RevokeReasons },
+	"kind":    func(k string) string { return kindLabels[k] },
 }
 
 func shorten(s string, n int) string {

@@ -47,9 +47,24 @@ type Config struct {
 	// Pages are extra pages of capabilities beyond the core, linked from
 	// the navigation.
 	Pages []Page
-	// Findings, when the posture capability is wired, adds an identity's
-	// findings to its page.
+	// Capabilities beyond the core, each optional: the sections and pages
+	// they feed are left out while they are nil.
+	//
+	// Findings adds an identity's findings to its page and timeline.
 	Findings FindingsReader
+	// Alerts adds an identity's alerts to its timeline.
+	Alerts AlertsReader
+	// Usage adds an identity's recent usage to its timeline and serves
+	// its usage page.
+	Usage UsageReader
+	// Policies lists the authorization policies that name an identity.
+	Policies PoliciesReader
+	// Broker lets operators rotate the credentials Steward issued.
+	Broker CredentialBroker
+	// Reviews serves the access-review pages; ReviewDecisions, when set
+	// too, lets owners and operators attest from them.
+	Reviews         ReviewsReader
+	ReviewDecisions ReviewDecider
 	// Version is shown in the footer.
 	Version string
 }
@@ -129,6 +144,21 @@ func (c *Console) Register(handle func(pattern string, h http.Handler)) {
 	reg("GET /identities/{id}/{action}", c.page("identities", c.actionForm))
 	reg("POST /identities/{id}/{action}", c.page("identities", c.action))
 	reg("GET /owners", c.page("owners", c.owners))
+	if c.cfg.Usage != nil {
+		reg("GET /identities/{id}/usage", c.page("identities", c.usagePage))
+	}
+	if c.cfg.Broker != nil {
+		reg("GET /identities/{id}/credentials/{cred}/rotate", c.page("identities", c.rotateForm))
+		reg("POST /identities/{id}/credentials/{cred}/rotate", c.page("identities", c.rotate))
+	}
+	if c.cfg.Reviews != nil {
+		reg("GET /reviews", c.page("reviews", c.reviews))
+		reg("GET /reviews/{id}", c.page("reviews", c.review))
+		if c.cfg.ReviewDecisions != nil {
+			reg("GET /reviews/{id}/items/{item}", c.page("reviews", c.decideForm))
+			reg("POST /reviews/{id}/items/{item}", c.page("reviews", c.decide))
+		}
+	}
 	for _, p := range c.cfg.Pages {
 		reg("GET "+p.Path, c.page(p.Path, func(w http.ResponseWriter, r *http.Request, v *View) error {
 			h, err := p.Render(r, v)
@@ -181,6 +211,8 @@ type View struct {
 	Version string
 	Asset   string
 	Now     time.Time
+	// Reviews links the access-review pages from the navigation.
+	Reviews bool
 	// Data is the page's own data.
 	Data any
 	// Status is the HTTP status to answer with (default 200).
@@ -280,7 +312,8 @@ func (c *Console) page(nav string, fn func(w http.ResponseWriter, r *http.Reques
 		p := sess.Principal()
 		ctx := steward.WithPrincipal(r.Context(), p)
 		r = r.WithContext(ctx)
-		v := &View{Nav: nav, User: p, CSRF: sess.CSRF, Pages: c.cfg.Pages, Version: c.cfg.Version, Asset: c.assetTag, Now: c.cfg.Now().UTC(), ctx: ctx}
+		v := &View{Nav: nav, User: p, CSRF: sess.CSRF, Pages: c.cfg.Pages, Version: c.cfg.Version, Asset: c.assetTag, Now: c.cfg.Now().UTC(),
+			Reviews: c.cfg.Reviews != nil, ctx: ctx}
 		v.Flash = flashText(r.URL.Query().Get("msg"))
 		if err := fn(w, r, v); err != nil {
 			if statusOf(err) >= 500 {
@@ -332,6 +365,7 @@ func flashText(code string) string {
 		"reassign": "The identity has a new owner.",
 		"extend":   "The identity's expiry was changed.",
 		"signedin": "Signed in.",
+		"decided":  "Your decision was recorded and carried out.",
 	}[code]
 }
 

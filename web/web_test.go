@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -27,27 +28,36 @@ type env struct {
 	store  *sqlstore.Store
 	svc    *inventory.Service
 	clock  *clock.Fake
+	logs   *syncBuffer // everything the console and the services log
 	tokens map[steward.Role]string
 	alice  *steward.Owner
 	bob    *steward.Owner
 	a, b   *steward.Identity
+	caps   *caps // the capabilities beyond the core, when wired
 }
 
-func newEnv(t *testing.T, open func(testing.TB) steward.Store) *env {
+// newEnv starts the console on a fresh store with three identities and a
+// token per role; wire adds capabilities to its configuration.
+func newEnv(t *testing.T, open func(testing.TB) steward.Store, wire ...func(e *env, cfg *web.Config)) *env {
 	t.Helper()
 	st, ok := open(t).(*sqlstore.Store)
 	if !ok {
 		t.Fatal("the test store is not a *sqlstore.Store")
 	}
-	e := &env{t: t, store: st, clock: clock.NewFake(sqltest.Base), tokens: map[steward.Role]string{}}
-	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clock})
-	c, err := web.New(web.Config{
+	e := &env{t: t, store: st, clock: clock.NewFake(sqltest.Base), tokens: map[steward.Role]string{}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clock, Logger: log})
+	cfg := web.Config{
 		Identities: e.svc, Owners: e.svc, Authenticate: e.svc.Authenticate,
 		Stats: func(ctx context.Context) (*steward.InventoryStats, error) {
 			return st.InventoryStats(ctx, e.clock.Now())
 		},
-		Sessions: st, Dashboard: st, Policy: e.svc.Policy(), Now: e.clock.Now, SessionLifetime: time.Hour, Version: "test",
-	})
+		Sessions: st, Dashboard: st, Policy: e.svc.Policy(), Now: e.clock.Now, SessionLifetime: time.Hour, Version: "test", Logger: log,
+	}
+	for _, w := range wire {
+		w(e, &cfg)
+	}
+	c, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +99,7 @@ func newEnv(t *testing.T, open func(testing.TB) steward.Store) *env {
 // browser is an HTTP client with a cookie jar that does not follow redirects.
 type browser struct {
 	e      *env
+	t      *testing.T
 	c      *http.Client
 	csrf   string
 	status int
@@ -97,17 +108,29 @@ type browser struct {
 }
 
 func (e *env) browser() *browser {
+	return e.browserFor(e.t)
+}
+
+// browserFor is a browser whose failures fail t (a subtest).
+func (e *env) browserFor(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{e: e, t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// with returns the browser, its session shared, failing t (a subtest).
+func (b *browser) with(t *testing.T) *browser {
+	c := *b
+	c.t = t
+	return &c
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) do(req *http.Request) {
-	b.e.t.Helper()
+	b.t.Helper()
 	res, err := b.c.Do(req)
 	if err != nil {
-		b.e.t.Fatal(err)
+		b.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
@@ -118,14 +141,14 @@ func (b *browser) do(req *http.Request) {
 }
 
 func (b *browser) get(path string) {
-	b.e.t.Helper()
+	b.t.Helper()
 	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
 	b.do(req)
 }
 
 // post submits a form with the page's CSRF token (unless the form sets one).
 func (b *browser) post(path string, form url.Values) {
-	b.e.t.Helper()
+	b.t.Helper()
 	if form == nil {
 		form = url.Values{}
 	}
@@ -138,35 +161,38 @@ func (b *browser) post(path string, form url.Values) {
 }
 
 func (b *browser) signIn(role steward.Role) {
-	b.e.t.Helper()
+	b.t.Helper()
 	b.get("/login")
 	b.post("/login", url.Values{"token": {b.e.tokens[role]}})
 	if b.status != http.StatusSeeOther || b.header.Get("Location") != "/" {
-		b.e.t.Fatalf("sign in as %s: %d %s", role, b.status, b.header.Get("Location"))
+		b.t.Fatalf("sign in as %s: %d %s", role, b.status, b.header.Get("Location"))
 	}
 	b.get("/")
 	if b.status != 200 {
-		b.e.t.Fatalf("dashboard after sign-in: %d\n%s", b.status, b.body)
+		b.t.Fatalf("dashboard after sign-in: %d\n%s", b.status, b.body)
 	}
 }
 
 func (b *browser) expect(status int, contains ...string) {
-	b.e.t.Helper()
+	b.t.Helper()
 	if b.status != status {
-		b.e.t.Fatalf("status %d, want %d\n%s", b.status, status, b.body)
+		if b.status >= 500 {
+			b.t.Fatalf("status %d, want %d\n%s\nlogs:\n%s", b.status, status, b.body, b.e.logs.String())
+		}
+		b.t.Fatalf("status %d, want %d\n%s", b.status, status, b.body)
 	}
 	for _, s := range contains {
 		if !strings.Contains(b.body, s) {
-			b.e.t.Fatalf("page lacks %q\n%s", s, b.body)
+			b.t.Fatalf("page lacks %q\n%s", s, b.body)
 		}
 	}
 }
 
 func (b *browser) lacks(s ...string) {
-	b.e.t.Helper()
+	b.t.Helper()
 	for _, x := range s {
 		if strings.Contains(b.body, x) {
-			b.e.t.Fatalf("page shows %q but must not", x)
+			b.t.Fatalf("page shows %q but must not", x)
 		}
 	}
 }
@@ -297,9 +323,6 @@ func TestPagesAreSelfContained(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite)
 	b := e.browser()
 	b.signIn(steward.RoleAdmin)
-	inline := regexp.MustCompile(`(?i)\sstyle=|\son[a-z]+=|https?://|<style`)
-	controls := regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
-	scripts := regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`)
 	for _, path := range []string{"/", "/identities", "/identities/" + e.a.ID, "/identities/" + e.a.ID + "/revoke", "/identities/" + e.a.ID + "/reassign",
 		"/identities/" + e.a.ID + "/extend", "/owners", "/owners?status=departed", "/identities?sort=-name&cols=team&cols=id", "/login"} {
 		b.get(path)
@@ -308,29 +331,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 			continue
 		}
 		b.expect(200, `<main id="main"`, `href="#main"`)
-		// Every form control has a label.
-		for _, m := range controls.FindAllStringSubmatchIndex(b.body, -1) {
-			tag := b.body[m[0]:m[1]]
-			if strings.Contains(tag, `type="hidden"`) || strings.Contains(tag, "aria-label=") || strings.HasSuffix(b.body[:m[0]], `<label class="check">`) {
-				continue
-			}
-			idm := regexp.MustCompile(`id="([^"]+)"`).FindStringSubmatch(tag)
-			if idm == nil || !strings.Contains(b.body, `for="`+idm[1]+`"`) {
-				t.Errorf("%s: control without a label: %s", path, tag)
-			}
-		}
-		if m := inline.FindString(b.body); m != "" {
-			t.Errorf("%s has an inline style, event handler or external URL: %q", path, m)
-		}
-		for _, m := range scripts.FindAllStringSubmatch(b.body, -1) {
-			if !strings.Contains(m[1], `src="/assets/`) || strings.TrimSpace(m[2]) != "" {
-				t.Errorf("%s has an inline script: %q", path, m[0])
-			}
-		}
-		csp := b.header.Get("Content-Security-Policy")
-		if !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
-			t.Errorf("%s: CSP %q", path, csp)
-		}
+		selfContained(t, path, b)
 	}
 	b.get("/assets/htmx.min.js?v=x")
 	if b.status != 200 || !strings.Contains(b.body, "htmx") || b.header.Get("Content-Type") != "text/javascript; charset=utf-8" {
@@ -339,6 +340,41 @@ func TestPagesAreSelfContained(t *testing.T) {
 	b.get("/assets/..%2fweb.go")
 	if b.status != http.StatusNotFound {
 		t.Fatalf("asset path traversal: %d", b.status)
+	}
+}
+
+var (
+	inlineRE   = regexp.MustCompile(`(?i)\sstyle=|\son[a-z]+=|https?://|<style`)
+	controlsRE = regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
+	scriptsRE  = regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`)
+	idRE       = regexp.MustCompile(`id="([^"]+)"`)
+)
+
+// selfContained checks a page: every form control labelled, no inline
+// script, style or event handler, no external URL, a strict CSP.
+func selfContained(t *testing.T, path string, b *browser) {
+	t.Helper()
+	for _, m := range controlsRE.FindAllStringSubmatchIndex(b.body, -1) {
+		tag := b.body[m[0]:m[1]]
+		if strings.Contains(tag, `type="hidden"`) || strings.Contains(tag, "aria-label=") || strings.HasSuffix(b.body[:m[0]], `<label class="check">`) {
+			continue
+		}
+		idm := idRE.FindStringSubmatch(tag)
+		if idm == nil || !strings.Contains(b.body, `for="`+idm[1]+`"`) {
+			t.Errorf("%s: control without a label: %s", path, tag)
+		}
+	}
+	if m := inlineRE.FindString(b.body); m != "" {
+		t.Errorf("%s has an inline style, event handler or external URL: %q", path, m)
+	}
+	for _, m := range scriptsRE.FindAllStringSubmatch(b.body, -1) {
+		if !strings.Contains(m[1], `src="/assets/`) || strings.TrimSpace(m[2]) != "" {
+			t.Errorf("%s has an inline script: %q", path, m[0])
+		}
+	}
+	csp := b.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("%s: CSP %q", path, csp)
 	}
 }
 

@@ -130,6 +130,7 @@ func TestWebConsoleInBrowser(t *testing.T) {
 	shots := shotsDir(t)
 	id := func(s string) chromedp.ID { return chromedp.ID(s) }
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	act := seedActivity(t, srv)
 
 	t.Run("an admin signs in, filters, revokes an identity and signs out", func(t *testing.T) {
 		ctx := newBrowser(t, bin)
@@ -220,6 +221,63 @@ func TestWebConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an admin reads an identity's usage and alerts, rotates its key and opens the reviews", func(t *testing.T) {
+		ctx := newBrowser(t, bin)
+		do(t, ctx, "sign in", chromedp.Navigate(srv.url+"/login"), chromedp.WaitVisible(id("token")),
+			chromedp.SendKeys(id("token"), adminToken), chromedp.Submit(id("token")), chromedp.WaitVisible(css(".tiles")))
+		do(t, ctx, "open the identity", chromedp.Navigate(srv.url+"/identities/"+act.identity), chromedp.WaitVisible(id("timeline")))
+		kinds := get(t, ctx, "timeline kinds", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('ol.timeline > li')).map(li => li.dataset.kind)`))
+		if !slices.Contains(kinds, "usage") || !slices.Contains(kinds, "alert") || !slices.Contains(kinds, "change") {
+			t.Fatalf("the timeline shows %q, want changes, usage and alerts", kinds)
+		}
+		alert := get(t, ctx, "alert entry", chromedp.Text(css(`ol.timeline > li[data-kind="alert"] strong`)))
+		if !strings.Contains(alert, "revoked") {
+			t.Errorf("the alert entry reads %q", alert)
+		}
+		shot(t, ctx, shots, "11-identity-timeline")
+
+		do(t, ctx, "ask to rotate", chromedp.Click(id("rotate-"+act.key)), chromedp.WaitVisible(id("confirm")))
+		effects := get(t, ctx, "effects", chromedp.Text(css("ul.effects")))
+		if !strings.Contains(effects, "stays valid") || !strings.Contains(effects, "shown once") {
+			t.Errorf("the rotation's confirmation says %q", effects)
+		}
+		shot(t, ctx, shots, "12-rotate-confirm")
+		do(t, ctx, "rotate with a reason", chromedp.SendKeys(id("reason"), "browser test rotation"), chromedp.Click(id("confirm")),
+			chromedp.WaitVisible(id("new-secret")))
+		secret := get(t, ctx, "new secret", chromedp.Text(id("new-secret")))
+		if !strings.HasPrefix(secret, "stw_") {
+			t.Fatalf("the new secret is %q", secret)
+		}
+		if n := get(t, ctx, "occurrences", chromedp.Evaluate[int](`document.documentElement.outerHTML.split(`+jsString(secret)+`).length - 1`)); n != 1 {
+			t.Errorf("the secret appears %d times on the page", n)
+		}
+		shot(t, ctx, shots, "13-rotated")
+		if st, body := httpDo(t, "GET", srv.url+"/api/v1/whoami", secret, "", ""); st != 200 {
+			t.Fatalf("the new secret does not authenticate: %d %s", st, body)
+		}
+		if strings.Contains(srv.logs.String(), secret) {
+			t.Error("the new secret was logged")
+		}
+		do(t, ctx, "back to the identity", chromedp.Click(id("done")), chromedp.WaitVisible(id("timeline")))
+		if n := get(t, ctx, "secret gone", chromedp.Evaluate[bool](`document.documentElement.outerHTML.includes(`+jsString(secret)+`)`)); n {
+			t.Error("the identity page shows the secret again")
+		}
+		if n := get(t, ctx, "rotate buttons", chromedp.Evaluate[int](`document.querySelectorAll('#rotate-`+act.key+`').length`)); n != 0 {
+			t.Error("the replaced key still offers rotation")
+		}
+
+		do(t, ctx, "open the reviews", chromedp.Click(css(`nav a[href="/reviews"]`)), chromedp.WaitVisible(id("reviews")))
+		if n := get(t, ctx, "campaigns", chromedp.Evaluate[int](`document.querySelectorAll('#reviews tbody tr a').length`)); n == 0 {
+			t.Fatal("the reviews page lists no campaign")
+		}
+		shot(t, ctx, shots, "14-reviews")
+		do(t, ctx, "open the campaign", chromedp.Click(css(`#reviews tbody tr a`)), chromedp.WaitVisible(id("review-items")))
+		if n := get(t, ctx, "items", chromedp.Evaluate[int](`document.querySelectorAll('#review-items tbody tr[id^=item-]').length`)); n == 0 {
+			t.Fatal("the campaign lists no item")
+		}
+		shot(t, ctx, shots, "15-review")
+	})
+
 	t.Run("an auditor sees everything but no action", func(t *testing.T) {
 		token := mintToken(t, srv.url, "auditor")
 		ctx := newBrowser(t, bin)
@@ -243,6 +301,12 @@ func TestWebConsoleInBrowser(t *testing.T) {
 		}
 		shot(t, ctx, shots, "10-auditor-identity")
 		loc := get(t, ctx, "location", chromedp.Location())
+		do(t, ctx, "open the identity with Steward-issued keys", chromedp.Navigate(srv.url+"/identities/"+act.identity), chromedp.WaitVisible(id("timeline")))
+		creds := get(t, ctx, "credentials", chromedp.Evaluate[int](`document.querySelectorAll('tr[data-credential]').length`))
+		rotate := get(t, ctx, "rotate buttons", chromedp.Evaluate[int](`document.querySelectorAll('[id^=rotate-]').length`))
+		if creds < 2 || rotate != 0 {
+			t.Errorf("the auditor sees %d credentials and %d rotate buttons, want them all and none", creds, rotate)
+		}
 		do(t, ctx, "open a revoke page", chromedp.Navigate(strings.SplitN(loc, "?", 2)[0]+"/revoke"), chromedp.WaitVisible(css(".error")))
 		if msg := get(t, ctx, "message", chromedp.Text(css(".error"))); !strings.Contains(msg, "may not") {
 			t.Fatalf("the auditor's revoke page says %q", msg)
@@ -290,4 +354,58 @@ func TestWebConsoleConfig(t *testing.T) {
 			t.Fatalf("serve with session_lifetime 1s: %v", err)
 		}
 	})
+}
+
+// activity is what seedActivity made.
+type activity struct {
+	identity string // an identity with usage, an alert and two Steward-issued keys
+	key      string // its active key
+}
+
+// seedActivity gives one identity a history through the API: two keys, a
+// use of each (the second after its revocation, which raises an alert),
+// and an access review. It waits until the usage and the alert are
+// recorded.
+func seedActivity(t *testing.T, srv *server) activity {
+	t.Helper()
+	var ident struct {
+		ID string `json:"id"`
+	}
+	decode(t, srv.mustCLI(t, "identity", "create", "--name", "web-timeline-demo", "--kind", "workload", "--scope", "deploy", "-o", "json"), &ident)
+	var keys [2]struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	for n := range keys {
+		decode(t, mustOut(t)(srv.credCLI(t, "credential", "issue", ident.ID, "--scope", "deploy", "--ttl", "720h", "-o", "json")), &keys[n])
+	}
+	if st, body := httpDo(t, "GET", srv.url+"/api/v1/whoami", keys[0].Secret, "", ""); st != 200 {
+		t.Fatalf("whoami: %d %s", st, body)
+	}
+	mustOut(t)(srv.credCLI(t, "credential", "revoke", keys[1].ID))
+	if st, _ := httpDo(t, "GET", srv.url+"/api/v1/whoami", keys[1].Secret, "", ""); st != 401 {
+		t.Fatalf("whoami with a revoked key: %d", st)
+	}
+	if st, body := httpDo(t, "POST", srv.url+"/api/v1/reviews", adminToken, "application/json", `{"name":"Browser test review","scope":{"kind":"workload"}}`); st != 201 {
+		t.Fatalf("start a review: %d %s", st, body)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, usage := httpDo(t, "GET", srv.url+"/api/v1/identities/"+ident.ID+"/usage", adminToken, "", "")
+		_, alerts := httpDo(t, "GET", srv.url+"/api/v1/alerts?identity_id="+ident.ID, adminToken, "", "")
+		if bytes.Contains(usage, []byte(`"outcome":"revoked"`)) && bytes.Contains(alerts, []byte(`"revoked_use"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no usage or alert recorded:\n%s\n%s", usage, alerts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return activity{identity: ident.ID, key: keys[0].ID}
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

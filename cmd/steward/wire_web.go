@@ -8,6 +8,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/usage"
 	"github.com/steward-nhi/steward/web"
 )
 
@@ -42,7 +43,8 @@ func wireWeb(ctx context.Context, x *serverContext) error {
 		Identities: x.svc, Owners: x.svc, Authenticate: x.svc.Authenticate, Stats: stats,
 		Sessions: x.store, Dashboard: x.store, Policy: x.svc.Policy(),
 		Logger: x.log.With("component", "web"), SessionLifetime: lifetime, Version: version,
-		Pages: webPages(x), Findings: findingsOf(x),
+		Pages: webPages(x), Findings: findingsOf(x), Alerts: alertsOf(x), Usage: usageOf(x), Policies: policiesOf(x), Broker: brokerOf(x),
+		Reviews: reviewsOf(x), ReviewDecisions: reviewDecisionsOf(x),
 	})
 	if err != nil {
 		return err
@@ -61,24 +63,82 @@ func webPages(x *serverContext) []web.Page {
 	if a, ok := x.deps.Audit.(web.AuditReader); ok && a != nil {
 		pages = append(pages, web.AuditPage(a))
 	}
-	if a, ok := x.deps.Alerts.(web.AlertsReader); ok && a != nil {
+	if a := alertsOf(x); a != nil {
 		pages = append(pages, web.AlertsPage(a))
 	}
 	if x.discovery != nil {
 		pages = append(pages, web.DiscoveryPage(x.discovery))
 	}
-	if p, ok := x.deps.Authz.(web.PoliciesReader); ok && p != nil {
+	if p := policiesOf(x); p != nil {
 		pages = append(pages, web.PoliciesPage(p))
 	}
-	// TODO(web): pages for broker credentials and access reviews.
+	// The access reviews have their own routes (web.Config.Reviews); the
+	// broker's credentials are on each identity's page (web.Config.Broker).
 	return pages
 }
 
+// The capabilities the console shows, each nil while it is not wired (a
+// nil interface in Deps fails the assertion).
+
 func findingsOf(x *serverContext) web.FindingsReader {
-	if f, ok := x.deps.Posture.(web.FindingsReader); ok && f != nil {
-		return f
+	f, _ := x.deps.Posture.(web.FindingsReader)
+	return f
+}
+
+func alertsOf(x *serverContext) web.AlertsReader {
+	a, _ := x.deps.Alerts.(web.AlertsReader)
+	return a
+}
+
+func policiesOf(x *serverContext) web.PoliciesReader {
+	p, _ := x.deps.Authz.(web.PoliciesReader)
+	return p
+}
+
+func brokerOf(x *serverContext) web.CredentialBroker {
+	b, _ := x.deps.Broker.(web.CredentialBroker)
+	return b
+}
+
+func reviewsOf(x *serverContext) web.ReviewsReader {
+	r, _ := x.deps.Posture.(web.ReviewsReader)
+	return r
+}
+
+func reviewDecisionsOf(x *serverContext) web.ReviewDecider {
+	d, _ := x.deps.Posture.(web.ReviewDecider)
+	return d
+}
+
+// identityUsageAPI is what the console needs of the usage service.
+type identityUsageAPI interface {
+	web.UsageReader
+	IdentityUsage(ctx context.Context, id string, f steward.UsageFilter) (*usage.IdentityUsage, error)
+}
+
+func usageOf(x *serverContext) web.UsageReader {
+	u, ok := x.deps.Authz.(identityUsageAPI)
+	if !ok {
+		return nil
 	}
-	return nil
+	return webUsage{u}
+}
+
+// webUsage gives the console an identity's usage in every role: the usage
+// service lets the owner role read usage only through IdentityUsage, which
+// checks that the identity is the caller's, so owners' requests for one
+// identity's events go there; everyone else's go to ListUsage.
+type webUsage struct{ u identityUsageAPI }
+
+func (w webUsage) ListUsage(ctx context.Context, f steward.UsageFilter) (*steward.Page[*steward.UsageEvent], error) {
+	if p := steward.PrincipalFrom(ctx); p != nil && p.Role == steward.RoleOwner && f.IdentityID != "" {
+		iu, err := w.u.IdentityUsage(ctx, f.IdentityID, f)
+		if err != nil {
+			return nil, err
+		}
+		return iu.Recent, nil
+	}
+	return w.u.ListUsage(ctx, f)
 }
 
 // webHousekeeping computes the dashboard once at start (so no request waits
