@@ -64,6 +64,11 @@ type Tx interface {
 	// FindIdentitiesByRefs returns provider's identities with these
 	// external references, keyed by reference (absent: none).
 	FindIdentitiesByRefs(ctx context.Context, provider string, refs []string) (map[string]*Identity, error)
+	// DeferIndexes lets the store skip maintaining table's secondary
+	// indexes while this transaction writes about newRows rows, rebuilding
+	// them before it commits, when that is cheaper (it reports whether it
+	// did). Queries inside the transaction stay correct, only slower.
+	DeferIndexes(ctx context.Context, table string, newRows int) (bool, error)
 }
 
 // Store is the persistent inventory.

@@ -102,6 +102,9 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 		if err != nil {
 			return err
 		}
+		if err := deferIndexes(ctx, tx, recs, existing); err != nil {
+			return err
+		}
 		b := &importBatch{}
 		touched := map[refKey]bool{}
 		for _, pr := range good {
@@ -185,6 +188,27 @@ func (b *importBatch) flush(ctx context.Context, tx steward.Tx) error {
 		return err
 	}
 	b.identities, b.credentials, b.events = b.identities[:0], b.credentials[:0], b.events[:0]
+	return nil
+}
+
+// deferIndexes lets the store rebuild the indexes of the tables a large
+// import mostly fills instead of maintaining them row by row.
+func deferIndexes(ctx context.Context, tx steward.Tx, recs []steward.ImportRecord, existing map[refKey]*steward.Identity) error {
+	identities, credentials := 0, 0
+	for _, r := range recs {
+		if existing[refKey{r.Identity.Provider, r.Identity.ExternalRef}] == nil {
+			identities++
+			credentials += len(r.Credentials)
+		}
+	}
+	for _, t := range []struct {
+		table string
+		rows  int
+	}{{"identities", identities}, {"credentials", credentials}, {"events", identities + credentials}} {
+		if _, err := tx.DeferIndexes(ctx, t.table, t.rows); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

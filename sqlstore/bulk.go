@@ -132,3 +132,71 @@ func (r *reader) FindIdentitiesByRefs(ctx context.Context, provider string, refs
 	}
 	return out, nil
 }
+
+// DeferIndexes drops table's secondary indexes for the rest of this
+// transaction when newRows is at least as many as the table holds (and
+// at least minDeferRows): the transaction writes the rows without
+// maintaining them, and the store rebuilds them, from the definitions it
+// read, just before it commits. Building an index in one sorted pass is
+// several times cheaper than inserting as many entries in random places
+// (imported creation times, names and references arrive unordered). Unique
+// indexes stay, so conflicts are still found as rows are written. Readers
+// keep their snapshot with the old indexes until the commit; if the
+// transaction fails, the rollback restores them. SQLite only: PostgreSQL
+// writes the multi-row statements fast enough as they are.
+func (t *tx) DeferIndexes(ctx context.Context, table string, newRows int) (bool, error) {
+	if t.d != SQLite || newRows < minDeferRows || t.deferred[table] {
+		return false, nil
+	}
+	var rows int64
+	// The largest rowid bounds the row count without a scan.
+	if err := t.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(rowid), 0) FROM `+table).Scan(&rows); err != nil {
+		return false, fmt.Errorf("defer indexes of %s: %w", table, err)
+	}
+	if int64(newRows) < rows {
+		return false, nil
+	}
+	list, err := t.q.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' AND sql NOT LIKE '% WHERE %' ORDER BY name`, table)
+	if err != nil {
+		return false, fmt.Errorf("defer indexes of %s: %w", table, err)
+	}
+	var names, defs []string
+	for list.Next() {
+		var name, def string
+		if err := list.Scan(&name, &def); err != nil {
+			list.Close()
+			return false, fmt.Errorf("defer indexes of %s: %w", table, err)
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	list.Close()
+	if err := list.Err(); err != nil {
+		return false, fmt.Errorf("defer indexes of %s: %w", table, err)
+	}
+	for _, name := range names {
+		if _, err := t.sqltx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+			return false, fmt.Errorf("defer indexes of %s: %w", table, err)
+		}
+	}
+	if t.deferred == nil {
+		t.deferred = map[string]bool{}
+	}
+	t.deferred[table] = true
+	t.rebuild = append(t.rebuild, defs...)
+	return true, nil
+}
+
+// minDeferRows is the smallest batch worth rebuilding indexes for.
+const minDeferRows = 5000
+
+// rebuildIndexes recreates the indexes DeferIndexes dropped.
+func (t *tx) rebuildIndexes(ctx context.Context) error {
+	for _, def := range t.rebuild {
+		if _, err := t.sqltx.ExecContext(ctx, def); err != nil {
+			return fmt.Errorf("rebuild index: %w", err)
+		}
+	}
+	t.rebuild = nil
+	return nil
+}

@@ -198,6 +198,10 @@ func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) (err e
 		_ = sqltx.Rollback()
 		return err
 	}
+	if err := t.rebuildIndexes(ctx); err != nil {
+		_ = sqltx.Rollback()
+		return err
+	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)
 	}

@@ -19,6 +19,10 @@ type tx struct {
 	headHash    string
 	// insertEvent is prepared once per transaction (batched appends).
 	insertEvent *sql.Stmt
+	// deferred names the tables whose secondary indexes DeferIndexes
+	// dropped; rebuild holds their definitions, recreated before commit.
+	deferred map[string]bool
+	rebuild  []string
 }
 
 var _ steward.Tx = (*tx)(nil)
