@@ -275,6 +275,34 @@ type ReviewItem struct {
 	EventSeq int64 `json:"event_seq,omitempty"`
 }
 
+// ReviewItemFilter selects a page of one campaign's items: pending items
+// first, then decided ones, each in id order.
+type ReviewItemFilter struct {
+	CampaignID string
+	// Status is pending or decided; empty selects both, pending first.
+	Status string
+	// OwnerID selects one owner's items; empty selects every owner's.
+	OwnerID string
+	Limit   int
+	Cursor  string
+}
+
+// Validate checks the filter and sets the default limit.
+func (f *ReviewItemFilter) Validate() error {
+	switch {
+	case f.CampaignID == "":
+		return FieldError("campaign_id", "is required")
+	case f.Status != "" && f.Status != ReviewPending && f.Status != ReviewDecided:
+		return FieldError("status", "%q is not one of pending, decided", f.Status)
+	case f.Limit < 0 || f.Limit > MaxLimit:
+		return FieldError("limit", "must be between 1 and %d", MaxLimit)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	return nil
+}
+
 // ReviewDecisionRequest is the body of a decision.
 type ReviewDecisionRequest struct {
 	Decision      ReviewDecision `json:"decision"`
@@ -473,7 +501,18 @@ type PostureReader interface {
 
 	GetReview(ctx context.Context, id string) (*ReviewCampaign, error)
 	ListReviews(ctx context.Context, since *time.Time) ([]*ReviewCampaign, error)
+	// ListReviewItems returns every item of a campaign in id order.
 	ListReviewItems(ctx context.Context, campaignID string) ([]*ReviewItem, error)
+	// ReviewItems returns a page of a campaign's items (ReviewItemFilter).
+	ReviewItems(ctx context.Context, f ReviewItemFilter) (*Page[*ReviewItem], error)
+	// GetReviewItem returns one review item.
+	GetReviewItem(ctx context.Context, id string) (*ReviewItem, error)
+	// ReviewCounts counts the items of each of these campaigns, by status
+	// and by decision, in the shape of ReviewCampaign.Counts: "items",
+	// "pending" and "decided" always, and each decision taken. A non-empty
+	// ownerID counts only that owner's items (a campaign without any has
+	// "items" 0). Every campaign asked for is in the result.
+	ReviewCounts(ctx context.Context, campaignIDs []string, ownerID string) (map[string]map[string]int, error)
 	// OverdueReviewItems returns pending items of open campaigns whose
 	// deadline passed (for these identities, or all when ids is nil).
 	OverdueReviewItems(ctx context.Context, now time.Time, ids []string) ([]*ReviewItem, error)

@@ -107,8 +107,8 @@ type Engine struct {
 	checks []Check
 	mu     sync.Mutex // one evaluation at a time
 
-	tallyMu sync.Mutex
-	tallies map[string]*reviewTally // closed campaigns by id (they no longer change)
+	closedMu     sync.Mutex
+	closedCounts map[string]map[string]int // counts of closed campaigns by id (they no longer change)
 }
 
 // New returns an engine.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -598,6 +599,121 @@ func (r *reader) queryReviewItems(ctx context.Context, q string, args ...any) ([
 
 func (r *reader) ListReviewItems(ctx context.Context, campaignID string) ([]*steward.ReviewItem, error) {
 	return r.queryReviewItems(ctx, `SELECT `+reviewItemColumns+` FROM review_items WHERE campaign_id = ? ORDER BY id`, campaignID)
+}
+
+func (r *reader) GetReviewItem(ctx context.Context, id string) (*steward.ReviewItem, error) {
+	it, err := scanReviewItem(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+reviewItemColumns+` FROM review_items WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("review item", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get review item: %w", err)
+	}
+	return it, nil
+}
+
+// ReviewItems reads one status at a time (pending, then decided) in id
+// order, so that each query is a range of the index on (campaign_id,
+// status, id), or (owner_id, campaign_id, status, id, decision) for one
+// owner. The cursor is the status and id of the last item returned.
+func (r *reader) ReviewItems(ctx context.Context, f steward.ReviewItemFilter) (_ *steward.Page[*steward.ReviewItem], err error) {
+	defer func(start time.Time) { r.track("review_items", start, err) }(time.Now())
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	statuses := []string{steward.ReviewPending, steward.ReviewDecided}
+	if f.Status != "" {
+		statuses = []string{f.Status}
+	}
+	after := ""
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		k := -1
+		if c.S != nil {
+			k = slices.Index(statuses, *c.S)
+		}
+		if k < 0 {
+			return nil, steward.FieldError("cursor", "does not belong to this list of review items")
+		}
+		statuses, after = statuses[k:], c.ID
+	}
+	items := make([]*steward.ReviewItem, 0, f.Limit+1)
+	for n, st := range statuses {
+		q := `SELECT ` + reviewItemColumns + ` FROM review_items WHERE campaign_id = ?`
+		args := []any{f.CampaignID}
+		if f.OwnerID != "" {
+			q, args = q+` AND owner_id = ?`, append(args, f.OwnerID)
+		}
+		q, args = q+` AND status = ?`, append(args, st)
+		if n == 0 && after != "" {
+			q, args = q+` AND id > ?`, append(args, after)
+		}
+		its, err := r.queryReviewItems(ctx, q+fmt.Sprintf(` ORDER BY id LIMIT %d`, f.Limit+1-len(items)), args...)
+		if err != nil {
+			return nil, err
+		}
+		if items = append(items, its...); len(items) > f.Limit {
+			break
+		}
+	}
+	page := &steward.Page[*steward.ReviewItem]{Items: items}
+	if len(items) > f.Limit {
+		page.Items = items[:f.Limit]
+		last := page.Items[f.Limit-1]
+		status := last.Status
+		page.NextCursor = encodeCursor(cursor{S: &status, ID: last.ID})
+	}
+	return page, nil
+}
+
+// ReviewCounts reads the counts of campaigns in one grouped query per 500
+// campaigns, from the index on (campaign_id, status, decision) alone. One
+// owner's items are read from the index on (owner_id, campaign_id, status,
+// id, decision) and counted here: grouped in SQL, that query is answered
+// from the counts index instead (it yields the GROUP BY order), reading
+// every item of the campaign, whenever SQLite has no statistics for the
+// table, as after a campaign starts.
+func (r *reader) ReviewCounts(ctx context.Context, campaignIDs []string, ownerID string) (_ map[string]map[string]int, err error) {
+	defer func(start time.Time) { r.track("review_counts", start, err) }(time.Now())
+	out := make(map[string]map[string]int, len(campaignIDs))
+	for _, id := range campaignIDs {
+		out[id] = map[string]int{"items": 0, steward.ReviewPending: 0, steward.ReviewDecided: 0}
+	}
+	err = inChunks(campaignIDs, 500, func(c []string) error {
+		q := `SELECT campaign_id, status, decision, COUNT(*) FROM review_items WHERE campaign_id IN (` + placeholders(len(c)) + `)
+			GROUP BY campaign_id, status, decision`
+		args := anySlice(c)
+		if ownerID != "" {
+			q = `SELECT campaign_id, status, decision, 1 FROM review_items WHERE owner_id = ? AND campaign_id IN (` + placeholders(len(c)) + `)`
+			args = append([]any{ownerID}, args...)
+		}
+		rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
+		if err != nil {
+			return fmt.Errorf("review counts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, status, decision string
+			var n int
+			if err := rows.Scan(&id, &status, &decision, &n); err != nil {
+				return fmt.Errorf("review counts: %w", err)
+			}
+			m := out[id]
+			m["items"] += n
+			m[status] += n
+			if decision != "" {
+				m[decision] += n
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (r *reader) OverdueReviewItems(ctx context.Context, now time.Time, ids []string) ([]*steward.ReviewItem, error) {

@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +28,7 @@ func RunPosture(t *testing.T, open PostureOpener) {
 		{"shared fingerprints name every holder", testSharedFingerprints},
 		{"posture changes follow the chain", testPostureChanges},
 		{"reviews, items and overdue items", testReviews},
+		{"review items are paged, counted and read one at a time", testReviewItemReads},
 		{"offboardings, snapshots and leases", testOffboardingSnapshotsLeases},
 	}
 	for _, tc := range tests {
@@ -318,6 +322,177 @@ func testReviews(t *testing.T, s steward.PostureStore) {
 	if rs, _ := s.ListReviews(ctx, nil); len(rs) != 1 {
 		t.Fatalf("list reviews %v", rs)
 	}
+}
+
+func testReviewItemReads(t *testing.T, s steward.PostureStore) {
+	ctx := context.Background()
+	campaign := func(id string) *steward.ReviewCampaign {
+		return &steward.ReviewCampaign{ID: id, Name: id, Status: "open", CreatedAt: base, CreatedBy: "token:x", Deadline: base.Add(time.Hour)}
+	}
+	// rev_a: seven items, the odd ones Ada's and the even ones Bob's;
+	// 2 and 6 kept, 3 revoked. rev_b: two pending items of Bob's. rev_c:
+	// none.
+	var a []*steward.ReviewItem
+	for n := 1; n <= 7; n++ {
+		it := &steward.ReviewItem{ID: fmt.Sprintf("rvi_%02d", n), CampaignID: "rev_a", IdentityID: fmt.Sprintf("nhi_%02d", n),
+			IdentityName: fmt.Sprintf("svc-%d", n), OwnerID: "own_b", Status: steward.ReviewPending}
+		if n%2 == 1 {
+			it.OwnerID = "own_a"
+		}
+		switch n {
+		case 2, 6:
+			it.Status, it.Decision, it.Justification, it.DecidedBy, it.DecidedAt = steward.ReviewDecided, steward.DecisionKeep, "needed", "token:x", &base
+		case 3:
+			it.Status, it.Decision, it.DecidedBy, it.DecidedAt, it.EventSeq = steward.ReviewDecided, steward.DecisionRevoke, "token:x", &base, 9
+		}
+		a = append(a, it)
+	}
+	b := []*steward.ReviewItem{
+		{ID: "rvi_b1", CampaignID: "rev_b", IdentityID: "nhi_02", OwnerID: "own_b", Status: steward.ReviewPending},
+		{ID: "rvi_b2", CampaignID: "rev_b", IdentityID: "nhi_04", OwnerID: "own_b", Status: steward.ReviewPending},
+	}
+	postureUpdate(t, s, func(tx steward.PostureTx) error {
+		for _, c := range []struct {
+			c     *steward.ReviewCampaign
+			items []*steward.ReviewItem
+		}{{campaign("rev_a"), a}, {campaign("rev_b"), b}, {campaign("rev_c"), nil}} {
+			if err := tx.CreateReview(ctx, c.c, c.items); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	t.Run("pages", func(t *testing.T) {
+		tests := []struct {
+			name string
+			f    steward.ReviewItemFilter
+			want []string
+		}{
+			{"every item, pending first, each status in id order", steward.ReviewItemFilter{CampaignID: "rev_a"},
+				[]string{"rvi_01", "rvi_04", "rvi_05", "rvi_07", "rvi_02", "rvi_03", "rvi_06"}},
+			{"pending items", steward.ReviewItemFilter{CampaignID: "rev_a", Status: steward.ReviewPending}, []string{"rvi_01", "rvi_04", "rvi_05", "rvi_07"}},
+			{"decided items", steward.ReviewItemFilter{CampaignID: "rev_a", Status: steward.ReviewDecided}, []string{"rvi_02", "rvi_03", "rvi_06"}},
+			{"one owner's items", steward.ReviewItemFilter{CampaignID: "rev_a", OwnerID: "own_a"}, []string{"rvi_01", "rvi_05", "rvi_07", "rvi_03"}},
+			{"one owner's decided items", steward.ReviewItemFilter{CampaignID: "rev_a", OwnerID: "own_b", Status: steward.ReviewDecided}, []string{"rvi_02", "rvi_06"}},
+			{"another campaign's items only", steward.ReviewItemFilter{CampaignID: "rev_b"}, []string{"rvi_b1", "rvi_b2"}},
+			{"an owner without items gets none", steward.ReviewItemFilter{CampaignID: "rev_b", OwnerID: "own_a"}, nil},
+			{"a campaign without items has none", steward.ReviewItemFilter{CampaignID: "rev_c"}, nil},
+			{"an unknown campaign has none", steward.ReviewItemFilter{CampaignID: "rev_missing"}, nil},
+		}
+		for _, tc := range tests {
+			for _, limit := range []int{1, 2, 3, 4, 100} {
+				t.Run(fmt.Sprintf("%s, %d a page", tc.name, limit), func(t *testing.T) {
+					f := tc.f
+					f.Limit = limit
+					var got []string
+					for pages := 0; ; pages++ {
+						p, err := s.ReviewItems(ctx, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(p.Items) > limit || (p.NextCursor != "" && len(p.Items) != limit) || pages > len(tc.want) {
+							t.Fatalf("page %d: %d items, cursor %q", pages, len(p.Items), p.NextCursor)
+						}
+						for _, it := range p.Items {
+							got = append(got, it.ID)
+						}
+						if p.NextCursor == "" {
+							break
+						}
+						f.Cursor = p.NextCursor
+					}
+					if !slices.Equal(got, tc.want) {
+						t.Fatalf("items %v, want %v", got, tc.want)
+					}
+				})
+			}
+		}
+		p, err := s.ReviewItems(ctx, steward.ReviewItemFilter{CampaignID: "rev_a", Status: steward.ReviewDecided, Limit: 10})
+		if err != nil || len(p.Items) != 3 {
+			t.Fatalf("decided %v %v", p, err)
+		}
+		if it := p.Items[1]; it.ID != "rvi_03" || it.Decision != steward.DecisionRevoke || it.EventSeq != 9 || it.DecidedAt == nil || !it.DecidedAt.Equal(base) {
+			t.Fatalf("item fields %+v", it)
+		}
+	})
+
+	t.Run("bad filters", func(t *testing.T) {
+		decided, err := s.ReviewItems(ctx, steward.ReviewItemFilter{CampaignID: "rev_a", Status: steward.ReviewDecided, Limit: 1})
+		if err != nil || decided.NextCursor == "" {
+			t.Fatalf("decided page %v %v", decided, err)
+		}
+		tests := []struct {
+			name  string
+			f     steward.ReviewItemFilter
+			field string
+		}{
+			{"no campaign", steward.ReviewItemFilter{}, "campaign_id"},
+			{"an unknown status", steward.ReviewItemFilter{CampaignID: "rev_a", Status: "waived"}, "status"},
+			{"a limit above the maximum", steward.ReviewItemFilter{CampaignID: "rev_a", Limit: steward.MaxLimit + 1}, "limit"},
+			{"a cursor that is not one", steward.ReviewItemFilter{CampaignID: "rev_a", Cursor: "not-a-cursor"}, "cursor"},
+			{"a decided item's cursor for pending items", steward.ReviewItemFilter{CampaignID: "rev_a", Status: steward.ReviewPending, Cursor: decided.NextCursor}, "cursor"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := s.ReviewItems(ctx, tc.f); steward.ErrorField(err) != tc.field {
+					t.Fatalf("error %v, want one about %s", err, tc.field)
+				}
+			})
+		}
+	})
+
+	t.Run("counts", func(t *testing.T) {
+		none := map[string]int{"items": 0, "pending": 0, "decided": 0}
+		many := []string{"rev_a", "rev_b", "rev_c"}
+		for n := range 600 { // more campaigns than one query takes
+			many = append(many, fmt.Sprintf("rev_x%03d", n))
+		}
+		tests := []struct {
+			name  string
+			ids   []string
+			owner string
+			want  map[string]map[string]int
+		}{
+			{"by status and decision", []string{"rev_a", "rev_b", "rev_c"}, "", map[string]map[string]int{
+				"rev_a": {"items": 7, "pending": 4, "decided": 3, "keep": 2, "revoke": 1},
+				"rev_b": {"items": 2, "pending": 2, "decided": 0},
+				"rev_c": none,
+			}},
+			{"of one owner", []string{"rev_a", "rev_b"}, "own_a", map[string]map[string]int{
+				"rev_a": {"items": 4, "pending": 3, "decided": 1, "revoke": 1},
+				"rev_b": none,
+			}},
+			{"of an unknown campaign", []string{"rev_missing"}, "", map[string]map[string]int{"rev_missing": none}},
+			{"of no campaign", nil, "", map[string]map[string]int{}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.ReviewCounts(ctx, tc.ids, tc.owner)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !maps.EqualFunc(got, tc.want, maps.Equal) {
+					t.Fatalf("counts %v, want %v", got, tc.want)
+				}
+			})
+		}
+		got, err := s.ReviewCounts(ctx, many, "own_b")
+		if err != nil || len(got) != len(many) || got["rev_a"]["items"] != 3 || got["rev_b"]["items"] != 2 || !maps.Equal(got["rev_x599"], none) {
+			t.Fatalf("counts of %d campaigns: %d, a %v, b %v, %v", len(many), len(got), got["rev_a"], got["rev_b"], err)
+		}
+	})
+
+	t.Run("one item", func(t *testing.T) {
+		it, err := s.GetReviewItem(ctx, "rvi_02")
+		if err != nil || it.CampaignID != "rev_a" || it.IdentityName != "svc-2" || it.Decision != steward.DecisionKeep || it.Justification != "needed" ||
+			it.DecidedAt == nil || !it.DecidedAt.Equal(base) {
+			t.Fatalf("item %+v %v", it, err)
+		}
+		if _, err := s.GetReviewItem(ctx, "rvi_missing"); steward.ErrorCode(err) != steward.ENOTFOUND {
+			t.Fatalf("missing item: %v", err)
+		}
+	})
 }
 
 func testOffboardingSnapshotsLeases(t *testing.T, s steward.PostureStore) {

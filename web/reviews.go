@@ -1,11 +1,9 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +17,18 @@ type ReviewsReader interface {
 	// ListReviews returns the campaigns open, or created or closed since
 	// since (nil: all), newest first, with their counts.
 	ListReviews(ctx context.Context, since *time.Time) ([]*steward.ReviewCampaign, error)
-	// GetReview returns a campaign with its items (an owner's own only).
-	GetReview(ctx context.Context, id string) (*steward.ReviewCampaign, error)
+	// GetReviewSummary returns a campaign with its counts, without its
+	// items.
+	GetReviewSummary(ctx context.Context, id string) (*steward.ReviewCampaign, error)
+	// ReviewItems returns a page of a campaign's items (an owner's own
+	// only), pending first.
+	ReviewItems(ctx context.Context, f steward.ReviewItemFilter) (*steward.Page[*steward.ReviewItem], error)
+	// ReviewItemCounts counts the items of a campaign the operator sees
+	// (an owner's own), by status and decision.
+	ReviewItemCounts(ctx context.Context, campaignID string) (map[string]int, error)
+	// GetReviewItem returns one item of a campaign (an owner's own only)
+	// and the campaign, without its counts.
+	GetReviewItem(ctx context.Context, campaignID, itemID string) (*steward.ReviewCampaign, *steward.ReviewItem, error)
 }
 
 // ReviewDecider records and carries out an attestation.
@@ -119,18 +127,18 @@ type reviewItemRow struct {
 }
 
 type reviewData struct {
-	C        *steward.ReviewCampaign
-	Progress reviewProgress
-	Scope    string
-	Overdue  bool
-	Status   string // the items shown: "", pending, decided
-	Filters  []timelineFilter
-	Items    []reviewItemRow
-	Shown    int // items matching the filter
-	From     int // 1-based index of the first shown
-	PrevHref string
-	NextHref string
-	Yours    int // the operator's own pending items (owner role)
+	C         *steward.ReviewCampaign
+	Progress  reviewProgress
+	Scope     string
+	Overdue   bool
+	Status    string // the items shown: "", pending, decided
+	Filters   []timelineFilter
+	Items     []reviewItemRow
+	Shown     int // items matching the filter
+	From      int // 1-based index of the first shown
+	FirstHref string
+	NextHref  string
+	Yours     int // the operator's own pending items (owner role)
 }
 
 // canDecide reports whether the operator may attest the item now.
@@ -140,10 +148,11 @@ func (c *Console) canDecide(v *View, cp *steward.ReviewCampaign, it *steward.Rev
 }
 
 // review shows one campaign and its items (an owner's own), pending
-// first, reviewItemsPage at a time.
+// first, reviewItemsPage at a time: the next page starts after the cursor
+// of the last item shown; from only numbers the items shown.
 func (c *Console) review(w http.ResponseWriter, r *http.Request, v *View) error {
 	ctx := v.Context()
-	cp, err := c.cfg.Reviews.GetReview(ctx, r.PathValue("id"))
+	cp, err := c.cfg.Reviews.GetReviewSummary(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -154,55 +163,53 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, v *View) error 
 		d.Status = s
 	}
 	base := "/reviews/" + url.PathEscape(cp.ID)
-	for _, f := range []struct{ label, value string }{{"All", ""}, {"Pending", steward.ReviewPending}, {"Decided", steward.ReviewDecided}} {
-		href := base
-		if f.value != "" {
-			href += "?status=" + f.value
-		}
-		d.Filters = append(d.Filters, timelineFilter{Label: f.label, Href: href, Current: d.Status == f.value})
-	}
-	var items []*steward.ReviewItem
-	for _, it := range cp.Items {
-		if d.Status == "" || it.Status == d.Status {
-			items = append(items, it)
-		}
-		if v.User.Role == steward.RoleOwner && it.Status == steward.ReviewPending {
-			d.Yours++
-		}
-	}
-	pendingFirst := func(it *steward.ReviewItem) int {
-		if it.Status == steward.ReviewPending {
-			return 0
-		}
-		return 1
-	}
-	slices.SortStableFunc(items, func(a, b *steward.ReviewItem) int { return cmp.Compare(pendingFirst(a), pendingFirst(b)) })
-	d.Shown = len(items)
-	from, _ := strconv.Atoi(q.Get("from"))
-	if from < 0 || from >= len(items) {
-		from = 0
-	}
-	to := min(from+reviewItemsPage, len(items))
-	page := func(n int) string {
+	href := func(cursor string, from int) string {
 		p := url.Values{}
 		if d.Status != "" {
 			p.Set("status", d.Status)
 		}
-		if n > 0 {
-			p.Set("from", strconv.Itoa(n))
+		if cursor != "" {
+			p.Set("cursor", cursor)
+			p.Set("from", strconv.Itoa(from))
 		}
 		if len(p) == 0 {
 			return base
 		}
 		return base + "?" + p.Encode()
 	}
-	if from > 0 {
-		d.PrevHref = page(max(from-reviewItemsPage, 0))
+	for _, f := range []struct{ label, value string }{{"All", ""}, {"Pending", steward.ReviewPending}, {"Decided", steward.ReviewDecided}} {
+		fh := base
+		if f.value != "" {
+			fh += "?status=" + f.value
+		}
+		d.Filters = append(d.Filters, timelineFilter{Label: f.label, Href: fh, Current: d.Status == f.value})
 	}
-	if to < len(items) {
-		d.NextHref = page(to)
+	seen := cp.Counts // the items the operator may see
+	if v.User.Role == steward.RoleOwner {
+		if seen, err = c.cfg.Reviews.ReviewItemCounts(ctx, cp.ID); err != nil {
+			return err
+		}
+		d.Yours = seen[steward.ReviewPending]
 	}
-	d.From = from + 1
+	d.Shown = seen["items"]
+	if d.Status != "" {
+		d.Shown = seen[d.Status]
+	}
+	cursor := q.Get("cursor")
+	page, err := c.cfg.Reviews.ReviewItems(ctx, steward.ReviewItemFilter{CampaignID: cp.ID, Status: d.Status, Limit: reviewItemsPage, Cursor: cursor})
+	if err != nil {
+		return err
+	}
+	d.From = 1
+	if cursor != "" {
+		d.FirstHref = href("", 0)
+		if n, err := strconv.Atoi(q.Get("from")); err == nil && n > 1 {
+			d.From = min(n, max(d.Shown, 1))
+		}
+	}
+	if page.NextCursor != "" {
+		d.NextHref = href(page.NextCursor, d.From+len(page.Items))
+	}
 	names := map[string]string{}
 	name := func(id string) string {
 		if id == "" {
@@ -218,7 +225,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, v *View) error 
 		names[id] = n
 		return n
 	}
-	for _, it := range items[from:to] {
+	for _, it := range page.Items {
 		d.Items = append(d.Items, reviewItemRow{ReviewItem: it, Owner: name(it.OwnerID), NewOwner: name(it.NewOwnerID), CanDecide: c.canDecide(v, cp, it)})
 	}
 	v.Title, v.Data = cp.Name, d
@@ -246,19 +253,11 @@ func (c *Console) prepareDecision(r *http.Request, v *View) (*decideData, error)
 		return nil, errorf(http.StatusForbidden, "role %s may not attest access reviews", v.User.Role)
 	}
 	ctx := v.Context()
-	cp, err := c.cfg.Reviews.GetReview(ctx, r.PathValue("id"))
+	cp, it, err := c.cfg.Reviews.GetReviewItem(ctx, r.PathValue("id"), r.PathValue("item"))
 	if err != nil {
 		return nil, err
 	}
-	var it *steward.ReviewItem
-	for _, x := range cp.Items {
-		if x.ID == r.PathValue("item") {
-			it = x
-		}
-	}
 	switch {
-	case it == nil:
-		return nil, errorf(http.StatusNotFound, "review %s has no item %s of yours", cp.ID, r.PathValue("item"))
 	case cp.Status != "open":
 		return nil, errorf(http.StatusConflict, "the review %s is %s", cp.Name, cp.Status)
 	case it.Status != steward.ReviewPending:

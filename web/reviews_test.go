@@ -1,8 +1,13 @@
 package web_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,3 +130,137 @@ func TestReviews(t *testing.T) {
 		}
 	})
 }
+
+// TestReviewPages pages through a campaign larger than one page, as every
+// role, with each status filter, following the links the page gives.
+func TestReviewPages(t *testing.T) {
+	for _, eng := range sqltest.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.Open, withCaps)
+			ctx := context.Background()
+			now := e.clock.Now()
+			if err := e.store.Update(ctx, func(tx steward.Tx) error {
+				for k := range 240 {
+					owner := e.alice.ID
+					if k%2 == 1 {
+						owner = e.bob.ID
+					}
+					i := &steward.Identity{ID: fmt.Sprintf("nhi_page%04d", k), Name: fmt.Sprintf("svc-%04d", k), Kind: steward.KindServiceAccount, Provider: "aws",
+						Sensitivity: steward.SensitivityMedium, Source: steward.SourceImported, Status: steward.StatusActive, OwnerID: owner,
+						Scopes: []string{"read"}, Labels: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+					if err := tx.CreateIdentity(ctx, i); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			c, err := e.caps.posture.StartReview(admin(), steward.ReviewRequest{Name: "everything"})
+			if err != nil || len(c.Items) != 243 {
+				t.Fatalf("campaign of %d items: %v", len(c.Items), err)
+			}
+			items := slices.Clone(c.Items)
+			slices.SortFunc(items, func(a, b *steward.ReviewItem) int { return strings.Compare(a.ID, b.ID) })
+			for _, it := range []*steward.ReviewItem{items[3], items[150], items[200]} { // one of them Bob's at least
+				if _, err := e.caps.posture.DecideReviewItem(admin(), c.ID, it.ID, steward.ReviewDecisionRequest{Decision: steward.DecisionKeep, Justification: "needed"}); err != nil {
+					t.Fatal(err)
+				}
+				it.Status = steward.ReviewDecided
+			}
+			ids := func(keep func(it *steward.ReviewItem) bool) []string {
+				var pending, decided []string
+				for _, it := range items {
+					switch {
+					case !keep(it):
+					case it.Status == steward.ReviewPending:
+						pending = append(pending, it.ID)
+					default:
+						decided = append(decided, it.ID)
+					}
+				}
+				return append(pending, decided...)
+			}
+			all := func(*steward.ReviewItem) bool { return true }
+			withStatus := func(s string) func(*steward.ReviewItem) bool {
+				return func(it *steward.ReviewItem) bool { return it.Status == s }
+			}
+			alices := func(it *steward.ReviewItem) bool { return it.OwnerID == e.alice.ID }
+			detail := "/reviews/" + c.ID
+
+			tests := []struct {
+				name  string
+				role  steward.Role
+				path  string
+				want  []string
+				yours string // the owner's pending items, as the page says
+			}{
+				{"an admin pages through every item, pending first", steward.RoleAdmin, detail, ids(all), ""},
+				{"an auditor pages through every item", steward.RoleAuditor, detail, ids(all), ""},
+				{"the pending filter pages through the pending items", steward.RoleAdmin, detail + "?status=pending", ids(withStatus(steward.ReviewPending)), ""},
+				{"the decided filter shows the decided items", steward.RoleAdmin, detail + "?status=decided", ids(withStatus(steward.ReviewDecided)), ""},
+				{"an owner pages through its own items only", steward.RoleOwner, detail, ids(alices),
+					fmt.Sprint(len(ids(func(it *steward.ReviewItem) bool { return alices(it) && it.Status == steward.ReviewPending })))},
+				{"an owner's decided items are its own", steward.RoleOwner, detail + "?status=decided",
+					ids(func(it *steward.ReviewItem) bool { return alices(it) && it.Status == steward.ReviewDecided }), ""},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					b := e.browserFor(t)
+					b.signIn(tc.role)
+					var got []string
+					path := tc.path
+					for page := 0; path != ""; page++ {
+						b.get(path)
+						b.expect(http.StatusOK)
+						rows := itemRowRE.FindAllStringSubmatch(b.body, -1)
+						if len(rows) > 100 || page > len(tc.want)/100 {
+							t.Fatalf("page %d has %d items", page, len(rows))
+						}
+						if len(tc.want) > 100 {
+							b.expect(http.StatusOK, fmt.Sprintf("from item %d of %d", len(got)+1, len(tc.want)))
+						}
+						if page > 0 {
+							b.expect(http.StatusOK, `id="first-page"`)
+						} else {
+							b.lacks(`id="first-page"`)
+						}
+						if tc.yours != "" {
+							b.expect(http.StatusOK, "<dt>Yours</dt><dd>"+tc.yours+" pending</dd>")
+						}
+						for _, r := range rows {
+							got = append(got, r[1])
+						}
+						path = ""
+						if m := nextPageRE.FindStringSubmatch(b.body); m != nil {
+							path = strings.ReplaceAll(m[1], "&amp;", "&")
+						}
+					}
+					if !slices.Equal(got, tc.want) {
+						t.Fatalf("%d items shown, want %d:\n got %v\nwant %v", len(got), len(tc.want), got, tc.want)
+					}
+				})
+			}
+
+			t.Run("a cursor that is not this list's is refused", func(t *testing.T) {
+				b := e.browserFor(t)
+				b.signIn(steward.RoleAdmin)
+				b.get(detail)
+				m := nextPageRE.FindStringSubmatch(b.body)
+				if m == nil {
+					t.Fatal("the first page links no next page")
+				}
+				next, _ := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+				for _, q := range []string{"cursor=not-a-cursor", "status=decided&cursor=" + url.QueryEscape(next.Query().Get("cursor"))} {
+					b.get(detail + "?" + q)
+					b.expect(http.StatusBadRequest, "cursor")
+				}
+			})
+		})
+	}
+}
+
+var (
+	itemRowRE  = regexp.MustCompile(`<tr id="item-([^"]+)">`)
+	nextPageRE = regexp.MustCompile(`<a href="([^"]+)" rel="next" id="next-page">`)
+)

@@ -5,7 +5,12 @@
 // schema, dropped afterwards), signs in, and renders each page repeatedly
 // through the real handlers (httptest, no network), reporting p50 and p95.
 // The dashboard's numbers are computed in the background; their computation
-// is measured separately from the page.
+// is measured separately from the page. A second console, with every
+// capability wired (posture, alerts, usage, policies, the broker, access
+// reviews), then serves the identity page, the usage page, the rotation
+// form and the access-review pages, after one usage event per identity,
+// one identity's long history and an open access review of every live
+// identity are added (capabilities.go).
 //
 // Run: go run ./bench/web [-n 100000] [-runs 30] [-engines sqlite,postgres]
 // or bash bench/web/run.sh.
@@ -206,26 +211,8 @@ func bench(engine string, n, runs int) error {
 	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar}
-	get := func(path string) (string, error) {
-		res, err := cl.Get(srv.URL + path)
-		if err != nil {
-			return "", err
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 {
-			return "", fmt.Errorf("GET %s: %d", path, res.StatusCode)
-		}
-		return string(b), nil
-	}
-	page, err := get("/login")
+	cl, err := signIn(srv.URL, admin)
 	if err != nil {
-		return err
-	}
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
-	if _, err := cl.PostForm(srv.URL+"/login", url.Values{"token": {admin}, "csrf": {csrf}}); err != nil {
 		return err
 	}
 	// The dashboard's numbers are computed in the background (at start, then
@@ -240,22 +227,37 @@ func bench(engine string, n, runs int) error {
 	}
 	report(engine, "dashboard numbers (background refresh)", comp)
 	one := id("nhi_", n/2)
-	pages := []struct{ name, path string }{
-		{"dashboard page", "/"},
-		{"inventory, first page of 50", "/identities"},
-		{"inventory, filtered + sorted", "/identities?environment=prod&sensitivity=critical&status=active&sort=-last_used_at"},
-		{"inventory, text search", "/identities?q=000123"},
-		{"inventory, 250 rows all columns", "/identities?limit=250&cols=team&cols=source&cols=external_ref&cols=created_at&cols=last_rotated_at&cols=purpose&cols=id"},
-		{"identity page", "/identities/" + one},
-		{"revoke confirmation", "/identities/" + one + "/revoke"},
-		{"owners", "/owners"},
+	pages := []page{
+		{"dashboard page", "/", cl},
+		{"inventory, first page of 50", "/identities", cl},
+		{"inventory, filtered + sorted", "/identities?environment=prod&sensitivity=critical&status=active&sort=-last_used_at", cl},
+		{"inventory, text search", "/identities?q=000123", cl},
+		{"inventory, 250 rows all columns", "/identities?limit=250&cols=team&cols=source&cols=external_ref&cols=created_at&cols=last_rotated_at&cols=purpose&cols=id", cl},
+		{"identity page", "/identities/" + one, cl},
+		{"revoke confirmation", "/identities/" + one + "/revoke", cl},
+		{"owners", "/owners", cl},
 	}
+	if err := measure(engine, clk, runs, pages); err != nil {
+		return err
+	}
+	return benchCapabilities(ctx, engine, st, svc, clk, n, runs, admin)
+}
+
+// page is one page to measure, requested by one signed-in client.
+type page struct {
+	name, path string
+	cl         *client
+}
+
+// measure requests each page runs times, advancing the clock a second
+// before each request, and reports the server times.
+func measure(engine string, clk *clock, runs int, pages []page) error {
 	for _, p := range pages {
 		var ds []time.Duration
 		for range runs {
 			clk.advance(time.Second)
 			start := time.Now()
-			if _, err := get(p.path); err != nil {
+			if _, err := p.cl.get(p.path); err != nil {
 				return err
 			}
 			ds = append(ds, time.Since(start))
@@ -266,6 +268,47 @@ func bench(engine string, n, runs int) error {
 		report(engine, p.name, ds)
 	}
 	return nil
+}
+
+// client is a signed-in browser of the console.
+type client struct {
+	base string
+	c    *http.Client
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn signs in to the console at base with token.
+func signIn(base, token string) (*client, error) {
+	jar, _ := cookiejar.New(nil)
+	cl := &client{base: base, c: &http.Client{Jar: jar}}
+	page, err := cl.get("/login")
+	if err != nil {
+		return nil, err
+	}
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		return nil, fmt.Errorf("the sign-in page has no csrf field")
+	}
+	res, err := cl.c.PostForm(base+"/login", url.Values{"token": {token}, "csrf": {m[1]}})
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	return cl, nil
+}
+
+func (cl *client) get(path string) (string, error) {
+	res, err := cl.c.Get(cl.base + path)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		return "", fmt.Errorf("GET %s: %d", path, res.StatusCode)
+	}
+	return string(b), nil
 }
 
 func report(engine, name string, ds []time.Duration) {
