@@ -2,6 +2,7 @@ package alerts_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -287,5 +288,29 @@ func TestAnUnjudgedNewValueAlertsOnce(t *testing.T) {
 	eng.Record(context.Background(), ev)
 	if as := e.alerts(eng); len(as) != 2 {
 		t.Fatalf("after the resolution: %d alerts, want 2", len(as))
+	}
+}
+
+// TestEngineWakesOnAFullQueue checks that the detectors take queued
+// events when enough are waiting, without waiting for their tick (an hour
+// here), and not one by one.
+func TestEngineWakesOnAFullQueue(t *testing.T) {
+	e := newEnv(t)
+	eng, _ := e.start(func(c *alerts.Config) { c.ExamineInterval = time.Hour })
+	now := time.Now()
+	for k := range 255 {
+		eng.Record(context.Background(), steward.UsageEvent{Time: now, Kind: steward.UsageIngest, IdentityID: e.id.ID, Action: fmt.Sprint("a", k%3), Outcome: "ok"})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if st := eng.Stats(); st.Processed != 0 {
+		t.Fatalf("%d events examined before the queue held a batch or the tick came", st.Processed)
+	}
+	eng.Record(context.Background(), steward.UsageEvent{Time: now, Kind: steward.UsageIngest, IdentityID: e.id.ID, Action: "a0", Outcome: "ok"})
+	deadline := time.Now().Add(5 * time.Second)
+	for eng.Stats().Processed < 256 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := eng.Stats(); st.Processed != 256 {
+		t.Fatalf("after the 256th event: %+v", st)
 	}
 }

@@ -42,10 +42,12 @@ type RecorderConfig struct {
 type Recorder struct {
 	cfg     RecorderConfig
 	q       chan steward.UsageEvent
+	kick    chan struct{} // a full batch is waiting: write before the tick
 	dropped atomic.Int64
 	written atomic.Int64
 	failed  atomic.Int64
-	writeMu sync.Mutex
+	writeMu sync.Mutex           // one Flush at a time
+	batch   []steward.UsageEvent // reused by Flush, under writeMu
 }
 
 var _ steward.UsageRecorder = (*Recorder)(nil)
@@ -67,7 +69,7 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{cfg: cfg, q: make(chan steward.UsageEvent, cfg.QueueSize)}
+	return &Recorder{cfg: cfg, q: make(chan steward.UsageEvent, cfg.QueueSize), kick: make(chan struct{}, 1)}
 }
 
 // Record queues ev without blocking; a full queue drops it and counts the drop.
@@ -80,6 +82,12 @@ func (r *Recorder) Record(_ context.Context, ev steward.UsageEvent) {
 	}
 	select {
 	case r.q <- ev:
+		if len(r.q) == r.cfg.BatchSize {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		r.dropped.Add(1)
 	}
@@ -101,53 +109,58 @@ func (r *Recorder) Stats() RecorderStats {
 // Dropped returns how many events were dropped because the queue was full.
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 
-// Run writes queued events in batches until ctx ends.
+// Run writes queued events in batches until ctx ends. It wakes on its
+// flush interval, or when a full batch is waiting, never per event: a
+// goroutine woken for every decision would cost a scheduler switch on the
+// PDP's request path.
 func (r *Recorder) Run(ctx context.Context) {
 	t := time.NewTicker(r.cfg.FlushInterval)
 	defer t.Stop()
-	batch := make([]steward.UsageEvent, 0, r.cfg.BatchSize)
 	for {
 		select {
 		case <-ctx.Done():
-			r.write(context.WithoutCancel(ctx), batch)
+			r.Flush(context.WithoutCancel(ctx))
 			return
-		case ev := <-r.q:
-			batch = append(batch, ev)
-			if len(batch) >= r.cfg.BatchSize {
-				r.write(ctx, batch)
-				batch = batch[:0]
-			}
 		case <-t.C:
-			r.write(ctx, batch)
-			batch = batch[:0]
+		case <-r.kick:
 		}
+		r.Flush(ctx)
 	}
 }
 
-// Flush writes everything queued now (shutdown, tests).
+// Flush writes the events queued when it starts (shutdown, tests), a
+// batch per transaction.
 func (r *Recorder) Flush(ctx context.Context) {
-	batch := make([]steward.UsageEvent, 0, r.cfg.BatchSize)
-	for {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if r.batch == nil {
+		r.batch = make([]steward.UsageEvent, 0, r.cfg.BatchSize)
+	}
+drain:
+	for n := len(r.q); n > 0; n-- {
 		select {
 		case ev := <-r.q:
-			batch = append(batch, ev)
-			if len(batch) >= r.cfg.BatchSize {
-				r.write(ctx, batch)
-				batch = batch[:0]
+			r.batch = append(r.batch, ev)
+			if len(r.batch) >= r.cfg.BatchSize {
+				r.write(ctx)
 			}
 		default:
-			r.write(ctx, batch)
-			return
+			break drain
 		}
 	}
+	r.write(ctx)
 }
 
-func (r *Recorder) write(ctx context.Context, batch []steward.UsageEvent) {
+// write writes r.batch and empties it; the caller holds writeMu.
+func (r *Recorder) write(ctx context.Context) {
+	batch := r.batch
 	if len(batch) == 0 {
 		return
 	}
-	r.writeMu.Lock()
-	defer r.writeMu.Unlock()
+	defer func() {
+		clear(batch) // let the events' strings go
+		r.batch = batch[:0]
+	}()
 	if err := r.cfg.Store.AppendUsage(ctx, batch); err != nil {
 		r.failed.Add(int64(len(batch)))
 		r.cfg.Logger.ErrorContext(ctx, "write usage events", "events", len(batch), "err", err)

@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +158,30 @@ func FuzzIngest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, format, body string) {
 		_, _ = fx.svc.Ingest(admin, format, strings.NewReader(body), usage.IngestOptions{Fields: map[string]string{"subject": "s"}})
 	})
+}
+
+// TestRecorderWritesAFullBatchBeforeTheTick checks that Run is woken by a
+// full batch, not only by its flush interval (an hour here), and that a
+// partial batch waits for the tick.
+func TestRecorderWritesAFullBatchBeforeTheTick(t *testing.T) {
+	s := sqltest.OpenSQLite(t)
+	rec := usage.NewRecorder(usage.RecorderConfig{Store: s.(steward.UsageStore), BatchSize: 4, FlushInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	for i := range 7 {
+		rec.Record(ctx, steward.UsageEvent{Kind: steward.UsageDecision, Subject: fmt.Sprintf("u:%d", i), Outcome: "allow"})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for rec.Stats().Written < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := rec.Stats(); st.Written != 4 && st.Written != 7 {
+		t.Fatalf("after a full batch: %+v, want its 4 events written without waiting for the tick", st)
+	}
+	cancel()
+	<-done
+	if st := rec.Stats(); st.Written != 7 || st.Queued != 0 {
+		t.Fatalf("after shutdown: %+v, want every event written", st)
+	}
 }
