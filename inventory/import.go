@@ -201,10 +201,16 @@ func deferIndexes(ctx context.Context, tx steward.Tx, recs []steward.ImportRecor
 			credentials += len(r.Credentials)
 		}
 	}
+	events := identities + credentials
+	if len(existing) > 0 {
+		// Updating a stored identity looks its credentials up by
+		// reference, which needs the credentials' indexes.
+		credentials = 0
+	}
 	for _, t := range []struct {
 		table string
 		rows  int
-	}{{"identities", identities}, {"credentials", credentials}, {"events", identities + credentials}} {
+	}{{"identities", identities}, {"credentials", credentials}, {"events", events}} {
 		if _, err := tx.DeferIndexes(ctx, t.table, t.rows); err != nil {
 			return err
 		}
