@@ -2,7 +2,7 @@
 // and ingested usage): events per second written by AppendUsage in the
 // recorder's batch size, on SQLite.
 //
-//	go test ./bench/usage -run - -bench . -benchtime 200x
+//	go test ./bench/usage -run - -bench . -benchtime 60x
 package usage
 
 import (
@@ -56,4 +56,40 @@ func BenchmarkAppendUsage(b *testing.B) {
 			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// decisions returns n decision-log events shaped like the authz
+// benchmark's: 500 subjects that are not Steward identities (so no
+// aggregates), 100 resources, one policy id, the request's attributes.
+func decisions(n int, seed uint64) []steward.UsageEvent {
+	r := rand.New(rand.NewPCG(seed, 3))
+	t := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]steward.UsageEvent, n)
+	for k := range out {
+		t = t.Add(time.Duration(r.IntN(40)) * time.Microsecond)
+		out[k] = steward.UsageEvent{ID: ids.New("dec_", t), Time: t, Kind: steward.UsageDecision, Subject: fmt.Sprintf("Service:svc-%d", r.IntN(500)),
+			Action: "write", Resource: fmt.Sprintf("Bucket:bucket-%d", r.IntN(100)), Source: "127.0.0.1", Outcome: "allow", PolicyIDs: []string{"rbac#114"},
+			LatencyMicro: 100, Attributes: map[string]string{"caller": "token:tok_01m8f61ysb65bcj7z00fx4d0rr", "request_id": "5aaf5e23fbeb8ef8bd5cf98a"}}
+	}
+	return out
+}
+
+// BenchmarkAppendDecisions writes the PDP's decision log in the
+// recorder's batch size.
+func BenchmarkAppendDecisions(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "d.db"), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	const batch = 4096
+	evs := decisions(batch*b.N, 7)
+	b.ResetTimer()
+	for k := range b.N {
+		if err := st.AppendUsage(ctx, evs[k*batch:(k+1)*batch]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "events/s")
 }
