@@ -482,6 +482,9 @@ type PostureReader interface {
 	FindingsInRange(ctx context.Context, after, through string) ([]*Finding, error)
 	// FindingCounts counts unresolved findings by OWASP id.
 	FindingCounts(ctx context.Context) (map[string]int, error)
+	// FindingMatrix counts unresolved findings by OWASP id (as stored) and
+	// severity.
+	FindingMatrix(ctx context.Context) (map[string]map[Severity]int, error)
 	ListWaivers(ctx context.Context, findingID string) ([]*Waiver, error)
 
 	// ScanSubjects calls fn with batches of identities (by id) and their

@@ -77,6 +77,10 @@ type DailyStats struct {
 	Unowned    int64     `json:"unowned"`
 	Orphaned   int64     `json:"orphaned"`
 	Expired    int64     `json:"expired"`
+	// OpenFindings counts unresolved posture findings, SevereFindings the
+	// critical and high ones among them; -1 when posture was not running.
+	OpenFindings   int64 `json:"open_findings"`
+	SevereFindings int64 `json:"severe_findings"`
 }
 
 // Coverage returns the share of live identities that have an owner, 0..1.

@@ -19,6 +19,33 @@ func (e *Engine) event(p *steward.Principal, action, subjectType, subjectID, ide
 }
 
 // ListFindings returns a page of findings; owner-role callers see their own.
+// FindingMatrix counts the unresolved findings of the whole estate by
+// OWASP NHI Top 10 id (without its edition, "NHI7:2025" counts as "NHI7")
+// and severity. Staff only: owners see their own findings through
+// ListFindings.
+func (e *Engine) FindingMatrix(ctx context.Context) (map[string]map[steward.Severity]int, error) {
+	if _, err := steward.AuthorizeStaff(ctx, steward.PermRead); err != nil {
+		return nil, err
+	}
+	m, err := e.o.Store.FindingMatrix(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[steward.Severity]int{}
+	for k, bySev := range m {
+		if i := strings.Index(k, ":"); i > 0 {
+			k = k[:i]
+		}
+		if out[k] == nil {
+			out[k] = map[steward.Severity]int{}
+		}
+		for sev, n := range bySev {
+			out[k][sev] += n
+		}
+	}
+	return out, nil
+}
+
 func (e *Engine) ListFindings(ctx context.Context, f steward.FindingFilter) (*steward.Page[*steward.Finding], error) {
 	p, err := steward.Authorize(ctx, steward.PermRead)
 	if err != nil {

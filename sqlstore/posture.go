@@ -239,6 +239,28 @@ func (r *reader) FindingCounts(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
+func (r *reader) FindingMatrix(ctx context.Context) (map[string]map[steward.Severity]int, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT owasp, severity, COUNT(*) FROM findings WHERE status <> 'resolved' GROUP BY owasp, severity`)
+	if err != nil {
+		return nil, fmt.Errorf("finding matrix: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[steward.Severity]int{}
+	for rows.Next() {
+		var k string
+		var sev steward.Severity
+		var n int
+		if err := rows.Scan(&k, &sev, &n); err != nil {
+			return nil, fmt.Errorf("finding matrix: %w", err)
+		}
+		if out[k] == nil {
+			out[k] = map[steward.Severity]int{}
+		}
+		out[k][sev] = n
+	}
+	return out, rows.Err()
+}
+
 const waiverColumns = `id, finding_id, reason, approver, until, created_at, created_by, ended_at, end_reason`
 
 func (r *reader) ListWaivers(ctx context.Context, findingID string) ([]*steward.Waiver, error) {

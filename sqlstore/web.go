@@ -259,11 +259,13 @@ func (s *Store) OwnerIdentityCounts(ctx context.Context, ownerIDs []string) (map
 // RecordDailyStats stores or replaces one day's snapshot.
 func (s *Store) RecordDailyStats(ctx context.Context, d steward.DailyStats) error {
 	day := d.Day.UTC().Truncate(24 * time.Hour)
-	_, err := s.writeDB.ExecContext(ctx, rebind(s.engine, `INSERT INTO web_daily_stats (day, identities, live, unowned, orphaned, expired, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := s.writeDB.ExecContext(ctx, rebind(s.engine, `INSERT INTO web_daily_stats (day, identities, live, unowned, orphaned, expired,
+		open_findings, severe_findings, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (day) DO UPDATE SET identities = excluded.identities, live = excluded.live, unowned = excluded.unowned,
-		orphaned = excluded.orphaned, expired = excluded.expired, recorded_at = excluded.recorded_at`),
-		micros(day), d.Identities, d.Live, d.Unowned, d.Orphaned, d.Expired, micros(time.Now()))
+		orphaned = excluded.orphaned, expired = excluded.expired, open_findings = excluded.open_findings,
+		severe_findings = excluded.severe_findings, recorded_at = excluded.recorded_at`),
+		micros(day), d.Identities, d.Live, d.Unowned, d.Orphaned, d.Expired, d.OpenFindings, d.SevereFindings, micros(time.Now()))
 	if err != nil {
 		return fmt.Errorf("record daily stats: %w", err)
 	}
@@ -272,7 +274,7 @@ func (s *Store) RecordDailyStats(ctx context.Context, d steward.DailyStats) erro
 
 // ListDailyStats returns the snapshots since a day, oldest first.
 func (s *Store) ListDailyStats(ctx context.Context, since time.Time) ([]steward.DailyStats, error) {
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, `SELECT day, identities, live, unowned, orphaned, expired
+	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, `SELECT day, identities, live, unowned, orphaned, expired, open_findings, severe_findings
 		FROM web_daily_stats WHERE day >= ? ORDER BY day`), micros(since))
 	if err != nil {
 		return nil, fmt.Errorf("list daily stats: %w", err)
@@ -282,7 +284,7 @@ func (s *Store) ListDailyStats(ctx context.Context, since time.Time) ([]steward.
 	for rows.Next() {
 		var d steward.DailyStats
 		var day int64
-		if err := rows.Scan(&day, &d.Identities, &d.Live, &d.Unowned, &d.Orphaned, &d.Expired); err != nil {
+		if err := rows.Scan(&day, &d.Identities, &d.Live, &d.Unowned, &d.Orphaned, &d.Expired, &d.OpenFindings, &d.SevereFindings); err != nil {
 			return nil, fmt.Errorf("list daily stats: %w", err)
 		}
 		d.Day = fromMicros(day)

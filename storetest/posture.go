@@ -158,6 +158,34 @@ func testFindingFilters(t *testing.T, s steward.PostureStore) {
 	if len(fs) != 2 || counts["NHI1"] != 2 || counts["NHI7"] != 2 {
 		t.Fatalf("for: %d, counts %v", len(fs), counts)
 	}
+	matrix, err := s.FindingMatrix(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := 0
+	for owasp, bySev := range matrix {
+		for sev, n := range bySev {
+			cells += n
+			if sev == "" || n <= 0 {
+				t.Fatalf("matrix cell %q/%q = %d", owasp, sev, n)
+			}
+		}
+		sum := 0
+		for _, n := range bySev {
+			sum += n
+		}
+		if sum != counts[owasp] {
+			t.Fatalf("matrix row %s sums to %d, FindingCounts says %d", owasp, sum, counts[owasp])
+		}
+	}
+	if total := func() (n int) {
+		for _, c := range counts {
+			n += c
+		}
+		return n
+	}(); cells != total {
+		t.Fatalf("matrix counts %d findings, FindingCounts %d", cells, total)
+	}
 }
 
 func testWaivers(t *testing.T, s steward.PostureStore) {

@@ -62,7 +62,11 @@ type dashboardData struct {
 	Changes    template.HTML
 	CredAge    template.HTML
 	HasHistory bool
-	Extra      []tile
+	// Findings is the unresolved findings by OWASP id and severity, and
+	// FindingsTrend their daily count (both only when posture runs).
+	Findings      template.HTML
+	FindingsTrend template.HTML
+	Extra         []tile
 }
 
 // dashboard renders the estate at a glance.
@@ -133,23 +137,8 @@ func (c *Console) computeDashboard(ctx context.Context) (*dashboardData, error) 
 	}
 	d := c.buildDashboard(st, counts, hist, now)
 	d.Scope = "estate"
-	if c.cfg.Findings != nil {
-		fs, err := c.cfg.Findings.ListFindings(steward.WithPrincipal(ctx, steward.SystemPrincipal("web")), steward.FindingFilter{Unresolved: true, Limit: steward.MaxLimit})
-		if err == nil {
-			val := num(int64(len(fs.Items)))
-			if fs.NextCursor != "" {
-				val += "+"
-			}
-			tone := "good"
-			for _, f := range fs.Items {
-				if f.Severity == steward.SeverityCritical || f.Severity == steward.SeverityHigh {
-					tone = "bad"
-				} else if tone == "good" {
-					tone = "warn"
-				}
-			}
-			d.Tiles = append(d.Tiles, tile{Label: "Open findings", Value: val, Note: "by OWASP NHI id and severity", Href: "/findings", Tone: tone})
-		}
+	if err := c.findingsOverview(ctx, d, hist); err != nil {
+		c.log.WarnContext(ctx, "web dashboard", "part", "findings", "err", err)
 	}
 	c.dashMu.Lock()
 	c.dashCache, c.dashAt = d, now
@@ -349,4 +338,39 @@ func (c *Console) buildDashboard(st *steward.InventoryStats, dc *steward.Dashboa
 		d.CredAge = histogram("Active credentials by age since creation or last rotation", dc.CredentialAge)
 	}
 	return d
+}
+
+// findingsOverview adds the findings tile, the OWASP × severity matrix and
+// the daily trend to the estate dashboard, when posture runs.
+func (c *Console) findingsOverview(ctx context.Context, d *dashboardData, hist []steward.DailyStats) error {
+	m, ok := c.cfg.Findings.(FindingMatrixReader)
+	if !ok || m == nil {
+		return nil
+	}
+	counts, err := m.FindingMatrix(steward.WithPrincipal(ctx, steward.SystemPrincipal("web")))
+	if err != nil {
+		return err
+	}
+	open, severe := FindingTotals(counts)
+	tone := "good"
+	switch {
+	case severe > 0:
+		tone = "bad"
+	case open > 0:
+		tone = "warn"
+	}
+	d.Tiles = append(d.Tiles, tile{Label: "Open findings", Value: num(open), Note: num(severe) + " critical or high", Href: "/findings", Tone: tone})
+	if d.Findings, err = fragment("finding_matrix", &findingsData{Matrix: matrixRows(counts), Severities: severities}); err != nil {
+		return err
+	}
+	var pts []point
+	for _, h := range hist {
+		if h.OpenFindings >= 0 {
+			pts = append(pts, point{T: h.Day, V: float64(h.OpenFindings)})
+		}
+	}
+	if len(pts) >= 2 {
+		d.FindingsTrend = lineChart("Unresolved findings, last 90 days", pts, false)
+	}
+	return nil
 }

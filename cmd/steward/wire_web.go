@@ -154,7 +154,14 @@ func webHousekeeping(ctx context.Context, x *serverContext, console *web.Console
 		now := time.Now().UTC()
 		if st, err := stats(ctx); err == nil {
 			d := steward.DailyStats{Day: now, Identities: st.Identities, Live: st.Identities - st.ByStatus[string(steward.StatusRevoked)],
-				Unowned: st.Unowned, Orphaned: st.Orphaned, Expired: st.Expired}
+				Unowned: st.Unowned, Orphaned: st.Orphaned, Expired: st.Expired, OpenFindings: -1, SevereFindings: -1}
+			if m, ok := x.deps.Posture.(web.FindingMatrixReader); ok && m != nil {
+				if counts, err := m.FindingMatrix(steward.WithPrincipal(ctx, steward.SystemPrincipal("web"))); err == nil {
+					d.OpenFindings, d.SevereFindings = web.FindingTotals(counts)
+				} else if ctx.Err() == nil {
+					x.log.Warn("web: count findings", "err", err)
+				}
+			}
 			if err := x.store.RecordDailyStats(ctx, d); err != nil && ctx.Err() == nil {
 				x.log.Warn("web: record daily stats", "err", err)
 			}
