@@ -106,9 +106,6 @@ type Engine struct {
 	log    *slog.Logger
 	checks []Check
 	mu     sync.Mutex // one evaluation at a time
-
-	closedMu     sync.Mutex
-	closedCounts map[string]map[string]int // counts of closed campaigns by id (they no longer change)
 }
 
 // New returns an engine.

@@ -3,7 +3,6 @@ package posture
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -168,42 +167,19 @@ func (e *Engine) summary(ctx context.Context, id string) (*steward.ReviewCampaig
 	return c, nil
 }
 
-// setCounts sets the counts of campaigns: those of open campaigns (and of
-// closed ones seen for the first time) from one grouped query in the
-// store, those of closed campaigns seen before from the engine, which
-// keeps them because they no longer change (a decision needs an open
-// campaign). A campaign of 100k items takes ~10 ms to count on SQLite.
+// setCounts sets the counts of campaigns from one grouped query in the
+// store (a campaign of 100k items takes ~10 ms to count on SQLite).
 func (e *Engine) setCounts(ctx context.Context, cs []*steward.ReviewCampaign) error {
-	var ask []string
-	e.closedMu.Lock()
-	for _, c := range cs {
-		if n := e.closedCounts[c.ID]; n != nil && c.Status != "open" {
-			c.Counts = maps.Clone(n)
-		} else {
-			ask = append(ask, c.ID)
-		}
+	ids := make([]string, len(cs))
+	for k, c := range cs {
+		ids[k] = c.ID
 	}
-	e.closedMu.Unlock()
-	if len(ask) == 0 {
-		return nil
-	}
-	n, err := e.o.Store.ReviewCounts(ctx, ask, "")
+	n, err := e.o.Store.ReviewCounts(ctx, ids, "")
 	if err != nil {
 		return err
 	}
-	e.closedMu.Lock()
-	defer e.closedMu.Unlock()
 	for _, c := range cs {
-		if c.Counts != nil {
-			continue
-		}
 		c.Counts = n[c.ID]
-		if c.Status != "open" {
-			if e.closedCounts == nil {
-				e.closedCounts = map[string]map[string]int{}
-			}
-			e.closedCounts[c.ID] = maps.Clone(c.Counts)
-		}
 	}
 	return nil
 }
