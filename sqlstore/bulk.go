@@ -13,10 +13,14 @@ import (
 // instead of one statement per row, which is most of an import's cost on
 // PostgreSQL and a good part of it on SQLite.
 
+// valueRows is "(?,…),(?,…)…": rows rows of cols placeholders.
+func valueRows(cols, rows int) string {
+	return strings.TrimSuffix(strings.Repeat("("+placeholders(cols)+"),", rows), ",")
+}
+
 // multiRowSQL is an INSERT of rows rows of cols columns.
 func multiRowSQL(e Engine, table, columns string, cols, rows int) string {
-	row := "(" + placeholders(cols) + "),"
-	return rebind(e, `INSERT INTO `+table+` (`+columns+`) VALUES `+strings.TrimSuffix(strings.Repeat(row, rows), ","))
+	return rebind(e, `INSERT INTO `+table+` (`+columns+`) VALUES `+valueRows(cols, rows))
 }
 
 // insertRows writes rows (each a full argument list of cols values) in

@@ -150,8 +150,7 @@ func batchPlan(n int) []int {
 }
 
 func usageInsertSQL(e Engine, rows int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", usageColumnCount), ",") + "),"
-	values := strings.TrimSuffix(strings.Repeat(row, rows), ",")
+	values := valueRows(usageColumnCount, rows)
 	if e == SQLite {
 		// OR IGNORE, not ON CONFLICT DO NOTHING: a statement that cannot
 		// abort needs no statement journal, a copy of every page it changes.
@@ -161,8 +160,7 @@ func usageInsertSQL(e Engine, rows int) string {
 }
 
 func usageAggregateSQL(e Engine, rows int) string {
-	return rebind(e, `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", rows), ",")+`
+	return rebind(e, `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES `+valueRows(6, rows)+`
 			ON CONFLICT (subject_key, dimension, value) DO UPDATE SET count = usage_aggregates.count + excluded.count,
 			first_seen = CASE WHEN excluded.first_seen < usage_aggregates.first_seen THEN excluded.first_seen ELSE usage_aggregates.first_seen END,
 			last_seen = CASE WHEN excluded.last_seen > usage_aggregates.last_seen THEN excluded.last_seen ELSE usage_aggregates.last_seen END`)
