@@ -105,23 +105,11 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 		if err := deferIndexes(ctx, tx, recs, existing); err != nil {
 			return err
 		}
+		// Importers reject a file that names an identity twice, so each
+		// record's stored identity is the one read above.
 		b := &importBatch{}
-		touched := map[refKey]bool{}
 		for _, pr := range good {
-			key := refKey{pr.rec.Identity.Provider, pr.rec.Identity.ExternalRef}
-			old := existing[key]
-			if touched[key] {
-				// The file names this identity again: write what is pending
-				// and read it back, so this record updates what the earlier
-				// one wrote.
-				if err := b.flush(ctx, tx); err != nil {
-					return err
-				}
-				if old, err = tx.FindIdentityByRef(ctx, key.provider, key.ref); err != nil {
-					return fmt.Errorf("record %d: %w", pr.n, err)
-				}
-			}
-			touched[key] = true
+			old := existing[refKey{pr.rec.Identity.Provider, pr.rec.Identity.ExternalRef}]
 			changed, created, owner, err := s.upsert(ctx, tx, p, pr.rec, opts, ownerByEmail, now, old, b)
 			if err != nil {
 				return fmt.Errorf("record %d: %w", pr.n, err)
