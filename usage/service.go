@@ -53,9 +53,27 @@ func (s *Service) ListUsage(ctx context.Context, f steward.UsageFilter) (*stewar
 		return nil, err
 	}
 	if p.Role == steward.RoleOwner {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role owner may read the usage of its own identities only (GET /api/v1/identities/{id}/usage)")
+		if f.IdentityID == "" {
+			return nil, steward.Errorf(steward.EFORBIDDEN, "role owner may read the usage of its own identities only (filter by identity_id)")
+		}
+		if _, err := s.readable(ctx, p, f.IdentityID); err != nil {
+			return nil, err
+		}
 	}
 	return s.cfg.Store.ListUsage(ctx, f)
+}
+
+// readable returns identity id if p may read its usage: staff may read
+// any identity's, owners their own.
+func (s *Service) readable(ctx context.Context, p *steward.Principal, id string) (*steward.Identity, error) {
+	ident, err := s.cfg.Inventory.GetIdentity(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner && ident.OwnerID != p.OwnerID {
+		return nil, steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", id, p.OwnerID)
+	}
+	return ident, nil
 }
 
 // IdentityUsage is an identity's usage profile for least-privilege review.
@@ -81,12 +99,9 @@ func (s *Service) IdentityUsage(ctx context.Context, id string, f steward.UsageF
 	if err != nil {
 		return nil, err
 	}
-	ident, err := s.cfg.Inventory.GetIdentity(ctx, id)
+	ident, err := s.readable(ctx, p, id)
 	if err != nil {
 		return nil, err
-	}
-	if p.Role == steward.RoleOwner && ident.OwnerID != p.OwnerID {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", id, p.OwnerID)
 	}
 	aggs, err := s.cfg.Store.UsageAggregates(ctx, id)
 	if err != nil {

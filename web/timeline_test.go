@@ -90,11 +90,11 @@ func TestIdentityTimeline(t *testing.T) {
 		{"shows the changes alone", steward.RoleAdmin, "?show=changes", []string{"change", "change"}, nil, []string{"Use of a revoked credential"}},
 		{"an auditor sees the same timeline", steward.RoleAuditor, "",
 			[]string{"change", "alert", "usage", "usage", "usage", "usage", "finding", "finding", "finding", "change"}, []string{"deployer-reads"}, nil},
-		// The usage service lets owners read usage through IdentityUsage
-		// only (cmd/steward adapts it); policies are for staff. Both are
-		// left out, the rest is shown.
+		// Owners read their own identity's usage; the policies that name
+		// it are for staff and left out.
 		{"an owner sees its identity without the parts its role may not read", steward.RoleOwner, "",
-			[]string{"change", "alert", "finding", "finding", "finding", "change"}, []string{"Use of a revoked credential"}, []string{"deployer-reads"}},
+			[]string{"change", "alert", "usage", "usage", "usage", "usage", "finding", "finding", "finding", "change"},
+			[]string{"Use of a revoked credential", "s3:GetObject"}, []string{"deployer-reads"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

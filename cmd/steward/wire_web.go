@@ -8,7 +8,6 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/httpapi"
-	"github.com/steward-nhi/steward/usage"
 	"github.com/steward-nhi/steward/web"
 )
 
@@ -110,35 +109,9 @@ func reviewDecisionsOf(x *serverContext) web.ReviewDecider {
 	return d
 }
 
-// identityUsageAPI is what the console needs of the usage service.
-type identityUsageAPI interface {
-	web.UsageReader
-	IdentityUsage(ctx context.Context, id string, f steward.UsageFilter) (*usage.IdentityUsage, error)
-}
-
 func usageOf(x *serverContext) web.UsageReader {
-	u, ok := x.deps.Authz.(identityUsageAPI)
-	if !ok {
-		return nil
-	}
-	return webUsage{u}
-}
-
-// webUsage gives the console an identity's usage in every role: the usage
-// service lets the owner role read usage only through IdentityUsage, which
-// checks that the identity is the caller's, so owners' requests for one
-// identity's events go there; everyone else's go to ListUsage.
-type webUsage struct{ u identityUsageAPI }
-
-func (w webUsage) ListUsage(ctx context.Context, f steward.UsageFilter) (*steward.Page[*steward.UsageEvent], error) {
-	if p := steward.PrincipalFrom(ctx); p != nil && p.Role == steward.RoleOwner && f.IdentityID != "" {
-		iu, err := w.u.IdentityUsage(ctx, f.IdentityID, f)
-		if err != nil {
-			return nil, err
-		}
-		return iu.Recent, nil
-	}
-	return w.u.ListUsage(ctx, f)
+	u, _ := x.deps.Authz.(web.UsageReader)
+	return u
 }
 
 // webHousekeeping computes the dashboard once at start (so no request waits

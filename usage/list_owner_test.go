@@ -1,4 +1,4 @@
-package main
+package usage_test
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"github.com/steward-nhi/steward/usage"
 )
 
-// The console reads an identity's usage in every role: the usage service
-// refuses ListUsage to owners, so their requests go through IdentityUsage.
-func TestWebUsageServesEveryRole(t *testing.T) {
+// ListUsage serves every role: staff read any identity's events, owners
+// only their own identities' (and must name one).
+func TestListUsageByRole(t *testing.T) {
 	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
 	ctx := context.Background()
 	now := sqltest.Base
@@ -33,7 +33,7 @@ func TestWebUsageServesEveryRole(t *testing.T) {
 		Outcome: "ok", PolicyIDs: []string{}, Attributes: map[string]string{}}}); err != nil {
 		t.Fatal(err)
 	}
-	u := webUsage{authzAPI{Service: usage.New(usage.Config{Store: st, Inventory: st})}}
+	u := usage.New(usage.Config{Store: st, Inventory: st})
 	as := func(p *steward.Principal) context.Context { return steward.WithPrincipal(ctx, p) }
 	tests := []struct {
 		name     string
