@@ -60,7 +60,7 @@ type Config struct {
 	Inventory Inventory
 	// Next receives every event after the detectors' queue (the usage
 	// store's recorder).
-	Next     steward.UsageRecorder
+	Next     steward.UsagePipeline
 	Notifier steward.Notifier
 	Tester   Tester
 	// Rules with a Response trigger it for each new matching alert.
@@ -130,7 +130,7 @@ type agentInfo struct {
 	interactive bool
 }
 
-// Engine runs the detectors. It implements steward.UsageRecorder.
+// Engine runs the detectors. It implements steward.UsagePipeline.
 type Engine struct {
 	cfg       Config
 	detectors []Detector
@@ -166,7 +166,7 @@ type Engine struct {
 	mResponses   *prometheus.CounterVec
 }
 
-var _ steward.UsageRecorder = (*Engine)(nil)
+var _ steward.UsagePipeline = (*Engine)(nil)
 
 // New returns an engine; call Load, then Run.
 func New(cfg Config) (*Engine, error) {
