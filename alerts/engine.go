@@ -139,6 +139,7 @@ type Engine struct {
 	feedback  chan feedback
 	responses chan response
 	syncs     chan chan struct{}
+	raised    chan raisedAlert
 
 	// Owned by the Run goroutine.
 	baselines  map[string]*Baseline
@@ -219,7 +220,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	e := &Engine{cfg: cfg, q: make(chan steward.UsageEvent, cfg.QueueSize), kick: make(chan struct{}, 1), feedback: make(chan feedback, 1024),
-		responses: make(chan response, 1024), syncs: make(chan chan struct{}),
+		responses: make(chan response, 1024), syncs: make(chan chan struct{}), raised: make(chan raisedAlert),
 		baselines: map[string]*Baseline{}, dirtyBase: map[string]bool{}, subjects: map[string]*subjectEntry{}, creds: map[string]*credEntry{},
 		live: map[string]*steward.Alert{}, byID: map[string]*steward.Alert{}, dirtyAlert: map[string]*steward.Alert{},
 		failures: map[string]*failWindow{}, agents: map[string]agentInfo{}, networks: map[string]string{}, resources: map[string]string{}}
@@ -358,6 +359,8 @@ func (e *Engine) Run(ctx context.Context) {
 			e.applyFeedback(f.a)
 		case r := <-e.responses:
 			e.applyResponse(ctx, r)
+		case r := <-e.raised:
+			e.applyRaised(ctx, r)
 		case done := <-e.syncs:
 			for len(e.feedback) > 0 {
 				e.applyFeedback((<-e.feedback).a)

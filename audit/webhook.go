@@ -1,10 +1,7 @@
 package audit
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/steward-nhi/steward"
@@ -26,25 +23,7 @@ func (w *WebhookSink) Deliver(ctx context.Context, evs []*steward.Event) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", w.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if w.UserAgent != "" {
-		req.Header.Set("User-Agent", w.UserAgent)
-	}
-	req.Header.Set("X-Steward-Signature", sig)
-	resp, err := w.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
+	return w.post(ctx, body, sig)
 }
 
 // Close releases nothing.

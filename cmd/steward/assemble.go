@@ -158,6 +158,16 @@ func (a *app) close() {
 	}
 }
 
+// ready is /readyz: the database answers and the audit chain verified.
+func (a *app) ready(ctx context.Context) error {
+	if a.audit != nil {
+		if err := a.audit.Healthy(); err != nil {
+			return err
+		}
+	}
+	return a.store.Ping(ctx)
+}
+
 func (a *app) stats(ctx context.Context) (*steward.InventoryStats, error) {
 	return a.store.InventoryStats(ctx, time.Now())
 }
@@ -179,7 +189,7 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 	d := httpapi.Deps{
 		Identities: a.inventory, Owners: a.inventory, Tokens: a.inventory, Imports: a.inventory,
 		Auth:      a.authenticate,
-		Ready:     a.store.Ping,
+		Ready:     a.ready,
 		Stats:     a.stats,
 		Discovery: a.discovery, IsDiscoveryFormat: discovery.IsFormat, ParseDiscovery: parseDiscovery,
 		Metrics: a.metrics, Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,

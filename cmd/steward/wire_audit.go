@@ -3,12 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -90,19 +89,39 @@ func (a *app) buildAudit(ctx context.Context, getenv func(string) string) error 
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
-	var onCP func(c *steward.Checkpoint)
-	if cfg.CheckpointFile != "" {
-		var mu sync.Mutex
-		path := cfg.CheckpointFile
-		onCP = func(c *steward.Checkpoint) {
-			mu.Lock()
-			defer mu.Unlock()
-			if err := appendJSONLine(path, c); err != nil {
-				a.log.Error("audit: export checkpoint", "file", path, "err", err)
+	// The checkpoints are kept outside the database too: appended to a file
+	// (checkpoint_file, or beside the SQLite database) and pushed to every
+	// sink that takes them, so a truncated tail is caught at start.
+	var ext *audit.CheckpointFile
+	switch {
+	case cfg.CheckpointFile != "":
+		ext = &audit.CheckpointFile{Path: cfg.CheckpointFile}
+	case dataDir != "":
+		ext = &audit.CheckpointFile{Path: filepath.Join(dataDir, "audit-checkpoints.jsonl")}
+	}
+	var cpSinks []audit.CheckpointSink
+	onCP := func(c *steward.Checkpoint) {
+		if ext != nil {
+			if err := ext.Append(c); err != nil {
+				a.log.Error("audit: keep checkpoint outside the database", "err", err)
 			}
 		}
+		for _, s := range cpSinks {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := s.DeliverCheckpoint(ctx, c); err != nil {
+					a.log.Error("audit: push checkpoint to a sink", "tree_size", c.TreeSize, "err", err)
+				}
+			}()
+		}
 	}
-	a.audit = audit.NewService(audit.Config{Store: a.store, Signer: a.signer, Logger: a.log, OnCheckpoint: onCP})
+	var latest func() (*steward.Checkpoint, error)
+	if ext != nil {
+		latest = ext.Latest
+	}
+	a.audit = audit.NewService(audit.Config{Store: a.store, Signer: a.signer, Logger: a.log, OnCheckpoint: onCP, External: latest})
+	a.jobs = append(a.jobs, a.verifyChainAtStart)
 	if a.signer != nil {
 		a.jobs = append(a.jobs, func(ctx context.Context) {
 			a.audit.RunCheckpoints(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointInterval))
@@ -118,6 +137,9 @@ func (a *app) buildAudit(ctx context.Context, getenv func(string) string) error 
 			return fmt.Errorf("config audit.sinks[%d]: name %q is used twice", i, sc.Name)
 		}
 		seen[sc.Name] = true
+		if cs, ok := sink.(audit.CheckpointSink); ok {
+			cpSinks = append(cpSinks, cs)
+		}
 		r := &audit.SinkRunner{Name: sc.Name, Store: a.store, Sink: sink, Batch: sc.Batch, Poll: time.Duration(sc.PollInterval),
 			MaxBackoff: time.Duration(sc.MaxBackoff), Log: a.log}
 		a.jobs = append(a.jobs, r.Run)
@@ -126,28 +148,46 @@ func (a *app) buildAudit(ctx context.Context, getenv func(string) string) error 
 	if a.signer != nil {
 		keyID = a.signer.KeyID()
 	}
-	a.log.Info("audit chain", "signing_key", keyID, "checkpoint_every", cfg.CheckpointEvery, "sinks", len(cfg.Sinks))
+	extPath := ""
+	if ext != nil {
+		extPath = ext.Path
+	} else if len(cpSinks) == 0 {
+		a.log.Warn("audit: checkpoints are kept only in the database; set audit.checkpoint_file or a file or webhook sink so a truncated tail can be detected")
+	}
+	a.log.Info("audit chain", "signing_key", keyID, "checkpoint_every", cfg.CheckpointEvery, "sinks", len(cfg.Sinks), "external_checkpoints", extPath)
 	return nil
 }
 
-func appendJSONLine(path string, v any) error {
-	b, err := json.Marshal(v)
+// verifyChainAtStart verifies the chain against its checkpoints and the
+// one kept outside the database. A broken chain is logged as an error,
+// raised as a critical alert, and makes /readyz answer 503 (the server
+// goes on serving, so the evidence can be examined).
+func (a *app) verifyChainAtStart(ctx context.Context) {
+	rep, err := a.audit.VerifyAtStart(ctx)
 	if err != nil {
-		return err
+		if ctx.Err() == nil {
+			a.log.Error("audit: cannot verify the chain at start", "err", err)
+		}
+		return
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
+	if rep.OK {
+		a.log.Info("audit chain verified at start", "entries", rep.Entries, "checkpoints", rep.Checkpoints, "external_checkpoint", rep.External)
+		return
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
+	a.log.Error("AUDIT CHAIN TAMPERED WITH: the chain does not verify; /readyz reports unhealthy", "first_bad_seq", rep.FirstBadSeq,
+		"kind", rep.Kind, "detail", rep.Detail)
+	alert := steward.RaisedAlert{Detector: "audit_chain", Title: "The audit chain does not verify: " + rep.Kind, Severity: steward.SeverityCritical,
+		OWASP: "NHI2:2025", CSF: []string{"PR.DS-01", "DE.CM-09", "RS.AN-03"},
+		Evidence: map[string]any{"first_bad_seq": rep.FirstBadSeq, "kind": rep.Kind, "detail": rep.Detail, "external_checkpoint": rep.External}}
+	switch {
+	case a.alerts != nil:
+		if _, err := a.alerts.RaiseAlert(ctx, alert); err != nil && ctx.Err() == nil {
+			a.log.Error("audit: raise the tampering alert", "err", err)
+		}
+	case a.notifier != nil:
+		_ = a.notifier.Notify(ctx, steward.Notification{Kind: "alert", Severity: string(steward.SeverityCritical), Title: alert.Title,
+			Body: rep.Summary(), Time: time.Now().UTC()})
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func newSink(c auditSinkConfig, getenv func(string) string) (audit.Sink, error) {
