@@ -22,11 +22,11 @@ func (e *Engine) IngestUsage(ctx context.Context, evs []steward.UsageEvent) erro
 		}
 		e.received.Add(1)
 		select {
-		case e.q <- ev:
+		case e.queue <- ev:
 		default:
 			e.wake()
 			select {
-			case e.q <- ev:
+			case e.queue <- ev:
 			case <-ctx.Done():
 				e.dropped.Add(1)
 				return ctx.Err()

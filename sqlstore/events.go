@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/canonjson"
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
@@ -180,7 +181,7 @@ func chainEvent(e *steward.Event, seq int64, prev string) ([]any, error) {
 	if e.ID == "" {
 		e.ID = ids.New(ids.Event, e.Time)
 	}
-	h, err := e.ComputeHash()
+	h, err := canonjson.EntryHash(e)
 	if err != nil {
 		return nil, fmt.Errorf("append event: hash: %w", err)
 	}
