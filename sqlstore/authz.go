@@ -216,7 +216,7 @@ func (t *tx) BumpAuthzRevision(ctx context.Context) (int64, error) {
 
 // UpdateAuthz runs fn in one write transaction with the authz methods.
 func (s *Store) UpdateAuthz(ctx context.Context, fn func(tx steward.AuthzTx) error) error {
-	return s.Update(ctx, func(tx steward.Tx) error { return fn(tx.(steward.AuthzTx)) })
+	return s.update(ctx, func(t *tx) error { return fn(t) })
 }
 
 // ChangedIdentities returns the distinct identity ids of events after seq

@@ -20,6 +20,11 @@ var (
 	_ steward.BrokerTx    = (*tx)(nil)
 )
 
+// UpdateBroker runs fn in one write transaction with the broker's methods.
+func (s *Store) UpdateBroker(ctx context.Context, fn func(tx steward.BrokerTx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
+
 const brokerCredentialColumns = credentialColumns + `, digest, allowed_cidrs, client_id, public_jwk, predecessor_id, overlap_until`
 
 func scanBrokerCredential(row rowScanner) (*steward.BrokerCredential, error) {

@@ -11,9 +11,15 @@ import (
 )
 
 var (
-	_ steward.DiscoveryReader = (*Store)(nil)
-	_ steward.DiscoveryTx     = (*tx)(nil)
+	_ steward.DiscoveryStore = (*Store)(nil)
+	_ steward.DiscoveryTx    = (*tx)(nil)
 )
+
+// UpdateDiscovery runs fn in one write transaction with the discovery
+// methods.
+func (s *Store) UpdateDiscovery(ctx context.Context, fn func(tx steward.DiscoveryTx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
 
 const discoveryColumns = `id, fingerprint, rule, source, repository, file, line, col, commit_sha, author, email, context, severity,
 	managed, credential_id, identity_id, suggested_owner, status, first_seen, last_seen, occurrences, auto_revoked`

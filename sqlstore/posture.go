@@ -20,7 +20,7 @@ var (
 
 // UpdatePosture runs fn in one write transaction with the posture methods.
 func (s *Store) UpdatePosture(ctx context.Context, fn func(tx steward.PostureTx) error) error {
-	return s.Update(ctx, func(t steward.Tx) error { return fn(t.(steward.PostureTx)) })
+	return s.update(ctx, func(t *tx) error { return fn(t) })
 }
 
 const findingColumns = `id, key, check_id, title, severity, status, identity_id, credential_id, owner_id, team, owasp, csf, evidence,
