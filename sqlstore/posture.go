@@ -87,14 +87,7 @@ func findingArgs(f *steward.Finding) ([]any, error) {
 }
 
 func (r *reader) GetFinding(ctx context.Context, id string) (*steward.Finding, error) {
-	f, err := scanFinding(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+findingColumns+` FROM findings WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("finding", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get finding: %w", err)
-	}
-	return f, nil
+	return getOne(ctx, r, "get finding", scanFinding, notFound("finding", id), `SELECT `+findingColumns+` FROM findings WHERE id = ?`, id)
 }
 
 func (r *reader) ListFindings(ctx context.Context, f steward.FindingFilter) (_ *steward.Page[*steward.Finding], err error) {
@@ -102,66 +95,25 @@ func (r *reader) ListFindings(ctx context.Context, f steward.FindingFilter) (_ *
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if f.Severity != "" {
-		add("severity = ?", string(f.Severity))
-	}
-	if f.OWASP != "" {
-		add("owasp = ?", f.OWASP)
-	}
+	var w filter
+	w.eq("severity", string(f.Severity))
+	w.eq("owasp", f.OWASP)
 	if f.CSF != "" {
-		add(`csf LIKE ? ESCAPE '\'`, `%"`+escapeLike(f.CSF)+`"%`)
+		w.add(`csf LIKE ? ESCAPE '\'`, `%"`+escapeLike(f.CSF)+`"%`)
 	}
-	if f.OwnerID != "" {
-		add("owner_id = ?", f.OwnerID)
-	}
-	if f.Team != "" {
-		add("team = ?", f.Team)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
+	w.eq("owner_id", f.OwnerID)
+	w.eq("team", f.Team)
+	w.eq("status", string(f.Status))
 	if f.Unresolved {
-		add("status <> 'resolved'")
+		w.add("status <> 'resolved'")
 	}
-	if f.IdentityID != "" {
-		add("identity_id = ?", f.IdentityID)
+	w.eq("identity_id", f.IdentityID)
+	w.eq("check_id", f.Check)
+	if err := w.afterID(f.Cursor, "id > ?"); err != nil {
+		return nil, err
 	}
-	if f.Check != "" {
-		add("check_id = ?", f.Check)
-	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		add("id > ?", c.ID)
-	}
-	q := `SELECT ` + findingColumns + ` FROM findings`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", f.Limit+1)
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list findings: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.Finding]{Items: []*steward.Finding{}}
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			page.NextCursor = encodeCursor(cursor{ID: page.Items[len(page.Items)-1].ID})
-			break
-		}
-		fd, err := scanFinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list findings: %w", err)
-		}
-		page.Items = append(page.Items, fd)
-	}
-	return page, rows.Err()
+	return listPage(ctx, r, "list findings", f.Limit, scanFinding, func(x *steward.Finding) string { return byID(x.ID) },
+		`SELECT `+findingColumns+` FROM findings`+w.where()+` ORDER BY id`, w.args...)
 }
 
 func (r *reader) queryFindings(ctx context.Context, q string, args ...any) ([]*steward.Finding, error) {
@@ -515,15 +467,8 @@ func (r *reader) FindOwnerByRef(ctx context.Context, ref string) (*steward.Owner
 	if ref == "" {
 		return nil, notFound("owner", ref)
 	}
-	o, err := scanOwner(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+ownerColumns+` FROM owners
-		WHERE id = ? OR email = ? OR external_ref = ? OR external_ref = ? ORDER BY id LIMIT 1`), ref, strings.ToLower(ref), ref, "okta:"+ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("owner", ref)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find owner: %w", err)
-	}
-	return o, nil
+	return getOne(ctx, r, "find owner", scanOwner, notFound("owner", ref), `SELECT `+ownerColumns+` FROM owners
+		WHERE id = ? OR email = ? OR external_ref = ? OR external_ref = ? ORDER BY id LIMIT 1`, ref, strings.ToLower(ref), ref, "okta:"+ref)
 }
 
 const reviewColumns = `id, name, scope, status, created_at, created_by, deadline, closed_at, auto_suspend`
@@ -547,14 +492,7 @@ func scanReview(row rowScanner) (*steward.ReviewCampaign, error) {
 }
 
 func (r *reader) GetReview(ctx context.Context, id string) (*steward.ReviewCampaign, error) {
-	c, err := scanReview(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+reviewColumns+` FROM review_campaigns WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("review", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get review: %w", err)
-	}
-	return c, nil
+	return getOne(ctx, r, "get review", scanReview, notFound("review", id), `SELECT `+reviewColumns+` FROM review_campaigns WHERE id = ?`, id)
 }
 
 func (r *reader) ListReviews(ctx context.Context, since *time.Time) ([]*steward.ReviewCampaign, error) {
@@ -563,20 +501,7 @@ func (r *reader) ListReviews(ctx context.Context, since *time.Time) ([]*steward.
 	if since != nil {
 		q, args = q+` WHERE created_at >= ? OR closed_at IS NULL OR closed_at >= ?`, append(args, micros(*since), micros(*since))
 	}
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q+` ORDER BY created_at, id`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list reviews: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.ReviewCampaign{}
-	for rows.Next() {
-		c, err := scanReview(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list reviews: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "list reviews", scanReview, q+` ORDER BY created_at, id`, args...)
 }
 
 const reviewItemColumns = `id, campaign_id, identity_id, identity_name, owner_id, status, decision, justification, scopes, new_owner_id, decided_by, decided_at, event_seq`
@@ -603,20 +528,7 @@ func scanReviewItem(row rowScanner) (*steward.ReviewItem, error) {
 }
 
 func (r *reader) queryReviewItems(ctx context.Context, q string, args ...any) ([]*steward.ReviewItem, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("review items: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.ReviewItem{}
-	for rows.Next() {
-		it, err := scanReviewItem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("review items: %w", err)
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "review items", scanReviewItem, q, args...)
 }
 
 func (r *reader) ListReviewItems(ctx context.Context, campaignID string) ([]*steward.ReviewItem, error) {
@@ -624,14 +536,7 @@ func (r *reader) ListReviewItems(ctx context.Context, campaignID string) ([]*ste
 }
 
 func (r *reader) GetReviewItem(ctx context.Context, id string) (*steward.ReviewItem, error) {
-	it, err := scanReviewItem(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+reviewItemColumns+` FROM review_items WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("review item", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get review item: %w", err)
-	}
-	return it, nil
+	return getOne(ctx, r, "get review item", scanReviewItem, notFound("review item", id), `SELECT `+reviewItemColumns+` FROM review_items WHERE id = ?`, id)
 }
 
 // ReviewItems reads one status at a time (pending, then decided) in id
