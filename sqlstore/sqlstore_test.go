@@ -26,6 +26,8 @@ func TestConformance(t *testing.T) {
 			t.Run("authz", func(t *testing.T) { storetest.RunAuthz(t, e.Store) })
 			t.Run("alerts", func(t *testing.T) { storetest.RunAlerts(t, e.Store) })
 			t.Run("posture", func(t *testing.T) { storetest.RunPosture(t, e.Store) })
+			t.Run("discovery", func(t *testing.T) { storetest.RunDiscovery(t, e.Store) })
+			t.Run("web", func(t *testing.T) { storetest.RunWeb(t, e.Store) })
 		})
 	}
 }
