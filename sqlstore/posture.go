@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -117,20 +116,7 @@ func (r *reader) ListFindings(ctx context.Context, f steward.FindingFilter) (_ *
 }
 
 func (r *reader) queryFindings(ctx context.Context, q string, args ...any) ([]*steward.Finding, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
-	}
-	defer rows.Close()
-	var out []*steward.Finding
-	for rows.Next() {
-		f, err := scanFinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("findings: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "findings", scanFinding, q, args...)
 }
 
 // inChunks calls fn with slices of at most n ids.
@@ -158,86 +144,61 @@ func (r *reader) FindingsFor(ctx context.Context, ids []string) ([]*steward.Find
 }
 
 func (r *reader) FindingsInRange(ctx context.Context, after, through string) ([]*steward.Finding, error) {
-	var where []string
-	var args []any
+	var w filter
 	if after != "" {
-		where, args = append(where, "identity_id > ?"), append(args, after)
+		w.add("identity_id > ?", after)
 	}
 	if through != "" {
-		where, args = append(where, "identity_id <= ?"), append(args, through)
+		w.add("identity_id <= ?", through)
 	}
-	q := `SELECT ` + findingColumns + ` FROM findings`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	return r.queryFindings(ctx, q, args...)
+	return r.queryFindings(ctx, `SELECT `+findingColumns+` FROM findings`+w.where(), w.args...)
 }
 
 func (r *reader) FindingCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT owasp, COUNT(*) FROM findings WHERE status <> 'resolved' GROUP BY owasp`)
-	if err != nil {
-		return nil, fmt.Errorf("finding counts: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
+	return out, eachRow(ctx, r, "finding counts", func(row rowScanner) error {
 		var k string
 		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, fmt.Errorf("finding counts: %w", err)
-		}
+		err := row.Scan(&k, &n)
 		out[k] = n
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT owasp, COUNT(*) FROM findings WHERE status <> 'resolved' GROUP BY owasp`)
 }
 
 func (r *reader) FindingMatrix(ctx context.Context) (map[string]map[steward.Severity]int, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT owasp, severity, COUNT(*) FROM findings WHERE status <> 'resolved' GROUP BY owasp, severity`)
-	if err != nil {
-		return nil, fmt.Errorf("finding matrix: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]map[steward.Severity]int{}
-	for rows.Next() {
+	return out, eachRow(ctx, r, "finding matrix", func(row rowScanner) error {
 		var k string
 		var sev steward.Severity
 		var n int
-		if err := rows.Scan(&k, &sev, &n); err != nil {
-			return nil, fmt.Errorf("finding matrix: %w", err)
+		if err := row.Scan(&k, &sev, &n); err != nil {
+			return err
 		}
 		if out[k] == nil {
 			out[k] = map[steward.Severity]int{}
 		}
 		out[k][sev] = n
-	}
-	return out, rows.Err()
+		return nil
+	}, `SELECT owasp, severity, COUNT(*) FROM findings WHERE status <> 'resolved' GROUP BY owasp, severity`)
 }
 
 const waiverColumns = `id, finding_id, reason, approver, until, created_at, created_by, ended_at, end_reason`
 
+func scanWaiver(row rowScanner) (*steward.Waiver, error) {
+	var w steward.Waiver
+	var until, created int64
+	var ended sql.NullInt64
+	if err := row.Scan(&w.ID, &w.FindingID, &w.Reason, &w.Approver, &until, &created, &w.CreatedBy, &ended, &w.EndReason); err != nil {
+		return nil, err
+	}
+	w.Until, w.CreatedAt, w.EndedAt = fromMicros(until), fromMicros(created), fromNullMicros(ended)
+	return &w, nil
+}
+
 func (r *reader) ListWaivers(ctx context.Context, findingID string) ([]*steward.Waiver, error) {
-	q := `SELECT ` + waiverColumns + ` FROM finding_waivers`
-	var args []any
-	if findingID != "" {
-		q, args = q+` WHERE finding_id = ?`, append(args, findingID)
-	}
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q+` ORDER BY created_at, id`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list waivers: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.Waiver{}
-	for rows.Next() {
-		var w steward.Waiver
-		var until, created int64
-		var ended sql.NullInt64
-		if err := rows.Scan(&w.ID, &w.FindingID, &w.Reason, &w.Approver, &until, &created, &w.CreatedBy, &ended, &w.EndReason); err != nil {
-			return nil, fmt.Errorf("list waivers: %w", err)
-		}
-		w.Until, w.CreatedAt, w.EndedAt = fromMicros(until), fromMicros(created), fromNullMicros(ended)
-		out = append(out, &w)
-	}
-	return out, rows.Err()
+	var w filter
+	w.eq("finding_id", findingID)
+	return queryAll(ctx, r, "list waivers", scanWaiver, `SELECT `+waiverColumns+` FROM finding_waivers`+w.where()+` ORDER BY created_at, id`, w.args...)
 }
 
 func (r *reader) ScanSubjects(ctx context.Context, ids []string, batch int, fn func(is []*steward.Identity, creds map[string][]*steward.Credential) error) error {
@@ -282,58 +243,35 @@ func (r *reader) ScanSubjects(ctx context.Context, ids []string, batch int, fn f
 }
 
 func (r *reader) scanIdentities(ctx context.Context, q string, args ...any) ([]*steward.Identity, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("scan identities: %w", err)
-	}
-	defer rows.Close()
-	var out []*steward.Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan identities: %w", err)
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "scan identities", scanIdentity, q, args...)
 }
 
+// scanCredentials reads credentials keyed by their identity's id.
 func (r *reader) scanCredentials(ctx context.Context, q string, args ...any) (map[string][]*steward.Credential, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("scan credentials: %w", err)
-	}
-	defer rows.Close()
 	out := map[string][]*steward.Credential{}
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan credentials: %w", err)
+	return out, eachRow(ctx, r, "scan credentials", func(row rowScanner) error {
+		c, err := scanCredential(row)
+		if err == nil {
+			out[c.IdentityID] = append(out[c.IdentityID], c)
 		}
-		out[c.IdentityID] = append(out[c.IdentityID], c)
-	}
-	return out, rows.Err()
+		return err
+	}, q, args...)
 }
 
 func (r *reader) ExpiryExtensions(ctx context.Context, ids []string) (map[string]int, error) {
 	out := map[string]int{}
 	run := func(q string, args ...any) error {
-		rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-		if err != nil {
-			return fmt.Errorf("expiry extensions: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, r, "expiry extensions", func(row rowScanner) error {
 			var id, action string
 			var before, after sql.NullString
-			if err := rows.Scan(&id, &action, &before, &after); err != nil {
-				return fmt.Errorf("expiry extensions: %w", err)
+			if err := row.Scan(&id, &action, &before, &after); err != nil {
+				return err
 			}
 			if action == steward.ActionCredentialExtend || extendsExpiry(before.String, after.String) {
 				out[id]++
 			}
-		}
-		return rows.Err()
+			return nil
+		}, q, args...)
 	}
 	const sel = `SELECT identity_id, action, before, after FROM events WHERE action IN ('identity.update', 'credential.extend')`
 	if ids == nil {
@@ -364,20 +302,13 @@ func (r *reader) SharedFingerprints(ctx context.Context, fps []string) (map[stri
 	// Step 1: which fingerprints are held by more than one identity.
 	var shared []string
 	find := func(cond string, args ...any) error {
-		rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT fingerprint FROM credentials WHERE fingerprint <> '' AND status IN ('active', 'inactive') `+cond+`
-			GROUP BY fingerprint HAVING COUNT(DISTINCT identity_id) > 1`), args...)
-		if err != nil {
-			return fmt.Errorf("shared fingerprints: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, r, "shared fingerprints", func(row rowScanner) error {
 			var fp string
-			if err := rows.Scan(&fp); err != nil {
-				return fmt.Errorf("shared fingerprints: %w", err)
-			}
+			err := row.Scan(&fp)
 			shared = append(shared, fp)
-		}
-		return rows.Err()
+			return err
+		}, `SELECT fingerprint FROM credentials WHERE fingerprint <> '' AND status IN ('active', 'inactive') `+cond+`
+			GROUP BY fingerprint HAVING COUNT(DISTINCT identity_id) > 1`, args...)
 	}
 	if fps == nil {
 		if err := find(""); err != nil {
@@ -396,25 +327,19 @@ func (r *reader) SharedFingerprints(ctx context.Context, fps []string) (map[stri
 	}
 	// Step 2: the holders of those fingerprints.
 	err := inChunks(shared, 500, func(c []string) error {
-		rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT c.fingerprint, c.identity_id, i.environment FROM credentials c JOIN identities i ON i.id = c.identity_id
-			WHERE c.fingerprint IN (`+placeholders(len(c))+`) AND c.status IN ('active', 'inactive') AND i.status <> 'revoked'
-			ORDER BY c.fingerprint, c.identity_id`), anySlice(c)...)
-		if err != nil {
-			return fmt.Errorf("shared fingerprints: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, r, "shared fingerprints", func(row rowScanner) error {
 			var fp string
 			var sc steward.SharedCredential
-			if err := rows.Scan(&fp, &sc.IdentityID, &sc.Environment); err != nil {
-				return fmt.Errorf("shared fingerprints: %w", err)
+			if err := row.Scan(&fp, &sc.IdentityID, &sc.Environment); err != nil {
+				return err
 			}
-			if l := out[fp]; len(l) > 0 && l[len(l)-1].IdentityID == sc.IdentityID {
-				continue
+			if l := out[fp]; len(l) == 0 || l[len(l)-1].IdentityID != sc.IdentityID {
+				out[fp] = append(out[fp], sc)
 			}
-			out[fp] = append(out[fp], sc)
-		}
-		return rows.Err()
+			return nil
+		}, `SELECT c.fingerprint, c.identity_id, i.environment FROM credentials c JOIN identities i ON i.id = c.identity_id
+			WHERE c.fingerprint IN (`+placeholders(len(c))+`) AND c.status IN ('active', 'inactive') AND i.status <> 'revoked'
+			ORDER BY c.fingerprint, c.identity_id`, anySlice(c)...)
 	})
 	return out, err
 }
@@ -444,20 +369,13 @@ func (r *reader) PostureChanges(ctx context.Context, afterSeq int64, limit int) 
 func (r *reader) LatestSeqs(ctx context.Context, ids []string) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := inChunks(ids, 500, func(c []string) error {
-		rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT identity_id, MAX(seq) FROM events WHERE identity_id IN (`+placeholders(len(c))+`) GROUP BY identity_id`), anySlice(c)...)
-		if err != nil {
-			return fmt.Errorf("latest seqs: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, r, "latest seqs", func(row rowScanner) error {
 			var id string
 			var seq int64
-			if err := rows.Scan(&id, &seq); err != nil {
-				return fmt.Errorf("latest seqs: %w", err)
-			}
+			err := row.Scan(&id, &seq)
 			out[id] = seq
-		}
-		return rows.Err()
+			return err
+		}, `SELECT identity_id, MAX(seq) FROM events WHERE identity_id IN (`+placeholders(len(c))+`) GROUP BY identity_id`, anySlice(c)...)
 	})
 	return out, err
 }
@@ -660,40 +578,13 @@ func (r *reader) OverdueReviewItems(ctx context.Context, now time.Time, ids []st
 }
 
 func (r *reader) ListSnapshots(ctx context.Context, since, until time.Time) ([]*steward.PostureSnapshot, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT doc FROM posture_snapshots WHERE time >= ? AND time < ? ORDER BY time`), micros(since), micros(until))
-	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.PostureSnapshot{}
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, fmt.Errorf("list snapshots: %w", err)
-		}
-		var s steward.PostureSnapshot
-		if err := json.Unmarshal([]byte(doc), &s); err != nil {
-			return nil, fmt.Errorf("list snapshots: %w", err)
-		}
-		out = append(out, &s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "list snapshots", scanDoc[steward.PostureSnapshot],
+		`SELECT doc FROM posture_snapshots WHERE time >= ? AND time < ? ORDER BY time`, micros(since), micros(until))
 }
 
 func (r *reader) GetOffboarding(ctx context.Context, ownerID string) (*steward.Offboarding, error) {
-	var doc string
-	err := r.q.QueryRowContext(ctx, rebind(r.d, `SELECT doc FROM offboardings WHERE owner_id = ?`), ownerID).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("offboarding", ownerID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get offboarding: %w", err)
-	}
-	var o steward.Offboarding
-	if err := json.Unmarshal([]byte(doc), &o); err != nil {
-		return nil, fmt.Errorf("get offboarding: %w", err)
-	}
-	return &o, nil
+	return getOne(ctx, r, "get offboarding", scanDoc[steward.Offboarding], notFound("offboarding", ownerID),
+		`SELECT doc FROM offboardings WHERE owner_id = ?`, ownerID)
 }
 
 func (r *reader) ListOffboardings(ctx context.Context, open bool) ([]*steward.Offboarding, error) {
@@ -701,24 +592,7 @@ func (r *reader) ListOffboardings(ctx context.Context, open bool) ([]*steward.Of
 	if open {
 		q += ` WHERE completed_at IS NULL`
 	}
-	rows, err := r.q.QueryContext(ctx, q+` ORDER BY started_at, owner_id`)
-	if err != nil {
-		return nil, fmt.Errorf("list offboardings: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.Offboarding{}
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, fmt.Errorf("list offboardings: %w", err)
-		}
-		var o steward.Offboarding
-		if err := json.Unmarshal([]byte(doc), &o); err != nil {
-			return nil, fmt.Errorf("list offboardings: %w", err)
-		}
-		out = append(out, &o)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "list offboardings", scanDoc[steward.Offboarding], q+` ORDER BY started_at, owner_id`)
 }
 
 // WriteFindings inserts or updates a batch of findings.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,24 +39,36 @@ func (f *filter) where() string {
 	return " WHERE " + strings.Join(f.conds, " AND ")
 }
 
+// eachRow runs q on r and calls fn with each row; op names the operation
+// in errors.
+func eachRow(ctx context.Context, r *reader, op string, fn func(row rowScanner) error, q string, args ...any) error {
+	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
 // queryAll runs q on r and scans every row; op names the operation in
 // errors. It returns an empty slice, never nil, when no row matches.
 func queryAll[T any](ctx context.Context, r *reader, op string, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rows.Close()
 	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
+	err := eachRow(ctx, r, op, func(row rowScanner) error {
+		v, err := scan(row)
 		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return err
+	}, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -123,3 +136,16 @@ func pageLimit(limit *int) error {
 // readPool reads straight from the read pool, without the statement cache
 // (queries whose text varies).
 func (s *Store) readPool() *reader { return &reader{q: s.readDB, d: s.engine} }
+
+// scanDoc scans a row of one JSON document column into a T.
+func scanDoc[T any](row rowScanner) (*T, error) {
+	var doc string
+	if err := row.Scan(&doc); err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
