@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -58,7 +57,7 @@ func (r *reader) ListEvents(ctx context.Context, f steward.EventFilter) (_ *stew
 		if len(f.IdentityIDs) == 0 {
 			return &steward.Page[*steward.Event]{Items: []*steward.Event{}}, nil
 		}
-		w.add("identity_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IdentityIDs)), ",")+")", anySlice(f.IdentityIDs)...)
+		w.add("identity_id IN ("+placeholders(len(f.IdentityIDs))+")", anySlice(f.IdentityIDs)...)
 	}
 	op, dir := "<", "DESC"
 	if f.Ascending {

@@ -157,7 +157,7 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		if len(f.IDs) == 0 {
 			return &steward.Page[*steward.Identity]{Items: []*steward.Identity{}}, nil
 		}
-		w.add("id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")", anySlice(f.IDs)...)
+		w.add("id IN ("+placeholders(len(f.IDs))+")", anySlice(f.IDs)...)
 	}
 
 	sortKey := strings.TrimPrefix(f.Sort, "-")

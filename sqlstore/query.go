@@ -149,3 +149,17 @@ func scanDoc[T any](row rowScanner) (*T, error) {
 	}
 	return &v, nil
 }
+
+// inChunks calls fn with slices of at most n ids.
+func inChunks(ids []string, n int, fn func(chunk []string) error) error {
+	for len(ids) > 0 {
+		k := min(n, len(ids))
+		if err := fn(ids[:k]); err != nil {
+			return err
+		}
+		ids = ids[k:]
+	}
+	return nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
