@@ -18,6 +18,11 @@ type Route struct {
 	Query   []string // documented query parameters
 	Reply   string   // schema name of the success body
 	Status  int      // success status
+	// Needs is the capability the route serves; while it is not
+	// configured the route answers 501 (see Server.wrap).
+	Needs Capability
+	// Errors is how the route writes errors (problem+json by default).
+	Errors  ErrorStyle
 	handler func(s *Server) http.Handler
 }
 
@@ -25,7 +30,7 @@ type Route struct {
 // from this list and a test checks both ways that the document and the mux
 // agree. Each capability keeps its routes in its own file.
 func Routes() []Route {
-	return slices.Concat(coreRoutes(), discoveryRoutes(), auditRoutes(), brokerRoutes(), authzRoutes(), postureRoutes(), alertsRoutes())
+	return slices.Concat(coreRoutes(), discoveryRoutes(), auditRoutes(), brokerRoutes(), authzRoutes(), postureRoutes(), provisioningRoutes(), alertsRoutes())
 }
 
 func coreRoutes() []Route {
@@ -68,7 +73,7 @@ func coreRoutes() []Route {
 
 func (s *Server) routes() {
 	for _, rt := range Routes() {
-		h := rt.handler(s)
+		h := s.wrap(rt)
 		if !rt.Public {
 			h = s.authenticate(h)
 		}

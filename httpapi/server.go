@@ -103,6 +103,9 @@ func NewServer(d Deps) *Server {
 		quietRoutes: map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true},
 	}
 	s.metrics = newMetrics(d.Registry, d.Version, d.Stats)
+	if d.Authz != nil {
+		s.registerUsageMetrics()
+	}
 	s.routes()
 	for _, m := range d.Mount {
 		m(s.mux, s)
