@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/steward-nhi/steward"
@@ -99,67 +98,4 @@ func (s *Server) handleAuditProof() http.Handler {
 
 func (s *Server) handleAuditPublicKey() http.Handler {
 	return noBody(http.StatusOK, func(r *http.Request) (*steward.AuditPublicKey, error) { return s.Audit.PublicKey(r.Context()) })
-}
-
-// AuditClient calls the audit routes (the CLI uses it).
-type AuditClient struct{ *Client }
-
-// ListAudit lists chain entries.
-func (c AuditClient) ListAudit(ctx context.Context, f steward.EventFilter) (*steward.Page[*steward.Event], error) {
-	v := url.Values{}
-	for k, s := range map[string]string{"identity_id": f.IdentityID, "subject_id": f.SubjectID, "actor": f.Actor, "action": f.Action, "cursor": f.Cursor} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if f.Since != nil {
-		v.Set("since", f.Since.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"))
-	}
-	if f.Until != nil {
-		v.Set("until", f.Until.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"))
-	}
-	if f.Limit > 0 {
-		v.Set("limit", strconv.Itoa(f.Limit))
-	}
-	if !f.Ascending {
-		v.Set("order", "desc")
-	}
-	var out steward.Page[*steward.Event]
-	return &out, c.doJSON(ctx, "GET", "/api/v1/audit?"+v.Encode(), nil, &out)
-}
-
-// VerifyChain asks the server to verify its chain.
-func (c AuditClient) VerifyChain(ctx context.Context) (*steward.VerifyReport, error) {
-	var out steward.VerifyReport
-	return &out, c.doJSON(ctx, "GET", "/api/v1/audit/verify", nil, &out)
-}
-
-// ListCheckpoints lists signed checkpoints, newest first.
-func (c AuditClient) ListCheckpoints(ctx context.Context, limit int) ([]*steward.Checkpoint, error) {
-	var out struct {
-		Items []*steward.Checkpoint `json:"items"`
-	}
-	return out.Items, c.doJSON(ctx, "GET", "/api/v1/audit/checkpoints?limit="+strconv.Itoa(max(1, limit)), nil, &out)
-}
-
-// CreateCheckpoint signs a checkpoint now.
-func (c AuditClient) CreateCheckpoint(ctx context.Context) (*steward.Checkpoint, error) {
-	var out steward.Checkpoint
-	return &out, c.doJSON(ctx, "POST", "/api/v1/audit/checkpoints", nil, &out)
-}
-
-// Proof fetches an inclusion proof.
-func (c AuditClient) Proof(ctx context.Context, seq, treeSize int64) (*steward.InclusionProof, error) {
-	path := "/api/v1/audit/proof/" + strconv.FormatInt(seq, 10)
-	if treeSize > 0 {
-		path += "?tree_size=" + strconv.FormatInt(treeSize, 10)
-	}
-	var out steward.InclusionProof
-	return &out, c.doJSON(ctx, "GET", path, nil, &out)
-}
-
-// PublicKey fetches the checkpoint signing key.
-func (c AuditClient) PublicKey(ctx context.Context) (*steward.AuditPublicKey, error) {
-	var out steward.AuditPublicKey
-	return &out, c.doJSON(ctx, "GET", "/api/v1/audit/public-key", nil, &out)
 }

@@ -3,11 +3,7 @@ package httpapi
 import (
 	"archive/zip"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -205,39 +201,4 @@ func (s *Server) handleEvidence() http.Handler {
 			Error(w, r, steward.FieldError("format", "must be zip or json, not %q", format))
 		}
 	})
-}
-
-// DoJSON sends in as a JSON body and decodes the reply into out.
-func (c *Client) DoJSON(ctx context.Context, method, path string, in, out any) error {
-	return c.doJSON(ctx, method, path, in, out)
-}
-
-// Download GETs path and returns the raw body (evidence packs); a
-// problem+json reply becomes an error as with Do.
-func (c *Client) Download(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.BaseURL+path, nil)
-	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	req.Header.Set("User-Agent", c.UserAgent)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the Steward server at %s: %w", c.BaseURL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 2<<30))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if resp.StatusCode >= 400 {
-		var p Problem
-		if json.Unmarshal(b, &p) != nil || p.Status == 0 {
-			p = Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Detail: strings.TrimSpace(string(b[:min(len(b), 4096)]))}
-		}
-		return nil, &clientError{ProblemError{p}}
-	}
-	return b, nil
 }
