@@ -20,19 +20,19 @@ type AlertsAPI interface {
 // alertsRoutes lists the alerts capability's routes.
 func alertsRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/api/v1/alerts", Summary: "Anomalous-usage alerts, newest first (filters, cursor pagination)", Roles: "any (owner: own)",
+		{Method: "GET", Path: "/api/v1/alerts", Summary: "Anomalous-usage alerts, newest first (filters, cursor pagination)", Roles: staff, Own: true,
 			Query: []string{"identity_id", "detector", "severity", "status", "limit", "cursor"}, Reply: "AlertPage", Status: 200, Needs: CapAlerts, handler: (*Server).handleListAlerts},
-		{Method: "GET", Path: "/api/v1/alerts/dead-letters", Summary: "Notifications no sink could deliver, newest first", Roles: "admin, operator, auditor",
+		{Method: "GET", Path: "/api/v1/alerts/dead-letters", Summary: "Notifications no sink could deliver, newest first", Roles: staff,
 			Query: []string{"limit"}, Reply: "DeadLetterList", Status: 200, Needs: CapAlerts, handler: (*Server).handleDeadLetters},
-		{Method: "POST", Path: "/api/v1/alerts/test-notification", Summary: "Send a test notification to the sinks now and report each answer", Roles: "admin",
+		{Method: "POST", Path: "/api/v1/alerts/test-notification", Summary: "Send a test notification to the sinks now and report each answer", Roles: admins,
 			Request: "TestNotification", Reply: "NotificationResults", Status: 200, Needs: CapAlerts, handler: (*Server).handleTestNotification},
-		{Method: "GET", Path: "/api/v1/alerts/{id}", Summary: "Get an alert", Roles: "any (owner: own)", Reply: "Alert", Status: 200, Needs: CapAlerts, handler: (*Server).handleGetAlert},
-		{Method: "POST", Path: "/api/v1/alerts/{id}/ack", Summary: "Acknowledge an alert", Roles: "admin, operator, owner (own)", Request: "AlertAction", Reply: "Alert", Status: 200,
+		{Method: "GET", Path: "/api/v1/alerts/{id}", Summary: "Get an alert", Roles: staff, Own: true, Reply: "Alert", Status: 200, Needs: CapAlerts, handler: (*Server).handleGetAlert},
+		{Method: "POST", Path: "/api/v1/alerts/{id}/ack", Summary: "Acknowledge an alert", Roles: writers, Own: true, Request: "AlertAction", Reply: "Alert", Status: 200,
 			Needs: CapAlerts, handler: alertActionHandler(steward.AlertActAck)},
-		{Method: "POST", Path: "/api/v1/alerts/{id}/resolve", Summary: "Resolve an alert", Roles: "admin, operator, owner (own)", Request: "AlertAction", Reply: "Alert", Status: 200,
+		{Method: "POST", Path: "/api/v1/alerts/{id}/resolve", Summary: "Resolve an alert", Roles: writers, Own: true, Request: "AlertAction", Reply: "Alert", Status: 200,
 			Needs: CapAlerts, handler: alertActionHandler(steward.AlertActResolve)},
 		{Method: "POST", Path: "/api/v1/alerts/{id}/false-positive", Summary: "Mark an alert a false positive; the identity's baseline learns what it called new",
-			Roles: "admin, operator, owner (own)", Request: "AlertAction", Reply: "Alert", Status: 200, Needs: CapAlerts, handler: alertActionHandler(steward.AlertActFalsePositive)},
+			Roles: writers, Own: true, Request: "AlertAction", Reply: "Alert", Status: 200, Needs: CapAlerts, handler: alertActionHandler(steward.AlertActFalsePositive)},
 	}
 }
 

@@ -22,13 +22,13 @@ type AuditAPI interface {
 // auditRoutes lists the audit capability's routes.
 func auditRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit chain, oldest first by default (filters, cursor pagination)", Roles: "admin, auditor",
+		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit chain, oldest first by default (filters, cursor pagination)", Roles: auditors,
 			Query: []string{"identity_id", "subject_id", "actor", "action", "since", "until", "order", "limit", "cursor"}, Reply: "EventPage", Status: 200, Needs: CapAudit, handler: (*Server).handleListAudit},
-		{Method: "GET", Path: "/api/v1/audit/verify", Summary: "Re-compute the chain and the checkpoints; report the first bad entry", Roles: "admin, auditor", Reply: "VerifyReport", Status: 200, Needs: CapAudit, handler: (*Server).handleVerifyAudit},
-		{Method: "GET", Path: "/api/v1/audit/checkpoints", Summary: "Signed checkpoints (Merkle tree heads), newest first", Roles: "admin, auditor", Query: []string{"limit"}, Reply: "CheckpointList", Status: 200, Needs: CapAudit, handler: (*Server).handleListCheckpoints},
-		{Method: "POST", Path: "/api/v1/audit/checkpoints", Summary: "Sign a checkpoint over the chain now", Roles: "admin", Reply: "Checkpoint", Status: 201, Needs: CapAudit, handler: (*Server).handleCreateCheckpoint},
-		{Method: "GET", Path: "/api/v1/audit/proof/{seq}", Summary: "Inclusion proof of an entry in a signed checkpoint", Roles: "admin, auditor", Query: []string{"tree_size"}, Reply: "InclusionProof", Status: 200, Needs: CapAudit, handler: (*Server).handleAuditProof},
-		{Method: "GET", Path: "/api/v1/audit/public-key", Summary: "The checkpoint signing public key (Ed25519)", Roles: "any", Reply: "AuditPublicKey", Status: 200, Needs: CapAudit, handler: (*Server).handleAuditPublicKey},
+		{Method: "GET", Path: "/api/v1/audit/verify", Summary: "Re-compute the chain and the checkpoints; report the first bad entry", Roles: auditors, Reply: "VerifyReport", Status: 200, Needs: CapAudit, handler: (*Server).handleVerifyAudit},
+		{Method: "GET", Path: "/api/v1/audit/checkpoints", Summary: "Signed checkpoints (Merkle tree heads), newest first", Roles: auditors, Query: []string{"limit"}, Reply: "CheckpointList", Status: 200, Needs: CapAudit, handler: (*Server).handleListCheckpoints},
+		{Method: "POST", Path: "/api/v1/audit/checkpoints", Summary: "Sign a checkpoint over the chain now", Roles: admins, Reply: "Checkpoint", Status: 201, Needs: CapAudit, handler: (*Server).handleCreateCheckpoint},
+		{Method: "GET", Path: "/api/v1/audit/proof/{seq}", Summary: "Inclusion proof of an entry in a signed checkpoint", Roles: auditors, Query: []string{"tree_size"}, Reply: "InclusionProof", Status: 200, Needs: CapAudit, handler: (*Server).handleAuditProof},
+		{Method: "GET", Path: "/api/v1/audit/public-key", Summary: "The checkpoint signing public key (Ed25519)", Roles: anyone, Reply: "AuditPublicKey", Status: 200, Needs: CapAudit, handler: (*Server).handleAuditPublicKey},
 	}
 }
 

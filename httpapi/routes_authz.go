@@ -45,29 +45,28 @@ var usageQuery = []string{"identity_id", "subject", "kind", "outcome", "action",
 
 // authzRoutes lists the authz capability's routes.
 func authzRoutes() []Route {
-	const eval = "admin, operator, or an NHI credential with scope authzen:evaluate"
 	return []Route{
 		{Method: "GET", Path: "/.well-known/authzen-configuration", Summary: "AuthZEN PDP metadata", Public: true, Reply: "AuthzenMetadata", Status: 200, Needs: CapAuthz, handler: (*Server).handleAuthzenMetadata},
-		{Method: "POST", Path: "/access/v1/evaluation", Summary: "AuthZEN access evaluation (a deny is 200 with decision false)", Roles: eval, Request: "AuthzenRequest", Reply: "AuthzenDecision", Status: 200, Needs: CapAuthz, handler: (*Server).handleEvaluation},
-		{Method: "POST", Path: "/access/v1/evaluations", Summary: "AuthZEN batch evaluation (execute_all, deny_on_first_deny, permit_on_first_permit)", Roles: eval, Request: "AuthzenBatch", Reply: "AuthzenDecisions", Status: 200, Needs: CapAuthz, handler: (*Server).handleEvaluations},
-		{Method: "POST", Path: "/access/v1/search/subject", Summary: "AuthZEN subject search", Roles: eval, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("subject")},
-		{Method: "POST", Path: "/access/v1/search/resource", Summary: "AuthZEN resource search", Roles: eval, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("resource")},
-		{Method: "POST", Path: "/access/v1/search/action", Summary: "AuthZEN action search", Roles: eval, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("action")},
+		{Method: "POST", Path: "/access/v1/evaluation", Summary: "AuthZEN access evaluation (a deny is 200 with decision false)", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenRequest", Reply: "AuthzenDecision", Status: 200, Needs: CapAuthz, handler: (*Server).handleEvaluation},
+		{Method: "POST", Path: "/access/v1/evaluations", Summary: "AuthZEN batch evaluation (execute_all, deny_on_first_deny, permit_on_first_permit)", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenBatch", Reply: "AuthzenDecisions", Status: 200, Needs: CapAuthz, handler: (*Server).handleEvaluations},
+		{Method: "POST", Path: "/access/v1/search/subject", Summary: "AuthZEN subject search", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("subject")},
+		{Method: "POST", Path: "/access/v1/search/resource", Summary: "AuthZEN resource search", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("resource")},
+		{Method: "POST", Path: "/access/v1/search/action", Summary: "AuthZEN action search", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("action")},
 
-		{Method: "GET", Path: "/api/v1/policies", Summary: "List Cedar policies (versions=true adds the history)", Roles: "admin, operator, auditor", Query: []string{"versions"}, Reply: "PolicyList", Status: 200, Needs: CapAuthz, handler: (*Server).handleListPolicies},
-		{Method: "PUT", Path: "/api/v1/policies/schema", Summary: "Set the Cedar schema (text/plain Cedar or application/json)", Roles: "admin", Query: []string{"reason"}, Request: "File", Reply: "PolicySchema", Status: 200, Needs: CapAuthz, handler: (*Server).handlePutSchema},
-		{Method: "PUT", Path: "/api/v1/policies/{name}", Summary: "Create or replace a Cedar policy (body: text/plain Cedar)", Roles: "admin", Query: []string{"reason"}, Request: "File", Reply: "Policy", Status: 200, Needs: CapAuthz, handler: (*Server).handlePutPolicy},
-		{Method: "GET", Path: "/api/v1/policies/{name}", Summary: "Get a Cedar policy", Roles: "admin, operator, auditor", Reply: "Policy", Status: 200, Needs: CapAuthz, handler: (*Server).handleGetPolicy},
-		{Method: "DELETE", Path: "/api/v1/policies/{name}", Summary: "Delete a Cedar policy (its history stays)", Roles: "admin", Query: []string{"reason"}, Status: 204, Needs: CapAuthz, handler: (*Server).handleDeletePolicy},
-		{Method: "PUT", Path: "/api/v1/entities", Summary: "Replace the external Cedar entities (Cedar JSON entity array)", Roles: "admin", Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, Needs: CapAuthz, handler: entitiesHandler(true)},
-		{Method: "PATCH", Path: "/api/v1/entities", Summary: "Upsert Cedar entities (Cedar JSON entity array)", Roles: "admin", Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, Needs: CapAuthz, handler: entitiesHandler(false)},
+		{Method: "GET", Path: "/api/v1/policies", Summary: "List Cedar policies (versions=true adds the history)", Roles: staff, Query: []string{"versions"}, Reply: "PolicyList", Status: 200, Needs: CapAuthz, handler: (*Server).handleListPolicies},
+		{Method: "PUT", Path: "/api/v1/policies/schema", Summary: "Set the Cedar schema (text/plain Cedar or application/json)", Roles: admins, Query: []string{"reason"}, Request: "File", Reply: "PolicySchema", Status: 200, Needs: CapAuthz, handler: (*Server).handlePutSchema},
+		{Method: "PUT", Path: "/api/v1/policies/{name}", Summary: "Create or replace a Cedar policy (body: text/plain Cedar)", Roles: admins, Query: []string{"reason"}, Request: "File", Reply: "Policy", Status: 200, Needs: CapAuthz, handler: (*Server).handlePutPolicy},
+		{Method: "GET", Path: "/api/v1/policies/{name}", Summary: "Get a Cedar policy", Roles: staff, Reply: "Policy", Status: 200, Needs: CapAuthz, handler: (*Server).handleGetPolicy},
+		{Method: "DELETE", Path: "/api/v1/policies/{name}", Summary: "Delete a Cedar policy (its history stays)", Roles: admins, Query: []string{"reason"}, Status: 204, Needs: CapAuthz, handler: (*Server).handleDeletePolicy},
+		{Method: "PUT", Path: "/api/v1/entities", Summary: "Replace the external Cedar entities (Cedar JSON entity array)", Roles: admins, Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, Needs: CapAuthz, handler: entitiesHandler(true)},
+		{Method: "PATCH", Path: "/api/v1/entities", Summary: "Upsert Cedar entities (Cedar JSON entity array)", Roles: admins, Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, Needs: CapAuthz, handler: entitiesHandler(false)},
 
-		{Method: "GET", Path: "/api/v1/usage", Summary: "List usage events (decisions, authentications, ingested logs)", Roles: "admin, operator, auditor", Query: usageQuery, Reply: "UsagePage", Status: 200, Needs: CapAuthz, handler: (*Server).handleListUsage},
-		{Method: "POST", Path: "/api/v1/usage", Summary: "Ingest usage events (JSON lines)", Roles: "admin, operator", Request: "File", Reply: "IngestSummary", Status: 200, Needs: CapAuthz, handler: ingestHandler("jsonl")},
-		{Method: "GET", Path: "/api/v1/usage/unknown", Summary: "Callers seen in usage that match no identity (discovery leads)", Roles: "admin, operator, auditor", Query: []string{"limit"}, Reply: "UsageCountList", Status: 200, Needs: CapAuthz, handler: (*Server).handleUnknownCallers},
-		{Method: "POST", Path: "/api/v1/usage/import/{format}", Summary: "Ingest a log: cloudtrail, vault, openbao, opa, gateway (…_field=NAME), jsonl", Roles: "admin, operator",
+		{Method: "GET", Path: "/api/v1/usage", Summary: "List usage events (decisions, authentications, ingested logs)", Roles: staff, Query: usageQuery, Reply: "UsagePage", Status: 200, Needs: CapAuthz, handler: (*Server).handleListUsage},
+		{Method: "POST", Path: "/api/v1/usage", Summary: "Ingest usage events (JSON lines)", Roles: writers, Request: "File", Reply: "IngestSummary", Status: 200, Needs: CapAuthz, handler: ingestHandler("jsonl")},
+		{Method: "GET", Path: "/api/v1/usage/unknown", Summary: "Callers seen in usage that match no identity (discovery leads)", Roles: staff, Query: []string{"limit"}, Reply: "UsageCountList", Status: 200, Needs: CapAuthz, handler: (*Server).handleUnknownCallers},
+		{Method: "POST", Path: "/api/v1/usage/import/{format}", Summary: "Ingest a log: cloudtrail, vault, openbao, opa, gateway (…_field=NAME), jsonl", Roles: writers,
 			Query: []string{"provider", "time_field", "subject_field", "credential_field", "action_field", "resource_field", "source_field", "user_agent_field", "outcome_field"}, Request: "File", Reply: "IngestSummary", Status: 200, Needs: CapAuthz, handler: ingestHandler("")},
-		{Method: "GET", Path: "/api/v1/identities/{id}/usage", Summary: "An identity's usage: aggregates, unused scopes, recent events", Roles: "any (owner: own)", Query: usageQuery, Reply: "IdentityUsage", Status: 200, Needs: CapAuthz, handler: (*Server).handleIdentityUsage},
+		{Method: "GET", Path: "/api/v1/identities/{id}/usage", Summary: "An identity's usage: aggregates, unused scopes, recent events", Roles: staff, Own: true, Query: usageQuery, Reply: "IdentityUsage", Status: 200, Needs: CapAuthz, handler: (*Server).handleIdentityUsage},
 	}
 }
 

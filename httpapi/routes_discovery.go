@@ -11,9 +11,9 @@ import (
 func discoveryRoutes() []Route {
 	return []Route{
 		{Method: "POST", Path: "/api/v1/discovery/reports", Summary: "Upload a scan report (fingerprints and locations, never secrets); links each to the inventory",
-			Roles: "admin, operator", Request: "DiscoveryReport", Reply: "DiscoverySummary", Status: 200, Needs: CapDiscovery, handler: (*Server).handleDiscoveryReport},
+			Roles: writers, Request: "DiscoveryReport", Reply: "DiscoverySummary", Status: 200, Needs: CapDiscovery, handler: (*Server).handleDiscoveryReport},
 		{Method: "GET", Path: "/api/v1/discovery", Summary: "Secrets found in code and pipelines, linked to identities",
-			Roles: "any (owner: own identities)", Query: []string{"identity_id", "fingerprint", "repository", "managed", "status", "limit", "cursor"},
+			Roles: staff, Own: true, Query: []string{"identity_id", "fingerprint", "repository", "managed", "status", "limit", "cursor"},
 			Reply: "SightingPage", Status: 200, Needs: CapDiscovery, handler: (*Server).handleListSightings},
 	}
 }

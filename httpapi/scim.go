@@ -16,12 +16,12 @@ import (
 // provisioningRoutes lists the SCIM and Okta hook routes.
 func provisioningRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/scim/v2/Users", Summary: "SCIM 2.0: find users (filter userName eq)", Public: true, Roles: "SCIM token", Query: []string{"filter"}, Status: 200, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMList},
-		{Method: "GET", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: get a user", Public: true, Roles: "SCIM token", Status: 200, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMGet},
-		{Method: "PATCH", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: active:false marks the owner departed and offboards", Public: true, Roles: "SCIM token", Status: 200, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMPatch},
-		{Method: "DELETE", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: delete marks the owner departed and offboards", Public: true, Roles: "SCIM token", Status: 204, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMDelete},
-		{Method: "GET", Path: "/hooks/okta", Summary: "Okta event hook one-time verification", Public: true, Roles: "Okta hook secret", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaVerify},
-		{Method: "POST", Path: "/hooks/okta", Summary: "Okta event hook: user.lifecycle.deactivate / suspend offboard the owner", Public: true, Roles: "Okta hook secret", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaEvents},
+		{Method: "GET", Path: "/scim/v2/Users", Summary: "SCIM 2.0: find users (filter userName eq)", Public: true, Auth: "SCIM token", Query: []string{"filter"}, Status: 200, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMList},
+		{Method: "GET", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: get a user", Public: true, Auth: "SCIM token", Status: 200, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMGet},
+		{Method: "PATCH", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: active:false marks the owner departed and offboards", Public: true, Auth: "SCIM token", Status: 200, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMPatch},
+		{Method: "DELETE", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: delete marks the owner departed and offboards", Public: true, Auth: "SCIM token", Status: 204, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMDelete},
+		{Method: "GET", Path: "/hooks/okta", Summary: "Okta event hook one-time verification", Public: true, Auth: "Okta hook secret", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaVerify},
+		{Method: "POST", Path: "/hooks/okta", Summary: "Okta event hook: user.lifecycle.deactivate / suspend offboard the owner", Public: true, Auth: "Okta hook secret", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaEvents},
 	}
 }
 

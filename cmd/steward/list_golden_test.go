@@ -19,7 +19,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files in testd
 // in every output format and compares each with its golden file.
 func TestListOutputGolden(t *testing.T) {
 	pages := map[string]*steward.Page[*steward.Owner]{
-		"": {Items: []*steward.Owner{{ID: "own_1", Name: "Dana Scully", Email: "dana@example.com", Kind: "person", Team: "payments", Status: "active"}}, NextCursor: "c2"},
+		"":   {Items: []*steward.Owner{{ID: "own_1", Name: "Dana Scully", Email: "dana@example.com", Kind: "person", Team: "payments", Status: "active"}}, NextCursor: "c2"},
 		"c2": {Items: []*steward.Owner{{ID: "own_2", Name: "Platform", Kind: "team", Team: "platform", Status: "departed", BackupOwnerID: "own_1"}}},
 	}
 	for _, format := range []string{"table", "json", "yaml", "csv"} {
