@@ -110,6 +110,9 @@ func NewServer(d Deps) *Server {
 		quietRoutes: map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true},
 	}
 	s.metrics = d.Metrics
+	if d.Authz != nil {
+		s.registerUsageMetrics()
+	}
 	s.routes()
 	for _, m := range d.Mount {
 		m(s.mux, s)
