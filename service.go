@@ -89,11 +89,43 @@ type IdentityPatch struct {
 	VendorManaged Opt[bool]              `json:"vendor_managed,omitzero"`
 	ExpiresAt     Opt[time.Time]         `json:"expires_at,omitzero"`
 	LastRotatedAt Opt[time.Time]         `json:"last_rotated_at,omitzero"`
-	Labels        Opt[map[string]string] `json:"labels,omitzero"`
+	Labels        Opt[LabelPatch]        `json:"labels,omitzero"`
 	Exception     Opt[Exception]         `json:"exception,omitzero"`
 	Reason        string                 `json:"reason,omitempty"`
 	// Version, when set, must equal the stored version (optimistic locking).
 	Version int64 `json:"version,omitempty"`
+}
+
+// LabelPatch is a JSON merge patch (RFC 7386) of an identity's labels: a key
+// with a value sets that label, a key set to null (a nil pointer) removes it,
+// and labels not named are kept. A patch whose labels member is itself null
+// removes every label.
+type LabelPatch map[string]*string
+
+// SetLabels returns a patch that sets each label of m and keeps the others.
+func SetLabels(m map[string]string) LabelPatch {
+	p := make(LabelPatch, len(m))
+	for k, v := range m {
+		p[k] = &v
+	}
+	return p
+}
+
+// Apply merges the patch into labels and returns the result; labels is not
+// modified.
+func (p LabelPatch) Apply(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels)+len(p))
+	for k, v := range labels {
+		out[k] = v
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = *v
+		}
+	}
+	return out
 }
 
 // OwnerPatch changes some fields of an owner.

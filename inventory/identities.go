@@ -251,7 +251,11 @@ func applyIdentityPatch(old *steward.Identity, pt steward.IdentityPatch) (*stewa
 		}
 	}
 	if pt.Labels.Set {
-		n.Labels = pt.Labels.Value
+		if pt.Labels.Null {
+			n.Labels = map[string]string{}
+		} else {
+			n.Labels = pt.Labels.Value.Apply(old.Labels)
+		}
 	}
 	if pt.Exception.Set {
 		if pt.Exception.Null {

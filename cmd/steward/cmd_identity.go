@@ -215,7 +215,7 @@ func newIdentityCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				p.Labels = steward.Some(m)
+				p.Labels = steward.Some(steward.SetLabels(m))
 			}
 			if fl.Changed("expires") {
 				if upd.expires == "never" {
