@@ -76,22 +76,22 @@ func (o Opt[T]) IsZero() bool { return !o.Set }
 // IdentityPatch changes some fields of an identity. Status changes go
 // through TransitionIdentity.
 type IdentityPatch struct {
-	Name          Opt[string]            `json:"name,omitzero"`
-	Kind          Opt[Kind]              `json:"kind,omitzero"`
-	Provider      Opt[string]            `json:"provider,omitzero"`
-	ExternalRef   Opt[string]            `json:"external_ref,omitzero"`
-	OwnerID       Opt[string]            `json:"owner_id,omitzero"`
-	Team          Opt[string]            `json:"team,omitzero"`
-	Purpose       Opt[string]            `json:"purpose,omitzero"`
-	Environment   Opt[string]            `json:"environment,omitzero"`
-	Scopes        Opt[[]string]          `json:"scopes,omitzero"`
-	Sensitivity   Opt[Sensitivity]       `json:"sensitivity,omitzero"`
-	VendorManaged Opt[bool]              `json:"vendor_managed,omitzero"`
-	ExpiresAt     Opt[time.Time]         `json:"expires_at,omitzero"`
-	LastRotatedAt Opt[time.Time]         `json:"last_rotated_at,omitzero"`
-	Labels        Opt[LabelPatch]        `json:"labels,omitzero"`
-	Exception     Opt[Exception]         `json:"exception,omitzero"`
-	Reason        string                 `json:"reason,omitempty"`
+	Name          Opt[string]      `json:"name,omitzero"`
+	Kind          Opt[Kind]        `json:"kind,omitzero"`
+	Provider      Opt[string]      `json:"provider,omitzero"`
+	ExternalRef   Opt[string]      `json:"external_ref,omitzero"`
+	OwnerID       Opt[string]      `json:"owner_id,omitzero"`
+	Team          Opt[string]      `json:"team,omitzero"`
+	Purpose       Opt[string]      `json:"purpose,omitzero"`
+	Environment   Opt[string]      `json:"environment,omitzero"`
+	Scopes        Opt[[]string]    `json:"scopes,omitzero"`
+	Sensitivity   Opt[Sensitivity] `json:"sensitivity,omitzero"`
+	VendorManaged Opt[bool]        `json:"vendor_managed,omitzero"`
+	ExpiresAt     Opt[time.Time]   `json:"expires_at,omitzero"`
+	LastRotatedAt Opt[time.Time]   `json:"last_rotated_at,omitzero"`
+	Labels        Opt[LabelPatch]  `json:"labels,omitzero"`
+	Exception     Opt[Exception]   `json:"exception,omitzero"`
+	Reason        string           `json:"reason,omitempty"`
 	// Version, when set, must equal the stored version (optimistic locking).
 	Version int64 `json:"version,omitempty"`
 }
