@@ -44,6 +44,7 @@ func schemas() obj {
 		createProps[k] = identityProps[k]
 	}
 	createProps["status"] = strEnum("pending", "active")
+	createProps["unowned_reason"] = obj{"type": "string", "description": "required when owner_id is empty: why the identity has no owner (recorded in its creation event)"}
 	patchProps := obj{"reason": str(), "version": obj{"type": "integer", "description": "if set, must equal the stored version"}}
 	for _, k := range []string{"name", "kind", "provider", "external_ref", "owner_id", "team", "purpose", "environment", "scopes", "sensitivity", "vendor_managed", "expires_at", "last_rotated_at", "labels", "exception"} {
 		patchProps[k] = identityProps[k]

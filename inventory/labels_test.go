@@ -37,7 +37,7 @@ func TestPatchMergesLabels(t *testing.T) {
 		svc, ctx, _ := setup(t, open)
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				i, err := svc.CreateIdentity(ctx, &steward.Identity{Name: "labels " + tc.name, Kind: steward.KindAPIKey, Labels: maps.Clone(start)})
+				i, err := svc.CreateIdentity(ctx, &steward.Identity{Name: "labels " + tc.name, Kind: steward.KindAPIKey, Labels: maps.Clone(start), UnownedReason: "test fixture"})
 				if err != nil {
 					t.Fatal(err)
 				}
