@@ -116,7 +116,7 @@ func esc(s string) string { return url.PathEscape(s) }
 func (c *Client) CreateIdentity(ctx context.Context, i *steward.Identity) (*steward.Identity, error) {
 	in := IdentityCreate{Name: i.Name, Kind: i.Kind, Provider: i.Provider, ExternalRef: i.ExternalRef, OwnerID: i.OwnerID, Team: i.Team,
 		Purpose: i.Purpose, Environment: i.Environment, Scopes: i.Scopes, Sensitivity: i.Sensitivity, VendorManaged: i.VendorManaged,
-		Status: i.Status, ExpiresAt: i.ExpiresAt, LastRotatedAt: i.LastRotatedAt, LastUsedAt: i.LastUsedAt, Labels: i.Labels, Exception: i.Exception}
+		Status: i.Status, ExpiresAt: i.ExpiresAt, LastRotatedAt: i.LastRotatedAt, LastUsedAt: i.LastUsedAt, Labels: i.Labels, Exception: i.Exception, UnownedReason: i.UnownedReason}
 	var out steward.Identity
 	return &out, c.doJSON(ctx, "POST", "/api/v1/identities", in, &out)
 }
