@@ -104,6 +104,7 @@ func Checks() []Check {
 		checkCredentialReuse,
 		checkHumanUse,
 		checkDormant,
+		checkCredentialDormant,
 		checkReviewOverdue,
 	}
 }

@@ -44,6 +44,12 @@ type Rotator interface {
 	RotateIdentity(ctx context.Context, identityID, reason string) error
 }
 
+// CredentialRevoker revokes one credential and records it (the credential
+// broker's revoke), leaving the identity's other credentials alone.
+type CredentialRevoker interface {
+	RevokeCredential(ctx context.Context, credentialID, reason string) error
+}
+
 // Inventory is what posture changes identities through: the inventory
 // service, so that every change is recorded in the audit chain.
 type Inventory interface {
@@ -87,6 +93,9 @@ type Options struct {
 	Discovery   DiscoverySource
 	Notifier    Notifier
 	Rotator     Rotator
+	// Credentials revokes single credentials (dormant credentials); nil
+	// leaves them to people.
+	Credentials CredentialRevoker
 	Dormancy    DormancyPolicy
 	Offboarding OffboardingPolicy
 	// ReviewDays is the default length of a review campaign.
