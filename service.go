@@ -152,15 +152,23 @@ type ImportOptions struct {
 
 // ImportSummary reports what an import did.
 type ImportSummary struct {
-	Format    string        `json:"format"`
-	Records   int           `json:"records"`
-	Created   int           `json:"created"`
-	Updated   int           `json:"updated"`
-	Unchanged int           `json:"unchanged"`
-	Rejected  int           `json:"rejected"`
-	Unowned   int           `json:"unowned"`
-	Errors    []RecordError `json:"errors"`
+	Format    string `json:"format"`
+	Records   int    `json:"records"`
+	Created   int    `json:"created"`
+	Updated   int    `json:"updated"`
+	Unchanged int    `json:"unchanged"`
+	Rejected  int    `json:"rejected"`
+	Unowned   int    `json:"unowned"`
+	// Errors lists the first MaxImportErrors bad records; Rejected counts
+	// them all.
+	Errors []RecordError `json:"errors"`
+	// Stopped says why the import gave up before the end of the file (too
+	// many bad records for the import to succeed); nothing was imported.
+	Stopped string `json:"stopped,omitempty"`
 }
+
+// MaxImportErrors bounds the bad records an import summary lists.
+const MaxImportErrors = 100
 
 // RecordError names a bad record of an import.
 type RecordError struct {

@@ -42,6 +42,9 @@ func ParseAppInstallations(r io.Reader) (kit.Result, error) {
 	}
 	var c kit.Collector
 	for _, el := range elems {
+		if c.Hopeless() {
+			break
+		}
 		var in installation
 		if re := kit.Decode(el, &in); re != nil {
 			c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)

@@ -49,6 +49,9 @@ func ParsePATGrants(r io.Reader) (kit.Result, error) {
 	}
 	var c kit.Collector
 	for _, el := range elems {
+		if c.Hopeless() {
+			break
+		}
 		var g patGrant
 		if re := kit.Decode(el, &g); re != nil {
 			c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
