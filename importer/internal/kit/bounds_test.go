@@ -27,7 +27,7 @@ func TestCollectorBoundsErrors(t *testing.T) {
 		{"many bad records among good ones are counted, not listed", 9000, func(n int) bool { return n%2 == 0 }, 9000, false},
 		{"a file of bad records stops after the first thousand", 1_000_000, func(int) bool { return true }, HopelessBad + 1, true},
 		{"a file that turns bad stops once more than 10% of 10,000 are bad", 1_000_000, func(n int) bool { return n > 8000 }, HopelessAfter, true},
-		{"5% bad is not hopeless", 40_000, func(n int) bool { return n%20 == 0 }, 40_000, false},
+		{"5% bad is not hopeless", 12_000, func(n int) bool { return n%20 == 0 }, 12_000, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
