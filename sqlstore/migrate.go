@@ -27,29 +27,42 @@ type migration struct {
 	checksum string
 }
 
+// commonMigrations holds the migrations whose SQL is the same on every
+// engine; migrations/<engine> holds the rest. A version is in one of the
+// two folders, never both. A migration's checksum is that of its file's
+// bytes, wherever the file lives, so moving a file between the folders
+// changes nothing for databases that applied it.
+const commonMigrations = "migrations/common"
+
 func loadMigrations(e Engine) ([]migration, error) {
-	dir := "migrations/" + string(e)
-	entries, err := fs.ReadDir(migrations, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
 	var out []migration
-	for _, ent := range entries {
-		name := ent.Name()
-		if !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number and '_'", name)
-		}
-		b, err := migrations.ReadFile(dir + "/" + name)
+	seen := map[int]string{}
+	for _, dir := range []string{commonMigrations, "migrations/" + string(e)} {
+		entries, err := fs.ReadDir(migrations, dir)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read migrations: %w", err)
 		}
-		sum := sha256.Sum256(b)
-		out = append(out, migration{version: v, name: name, sql: string(b), checksum: hex.EncodeToString(sum[:])})
+		for _, ent := range entries {
+			name := ent.Name()
+			if !strings.HasSuffix(name, ".sql") {
+				continue
+			}
+			num, _, ok := strings.Cut(name, "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("migration %s: name must start with a number and '_'", name)
+			}
+			if prev, dup := seen[v]; dup {
+				return nil, fmt.Errorf("migration %d is both %s and %s/%s", v, prev, dir, name)
+			}
+			seen[v] = dir + "/" + name
+			b, err := migrations.ReadFile(dir + "/" + name)
+			if err != nil {
+				return nil, err
+			}
+			sum := sha256.Sum256(b)
+			out = append(out, migration{version: v, name: name, sql: string(b), checksum: hex.EncodeToString(sum[:])})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil

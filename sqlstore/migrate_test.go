@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"io/fs"
+	"path"
 	"testing"
 )
 
@@ -83,6 +85,22 @@ func TestEnginesListTheSameMigrations(t *testing.T) {
 	for v := 1; v <= len(lite); v++ {
 		if _, ok := lite[v]; !ok {
 			t.Errorf("migration %d is missing: versions must run 1, 2, 3… without gaps", v)
+		}
+	}
+}
+
+// TestNoMigrationIsCopiedBetweenEngines keeps migrations that are the same
+// on both engines in migrations/common, written once.
+func TestNoMigrationIsCopiedBetweenEngines(t *testing.T) {
+	lite, err := fs.ReadDir(migrations, "migrations/"+string(SQLite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range lite {
+		a, _ := fs.ReadFile(migrations, path.Join("migrations", string(SQLite), ent.Name()))
+		b, err := fs.ReadFile(migrations, path.Join("migrations", string(Postgres), ent.Name()))
+		if err == nil && string(a) == string(b) {
+			t.Errorf("%s is the same on both engines: move it to %s", ent.Name(), commonMigrations)
 		}
 	}
 }
