@@ -312,13 +312,18 @@ func (t *tx) CreateIdentity(ctx context.Context, i *steward.Identity) error {
 		return fmt.Errorf("create identity: %w", err)
 	}
 	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO identities (`+identityColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	return identityWriteError("create", i, err)
+}
+
+// identityWriteError names what a failed write of i ran into.
+func identityWriteError(op string, i *steward.Identity, err error) error {
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "an identity with provider %q and external_ref %q already exists", i.Provider, i.ExternalRef)
 	case isForeignKeyViolation(err):
 		return steward.FieldError("owner_id", "owner %q does not exist", i.OwnerID)
 	case err != nil:
-		return fmt.Errorf("create identity: %w", err)
+		return fmt.Errorf("%s identity: %w", op, err)
 	}
 	return nil
 }
@@ -333,13 +338,8 @@ func (t *tx) UpdateIdentity(ctx context.Context, i *steward.Identity) error {
 		sensitivity=?, vendor_managed=?, source=?, status=?, created_at=?, updated_at=?, expires_at=?, last_rotated_at=?,
 		last_used_at=?, labels=?, exception=?, version=?`
 	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE identities SET `+set+` WHERE id = ? AND version = ?`), append(args[1:], i.ID, i.Version-1)...)
-	switch {
-	case isUniqueViolation(err):
-		return steward.Errorf(steward.ECONFLICT, "an identity with provider %q and external_ref %q already exists", i.Provider, i.ExternalRef)
-	case isForeignKeyViolation(err):
-		return steward.FieldError("owner_id", "owner %q does not exist", i.OwnerID)
-	case err != nil:
-		return fmt.Errorf("update identity: %w", err)
+	if err := identityWriteError("update", i, err); err != nil {
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if _, err := t.GetIdentity(ctx, i.ID); err != nil {

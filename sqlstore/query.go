@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/steward-nhi/steward"
 )
@@ -28,6 +29,16 @@ func (f *filter) add(cond string, args ...any) {
 func (f *filter) eq(col, v string) {
 	if v != "" {
 		f.add(col+" = ?", v)
+	}
+}
+
+// during adds col >= since and col < until for the bounds that are set.
+func (f *filter) during(col string, since, until *time.Time) {
+	if since != nil {
+		f.add(col+" >= ?", micros(*since))
+	}
+	if until != nil {
+		f.add(col+" < ?", micros(*until))
 	}
 }
 

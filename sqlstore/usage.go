@@ -224,12 +224,7 @@ func (s *Store) ListUsage(ctx context.Context, f steward.UsageFilter) (_ *stewar
 	w.eq("kind", f.Kind)
 	w.eq("outcome", f.Outcome)
 	w.eq("action", f.Action)
-	if f.Since != nil {
-		w.add("time >= ?", micros(*f.Since))
-	}
-	if f.Until != nil {
-		w.add("time < ?", micros(*f.Until))
-	}
+	w.during("time", f.Since, f.Until)
 	if f.Cursor != "" {
 		t, id, err := decodeUsageCursor(f.Cursor)
 		if err != nil {
