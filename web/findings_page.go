@@ -76,12 +76,7 @@ func FindingsPage(p FindingsReader) Page {
 		} else {
 			d.Items = page.Items
 			if page.NextCursor != "" {
-				n := url.Values{}
-				for k, vs := range q {
-					n[k] = vs
-				}
-				n.Set("cursor", page.NextCursor)
-				d.NextHref = "/findings?" + n.Encode()
+				d.NextHref = nextPageHref("/findings", q, page.NextCursor)
 			}
 		}
 		return fragment("findings", d)
