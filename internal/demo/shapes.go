@@ -1,7 +1,8 @@
 package demo
 
-// What an identity looks like at each provider: its kind, name, external
-// reference and credential shapes, tier and source.
+// What an identity looks like at each provider: its name, external
+// reference, credential type and labels, its tier and source, whether the
+// vendor manages it, and the mix of providers and kinds.
 
 import (
 	"fmt"
