@@ -257,3 +257,24 @@ func workloadOf(attrs map[string]string) string {
 	}
 	return ""
 }
+
+// set returns the set of values the baseline keeps for a dimension an
+// alert may call new (network, agent, action, resource, environment,
+// workload), or nil for any other name.
+func (b *Baseline) set(dim string) *Set {
+	switch dim {
+	case "network":
+		return &b.Networks
+	case "agent":
+		return &b.Agents
+	case "action":
+		return &b.Actions
+	case "resource":
+		return &b.Resources
+	case "environment":
+		return &b.Envs
+	case "workload":
+		return &b.Workloads
+	}
+	return nil
+}
