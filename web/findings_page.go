@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -117,7 +118,7 @@ func matrixRows(counts map[string]map[steward.Severity]int) []matrixRow {
 		}
 	}
 	out := make([]matrixRow, 0, len(rows))
-	for _, k := range slices.Sorted(mapKeys(rows)) {
+	for _, k := range slices.Sorted(maps.Keys(rows)) {
 		out = append(out, *rows[k])
 	}
 	return out
@@ -135,14 +136,4 @@ func FindingTotals(counts map[string]map[steward.Severity]int) (open, severe int
 		}
 	}
 	return open, severe
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
