@@ -124,14 +124,14 @@ func lineChart(title string, pts []point, pct bool) template.HTML {
 	axes(&b, max, suffix)
 	plotW := float64(chartW - padL - padR)
 	plotH := float64(chartH - padT - padB)
-	t0, t1 := pts[0].T, pts[len(pts)-1].T
-	span := t1.Sub(t0).Seconds()
+	first, last := pts[0].T, pts[len(pts)-1].T
+	span := last.Sub(first).Seconds()
 	if span <= 0 {
 		span = 1
 	}
 	var path strings.Builder
 	for i, p := range pts {
-		x := float64(padL) + plotW*p.T.Sub(t0).Seconds()/span
+		x := float64(padL) + plotW*p.T.Sub(first).Seconds()/span
 		y := float64(padT) + plotH - plotH*p.V/max
 		if i == 0 {
 			fmt.Fprintf(&path, "M%.1f %.1f", x, y)
@@ -141,8 +141,8 @@ func lineChart(title string, pts []point, pct bool) template.HTML {
 		fmt.Fprintf(&b, `<circle class="dot" cx="%.1f" cy="%.1f" r="2.5"><title>%s: %s%s</title></circle>`, x, y, p.T.Format("2 Jan 2006"), esc(fmtNum(p.V)), suffix)
 	}
 	fmt.Fprintf(&b, `<path class="line" d="%s"/>`, path.String())
-	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padL, chartH-8, t0.Format("2 Jan 2006"))
-	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, chartW-padR, chartH-8, t1.Format("2 Jan 2006"))
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padL, chartH-8, first.Format("2 Jan 2006"))
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, chartW-padR, chartH-8, last.Format("2 Jan 2006"))
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
