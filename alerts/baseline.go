@@ -262,19 +262,14 @@ func workloadOf(attrs map[string]string) string {
 // alert may call new (network, agent, action, resource, environment,
 // workload), or nil for any other name.
 func (b *Baseline) set(dim string) *Set {
-	switch dim {
-	case "network":
-		return &b.Networks
-	case "agent":
-		return &b.Agents
-	case "action":
-		return &b.Actions
-	case "resource":
-		return &b.Resources
-	case "environment":
-		return &b.Envs
-	case "workload":
-		return &b.Workloads
+	for _, d := range [...]struct {
+		name string
+		set  *Set
+	}{{"network", &b.Networks}, {"agent", &b.Agents}, {"action", &b.Actions},
+		{"resource", &b.Resources}, {"environment", &b.Envs}, {"workload", &b.Workloads}} {
+		if d.name == dim {
+			return d.set
+		}
 	}
 	return nil
 }
