@@ -257,3 +257,19 @@ func workloadOf(attrs map[string]string) string {
 	}
 	return ""
 }
+
+// set returns the set of values the baseline keeps for a dimension an
+// alert may call new (network, agent, action, resource, environment,
+// workload), or nil for any other name.
+func (b *Baseline) set(dim string) *Set {
+	for _, d := range [...]struct {
+		name string
+		set  *Set
+	}{{"network", &b.Networks}, {"agent", &b.Agents}, {"action", &b.Actions},
+		{"resource", &b.Resources}, {"environment", &b.Envs}, {"workload", &b.Workloads}} {
+		if d.name == dim {
+			return d.set
+		}
+	}
+	return nil
+}

@@ -38,27 +38,13 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.AuthFailures <= 0 {
-		l.AuthFailures = 10
-	}
-	if l.AuthFailureWindow <= 0 {
-		l.AuthFailureWindow = time.Minute
-	}
-	if l.SpikeZ <= 0 {
-		l.SpikeZ = 6
-	}
-	if l.SpikeMin <= 0 {
-		l.SpikeMin = 30
-	}
-	if l.SpikeFactor <= 0 {
-		l.SpikeFactor = 4
-	}
-	if l.SilenceAfter <= 0 {
-		l.SilenceAfter = time.Hour
-	}
-	if l.SilenceExpected <= 0 {
-		l.SilenceExpected = 50
-	}
+	l.AuthFailures = positiveOr(l.AuthFailures, 10)
+	l.AuthFailureWindow = positiveOr(l.AuthFailureWindow, time.Minute)
+	l.SpikeZ = positiveOr(l.SpikeZ, 6)
+	l.SpikeMin = positiveOr(l.SpikeMin, 30)
+	l.SpikeFactor = positiveOr(l.SpikeFactor, 4)
+	l.SilenceAfter = positiveOr(l.SilenceAfter, time.Hour)
+	l.SilenceExpected = positiveOr(l.SilenceExpected, 50)
 	return l
 }
 
@@ -387,3 +373,12 @@ func detectSilence(b *Baseline, now time.Time, learned bool, l Limits) *Signal {
 }
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// positiveOr returns v, or def when v is not positive (a setting left
+// unset or set to nonsense takes its default).
+func positiveOr[T int | int64 | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

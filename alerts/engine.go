@@ -155,33 +155,15 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Notifier == nil {
 		cfg.Notifier = steward.DiscardNotifier{}
 	}
-	if cfg.LearningPeriod <= 0 {
-		cfg.LearningPeriod = 7 * 24 * time.Hour
-	}
-	if cfg.MinEvents <= 0 {
-		cfg.MinEvents = 100
-	}
-	if cfg.Window <= 0 {
-		cfg.Window = time.Hour
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 65536
-	}
-	if cfg.ExamineInterval <= 0 {
-		cfg.ExamineInterval = 5 * time.Millisecond
-	}
-	if cfg.FlushInterval <= 0 {
-		cfg.FlushInterval = 200 * time.Millisecond
-	}
-	if cfg.BaselineInterval <= 0 {
-		cfg.BaselineInterval = 30 * time.Second
-	}
-	if cfg.SweepInterval <= 0 {
-		cfg.SweepInterval = time.Minute
-	}
-	if cfg.SubjectTTL <= 0 {
-		cfg.SubjectTTL = 5 * time.Second
-	}
+	cfg.LearningPeriod = positiveOr(cfg.LearningPeriod, 7*24*time.Hour)
+	cfg.MinEvents = positiveOr(cfg.MinEvents, 100)
+	cfg.Window = positiveOr(cfg.Window, time.Hour)
+	cfg.QueueSize = positiveOr(cfg.QueueSize, 65536)
+	cfg.ExamineInterval = positiveOr(cfg.ExamineInterval, 5*time.Millisecond)
+	cfg.FlushInterval = positiveOr(cfg.FlushInterval, 200*time.Millisecond)
+	cfg.BaselineInterval = positiveOr(cfg.BaselineInterval, 30*time.Second)
+	cfg.SweepInterval = positiveOr(cfg.SweepInterval, time.Minute)
+	cfg.SubjectTTL = positiveOr(cfg.SubjectTTL, 5*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

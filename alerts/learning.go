@@ -46,14 +46,10 @@ func (e *Engine) learn(b *Baseline, in *Input, skip map[string]bool) {
 		b.Envs.Add(ev.Environment)
 		b.Workloads.Add(in.Workload)
 	} else {
-		for _, d := range []struct {
-			dim string
-			s   *Set
-			v   string
-		}{{"network", &b.Networks, in.Network}, {"agent", &b.Agents, in.Agent}, {"action", &b.Actions, ev.Action},
-			{"resource", &b.Resources, in.Resource}, {"environment", &b.Envs, ev.Environment}, {"workload", &b.Workloads, in.Workload}} {
+		for _, d := range [...]struct{ dim, v string }{{"network", in.Network}, {"agent", in.Agent}, {"action", ev.Action},
+			{"resource", in.Resource}, {"environment", ev.Environment}, {"workload", in.Workload}} {
 			if !skip[d.dim] {
-				d.s.Add(d.v)
+				b.set(d.dim).Add(d.v)
 			}
 		}
 	}
@@ -137,27 +133,17 @@ func (e *Engine) applyFeedback(a *steward.Alert) {
 	}
 	for dim, v := range learn {
 		s, _ := v.(string)
-		switch dim {
-		case "network":
-			b.Networks.Add(s)
-		case "agent":
-			b.Agents.Add(s)
-		case "action":
-			b.Actions.Add(s)
-		case "resource":
-			b.Resources.Add(s)
-		case "environment":
-			b.Envs.Add(s)
-		case "workload":
-			b.Workloads.Add(s)
-		case "hour":
-			if h, err := strconv.Atoi(s); err == nil && h >= 0 && h < 24 {
-				b.Hours[h]++
-			}
-		case "day":
-			if d, err := strconv.Atoi(s); err == nil && d >= 0 && d < 7 {
-				b.Days[d]++
-			}
+		if set := b.set(dim); set != nil {
+			set.Add(s)
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil:
+		case dim == "hour" && n >= 0 && n < 24:
+			b.Hours[n]++
+		case dim == "day" && n >= 0 && n < 7:
+			b.Days[n]++
 		}
 	}
 	if a.Detector == DetRateSpike {

@@ -9,6 +9,7 @@ package evidence
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -408,7 +409,7 @@ func collectFindings(ctx context.Context, src Source, d *Data) error {
 	for _, id := range steward.OWASPOrder {
 		d.FindingsByOWASP = append(d.FindingsByOWASP, *byOWASP[id])
 	}
-	for _, k := range sortedKeys(byCSF) {
+	for _, k := range slices.Sorted(maps.Keys(byCSF)) {
 		d.FindingsByCSF = append(d.FindingsByCSF, *byCSF[k])
 	}
 	ws, err := src.ListWaivers(ctx, "")
@@ -466,13 +467,4 @@ func collectReviews(ctx context.Context, src Source, d *Data, now time.Time) err
 		d.Reviews = append(d.Reviews, r)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -156,13 +156,13 @@ func lineChart(title string, pts []TrendPoint) template.HTML {
 			left, y, w-right, y, left-6, y+4, p)
 	}
 	if len(pts) > 0 {
-		t0, t1 := pts[0].Time, pts[len(pts)-1].Time
-		span := t1.Sub(t0)
+		first, last := pts[0].Time, pts[len(pts)-1].Time
+		span := last.Sub(first)
 		var path strings.Builder
 		for n, p := range pts {
 			x := float64(left)
 			if span > 0 {
-				x += float64(w-left-right) * float64(p.Time.Sub(t0)) / float64(span)
+				x += float64(w-left-right) * float64(p.Time.Sub(first)) / float64(span)
 			} else if len(pts) == 1 {
 				x = float64(w-right) - 2
 			}
@@ -176,7 +176,7 @@ func lineChart(title string, pts []TrendPoint) template.HTML {
 		}
 		fmt.Fprintf(&s, `<path d="%s" fill="none" stroke="#1a7f37" stroke-width="2"/>`, path.String())
 		fmt.Fprintf(&s, `<text x="%d" y="%d" font-size="11">%s</text><text x="%d" y="%d" font-size="11" text-anchor="end">%s</text>`,
-			left, h-bottom+16, t0.UTC().Format(time.DateOnly), w-right, h-bottom+16, t1.UTC().Format(time.DateOnly))
+			left, h-bottom+16, first.UTC().Format(time.DateOnly), w-right, h-bottom+16, last.UTC().Format(time.DateOnly))
 	}
 	s.WriteString(`</svg>`)
 	return template.HTML(s.String())

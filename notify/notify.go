@@ -102,24 +102,12 @@ var _ steward.Notifier = (*Dispatcher)(nil)
 
 // New returns a dispatcher, refusing rules that name unknown sinks.
 func New(cfg Config) (*Dispatcher, error) {
-	if cfg.Attempts <= 0 {
-		cfg.Attempts = 5
-	}
-	if cfg.Backoff <= 0 {
-		cfg.Backoff = 500 * time.Millisecond
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 30 * time.Second
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 1024
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
+	cfg.Attempts = positiveOr(cfg.Attempts, 5)
+	cfg.Backoff = positiveOr(cfg.Backoff, 500*time.Millisecond)
+	cfg.MaxBackoff = positiveOr(cfg.MaxBackoff, 30*time.Second)
+	cfg.QueueSize = positiveOr(cfg.QueueSize, 1024)
+	cfg.Workers = positiveOr(cfg.Workers, 2)
+	cfg.Timeout = positiveOr(cfg.Timeout, 10*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -303,4 +291,13 @@ func (d *Dispatcher) SendTest(ctx context.Context, n steward.Notification, names
 	}
 	wg.Wait()
 	return out, nil
+}
+
+// positiveOr returns v, or def when v is not positive (a setting left
+// unset or set to nonsense takes its default).
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }

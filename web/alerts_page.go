@@ -38,8 +38,7 @@ func AlertsPage(a AlertsReader) Page {
 		}
 		d.Items = page.Items
 		if page.NextCursor != "" {
-			q.Set("cursor", page.NextCursor)
-			d.NextHref = "/alerts?" + q.Encode()
+			d.NextHref = nextPageHref("/alerts", q, page.NextCursor)
 		}
 		return fragment("alerts", d)
 	}}

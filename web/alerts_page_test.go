@@ -104,31 +104,3 @@ func TestAlertsAndDiscoveryPages(t *testing.T) {
 		}
 	}
 }
-
-func readBody(t *testing.T, res *http.Response) string {
-	t.Helper()
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return b.String()
-}
-
-func between(s, a, b string) string {
-	i := strings.Index(s, a)
-	if i < 0 {
-		return ""
-	}
-	s = s[i+len(a):]
-	j := strings.Index(s, b)
-	if j < 0 {
-		return ""
-	}
-	return s[:j]
-}

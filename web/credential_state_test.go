@@ -14,11 +14,11 @@ import (
 // no-wrap style.
 func TestRevokedCredentialShowsNoExpiry(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite, withCaps)
-	live, err := e.caps.broker.Issue(admin(), e.a.ID, broker.IssueRequest{Type: steward.CredentialTypeAPIKey, Reason: "test"})
+	live, err := e.caps.broker.Issue(admin(), e.deployer.ID, broker.IssueRequest{Type: steward.CredentialTypeAPIKey, Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone, err := e.caps.broker.Issue(admin(), e.a.ID, broker.IssueRequest{Type: steward.CredentialTypeAPIKey, Reason: "test"})
+	gone, err := e.caps.broker.Issue(admin(), e.deployer.ID, broker.IssueRequest{Type: steward.CredentialTypeAPIKey, Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestRevokedCredentialShowsNoExpiry(t *testing.T) {
 	}
 	b := e.browserFor(t)
 	b.signIn(steward.RoleAdmin)
-	b.get("/identities/" + e.a.ID)
+	b.get("/identities/" + e.deployer.ID)
 	b.expect(200, `class="cred-status"`)
 	row := func(id string) string {
 		t.Helper()

@@ -202,9 +202,7 @@ func (c *Console) rotateForm(w http.ResponseWriter, r *http.Request, v *View) er
 	if err != nil {
 		return err
 	}
-	v.Title, v.Data = d.Title, d
-	c.render(w, r, "rotate", v)
-	return nil
+	return c.renderPage(w, r, v, "rotate", d.Title, d)
 }
 
 type rotatedData struct {
@@ -224,18 +222,7 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, v *View) error 
 	}
 	form := r.PostForm
 	d.Reason, d.Overlap, d.JWK = strings.TrimSpace(form.Get("reason")), form.Get("overlap"), strings.TrimSpace(form.Get("public_jwk"))
-	fail := func(err error) error {
-		if statusOf(err) >= 500 {
-			return err
-		}
-		v.Status, v.Error = statusOf(err), messageOf(err)
-		if v.Status == http.StatusBadRequest {
-			v.Status = http.StatusUnprocessableEntity
-		}
-		v.Title, v.Data = d.Title, d
-		c.render(w, r, "rotate", v)
-		return nil
-	}
+	fail := func(err error) error { return c.showFormError(w, r, v, "rotate", d.Title, d, err) }
 	if d.Reason == "" {
 		return fail(steward.FieldError("reason", "give a reason; it is recorded with the rotation"))
 	}
@@ -268,7 +255,5 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, v *View) error 
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	v.Title, v.Data = "New "+out.Type+" for "+d.I.Name, res
-	c.render(w, r, "rotated", v)
-	return nil
+	return c.renderPage(w, r, v, "rotated", "New "+out.Type+" for "+d.I.Name, res)
 }

@@ -81,9 +81,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *View) err
 	if err != nil {
 		return err
 	}
-	v.Title, v.Data = "Dashboard", d
-	c.render(w, r, "dashboard", v)
-	return nil
+	return c.renderPage(w, r, v, "dashboard", "Dashboard", d)
 }
 
 // estateDashboard returns the dashboard of the whole inventory. The numbers

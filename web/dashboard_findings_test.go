@@ -19,8 +19,8 @@ func TestDashboardFindings(t *testing.T) {
 	ctx := context.Background()
 	now := e.clock.Now()
 	mk := func(id, owasp string, sev steward.Severity, status steward.FindingStatus) steward.FindingWrite {
-		return steward.FindingWrite{Insert: true, Finding: &steward.Finding{ID: id, Key: id + ":" + e.a.ID, Check: "check." + id, Title: id, Severity: sev,
-			Status: status, IdentityID: e.a.ID, OwnerID: e.alice.ID, OWASP: owasp, CSF: []string{"PR.AA-05"}, Evidence: map[string]any{},
+		return steward.FindingWrite{Insert: true, Finding: &steward.Finding{ID: id, Key: id + ":" + e.deployer.ID, Check: "check." + id, Title: id, Severity: sev,
+			Status: status, IdentityID: e.deployer.ID, OwnerID: e.alice.ID, OWASP: owasp, CSF: []string{"PR.AA-05"}, Evidence: map[string]any{},
 			CreatedAt: now, UpdatedAt: now, FirstSeen: now}}
 	}
 	if err := e.store.UpdatePosture(ctx, func(tx steward.PostureTx) error {

@@ -18,9 +18,9 @@ func TestIdentityPageShowsDormantCredentials(t *testing.T) {
 	now := e.clock.Now()
 	stale, fresh := now.AddDate(0, 0, -200), now.AddDate(0, 0, -2)
 	creds := []*steward.Credential{
-		{ID: "crd_stale", IdentityID: e.a.ID, Type: "aws_access_key", ExternalRef: "access_key_1", Status: steward.CredentialActive,
+		{ID: "crd_stale", IdentityID: e.deployer.ID, Type: "aws_access_key", ExternalRef: "access_key_1", Status: steward.CredentialActive,
 			Scopes: []string{}, CreatedAt: now.AddDate(-1, 0, 0), LastUsedAt: &stale, Metadata: map[string]string{}},
-		{ID: "crd_fresh", IdentityID: e.a.ID, Type: "aws_access_key", ExternalRef: "access_key_2", Status: steward.CredentialActive,
+		{ID: "crd_fresh", IdentityID: e.deployer.ID, Type: "aws_access_key", ExternalRef: "access_key_2", Status: steward.CredentialActive,
 			Scopes: []string{}, CreatedAt: now.AddDate(-1, 0, 0), LastUsedAt: &fresh, Metadata: map[string]string{}},
 	}
 	if err := e.store.Update(context.Background(), func(tx steward.Tx) error {
@@ -38,7 +38,7 @@ func TestIdentityPageShowsDormantCredentials(t *testing.T) {
 	}
 	b := e.browser()
 	b.signIn(steward.RoleOperator)
-	b.get("/identities/" + e.a.ID)
+	b.get("/identities/" + e.deployer.ID)
 	row := func(id string) string {
 		return regexp.MustCompile(`(?s)<tr data-credential="` + id + `">.*?</tr>`).FindString(b.body)
 	}

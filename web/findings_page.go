@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -76,12 +77,7 @@ func FindingsPage(p FindingsReader) Page {
 		} else {
 			d.Items = page.Items
 			if page.NextCursor != "" {
-				n := url.Values{}
-				for k, vs := range q {
-					n[k] = vs
-				}
-				n.Set("cursor", page.NextCursor)
-				d.NextHref = "/findings?" + n.Encode()
+				d.NextHref = nextPageHref("/findings", q, page.NextCursor)
 			}
 		}
 		return fragment("findings", d)
@@ -122,7 +118,7 @@ func matrixRows(counts map[string]map[steward.Severity]int) []matrixRow {
 		}
 	}
 	out := make([]matrixRow, 0, len(rows))
-	for _, k := range slices.Sorted(mapKeys(rows)) {
+	for _, k := range slices.Sorted(maps.Keys(rows)) {
 		out = append(out, *rows[k])
 	}
 	return out
@@ -140,14 +136,4 @@ func FindingTotals(counts map[string]map[steward.Severity]int) (open, severe int
 		}
 	}
 	return open, severe
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

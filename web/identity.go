@@ -130,9 +130,7 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 	for _, k := range slices.Sorted(maps.Keys(i.Labels)) {
 		d.Labels = append(d.Labels, k+"="+i.Labels[k])
 	}
-	v.Title, v.Data = i.Name, d
-	c.render(w, r, "identity", v)
-	return nil
+	return c.renderPage(w, r, v, "identity", i.Name, d)
 }
 
 // eventLabels name the recorded actions in plain words.
@@ -307,9 +305,7 @@ func (c *Console) actionForm(w http.ResponseWriter, r *http.Request, v *View) er
 	if err != nil {
 		return err
 	}
-	v.Title, v.Data = d.Title, d
-	c.render(w, r, "action", v)
-	return nil
+	return c.renderPage(w, r, v, "action", d.Title, d)
 }
 
 // action applies a confirmed action and returns to the identity page.
@@ -325,18 +321,7 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request, v *View) error 
 		d.Expires = e
 	}
 	ctx := v.Context()
-	fail := func(err error) error {
-		if statusOf(err) >= 500 {
-			return err
-		}
-		v.Status, v.Error = statusOf(err), messageOf(err)
-		if v.Status == http.StatusBadRequest {
-			v.Status = http.StatusUnprocessableEntity
-		}
-		v.Title, v.Data = d.Title, d
-		c.render(w, r, "action", v)
-		return nil
-	}
+	fail := func(err error) error { return c.showFormError(w, r, v, "action", d.Title, d, err) }
 	switch d.Action {
 	case "activate", "suspend", "resume", "revoke":
 		req := steward.TransitionRequest{Reason: d.Reason, Note: d.Note}

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"encoding/csv"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -253,9 +254,7 @@ func (c *Console) inventory(w http.ResponseWriter, r *http.Request, v *View) err
 	}
 	csvQ := withParams(q, "cursor", "", "limit", "")
 	d.CSVHref = "/identities.csv" + strings.TrimPrefix(csvQ, "/identities")
-	v.Title, v.Data = "Identities", d
-	c.render(w, r, "identities", v)
-	return nil
+	return c.renderPage(w, r, v, "identities", "Identities", d)
 }
 
 func tableRow(i *steward.Identity, cols []column, owners map[string]*steward.Owner, now time.Time) row {
@@ -307,6 +306,17 @@ func tableRow(i *steward.Identity, cols []column, owners map[string]*steward.Own
 		rw.Cells = append(rw.Cells, cl)
 	}
 	return rw
+}
+
+// nextPageHref links to the page after this one: path with the query q
+// and cursor.
+func nextPageHref(path string, q url.Values, cursor string) string {
+	n := maps.Clone(q)
+	if n == nil {
+		n = url.Values{}
+	}
+	n.Set("cursor", cursor)
+	return path + "?" + n.Encode()
 }
 
 // withParams returns the inventory URL of q with some parameters replaced
@@ -484,9 +494,7 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, v *View) error {
 			v.Status = http.StatusUnprocessableEntity
 		}
 	}
-	v.Title, v.Data = d.Verb+" identities", d
-	c.render(w, r, "bulk", v)
-	return nil
+	return c.renderPage(w, r, v, "bulk", d.Verb+" identities", d)
 }
 
 // invalidateDashboard makes the next dashboard request refresh the numbers.

@@ -67,17 +67,10 @@ func (c *Console) owners(w http.ResponseWriter, r *http.Request, v *View) error 
 		}
 	}
 	if page.NextCursor != "" {
-		n := url.Values{}
-		for k, vs := range base {
-			n[k] = vs
-		}
-		n.Set("cursor", page.NextCursor)
-		d.NextHref = "/owners?" + n.Encode()
+		d.NextHref = nextPageHref("/owners", base, page.NextCursor)
 	}
 	if f.Cursor != "" {
 		d.FirstHref = "/owners?" + base.Encode()
 	}
-	v.Title, v.Data = "Owners", d
-	c.render(w, r, "owners", v)
-	return nil
+	return c.renderPage(w, r, v, "owners", "Owners", d)
 }

@@ -114,9 +114,7 @@ func (c *Console) reviews(w http.ResponseWriter, r *http.Request, v *View) error
 		d.Rows = append(d.Rows, reviewRow{ReviewCampaign: cp, reviewProgress: progressOf(cp), Scope: scopeText(cp.Scope),
 			Overdue: cp.Status == "open" && cp.Deadline.Before(v.Now)})
 	}
-	v.Title, v.Data = "Access reviews", d
-	c.render(w, r, "reviews", v)
-	return nil
+	return c.renderPage(w, r, v, "reviews", "Access reviews", d)
 }
 
 type reviewItemRow struct {
@@ -228,9 +226,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, v *View) error 
 	for _, it := range page.Items {
 		d.Items = append(d.Items, reviewItemRow{ReviewItem: it, Owner: name(it.OwnerID), NewOwner: name(it.NewOwnerID), CanDecide: c.canDecide(v, cp, it)})
 	}
-	v.Title, v.Data = cp.Name, d
-	c.render(w, r, "review", v)
-	return nil
+	return c.renderPage(w, r, v, "review", cp.Name, d)
 }
 
 type decideData struct {
@@ -297,9 +293,7 @@ func (c *Console) decideForm(w http.ResponseWriter, r *http.Request, v *View) er
 	if err != nil {
 		return err
 	}
-	v.Title, v.Data = "Attest "+d.I.Name, d
-	c.render(w, r, "review_item", v)
-	return nil
+	return c.renderPage(w, r, v, "review_item", "Attest "+d.I.Name, d)
 }
 
 // decide records the attestation and returns to the campaign.
@@ -319,16 +313,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, v *View) error 
 		req.NewOwnerID = d.NewOwnerID
 	}
 	if _, err := c.cfg.ReviewDecisions.DecideReviewItem(v.Context(), d.C.ID, d.Item.ID, req); err != nil {
-		if statusOf(err) >= 500 {
-			return err
-		}
-		v.Status, v.Error = statusOf(err), messageOf(err)
-		if v.Status == http.StatusBadRequest {
-			v.Status = http.StatusUnprocessableEntity
-		}
-		v.Title, v.Data = "Attest "+d.I.Name, d
-		c.render(w, r, "review_item", v)
-		return nil
+		return c.showFormError(w, r, v, "review_item", "Attest "+d.I.Name, d, err)
 	}
 	c.invalidateDashboard()
 	http.Redirect(w, r, "/reviews/"+url.PathEscape(d.C.ID)+"?msg=decided", http.StatusSeeOther)

@@ -27,45 +27,29 @@ func TestRotateCredential(t *testing.T) {
 		}
 		return out
 	}
-	key := issue(e.a.ID, steward.CredentialTypeAPIKey)
-	client := issue(e.a.ID, steward.CredentialTypeClientSecret)
-	bobKey := issue(e.b.ID, steward.CredentialTypeAPIKey)
+	key := issue(e.deployer.ID, steward.CredentialTypeAPIKey)
+	client := issue(e.deployer.ID, steward.CredentialTypeClientSecret)
+	bobKey := issue(e.bot.ID, steward.CredentialTypeAPIKey)
 	if err := e.store.Update(ctx, func(tx steward.Tx) error {
-		return tx.CreateCredential(ctx, &steward.Credential{ID: "crd_imported", IdentityID: e.a.ID, Type: "access_key", Hint: "AKIA…XYZ",
+		return tx.CreateCredential(ctx, &steward.Credential{ID: "crd_imported", IdentityID: e.deployer.ID, Type: "access_key", Hint: "AKIA…XYZ",
 			Status: steward.CredentialActive, CreatedAt: e.clock.Now(), Scopes: []string{}, Metadata: map[string]string{}})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	page := "/identities/" + e.a.ID
+	page := "/identities/" + e.deployer.ID
 	form := func(cred string) string { return page + "/credentials/" + cred + "/rotate" }
 
 	t.Run("who may rotate what", func(t *testing.T) {
-		tests := []struct {
-			name   string
-			role   steward.Role
-			path   string
-			status int
-			want   []string
-			not    []string
-		}{
+		e.checkVisits(t, []visit{
 			{"an admin sees rotate on the credentials Steward issued", steward.RoleAdmin, page, 200,
 				[]string{`id="rotate-` + key.ID + `"`, `id="rotate-` + client.ID + `"`, "AKIA…XYZ"}, []string{`id="rotate-crd_imported"`}},
 			{"an auditor sees the credentials but no rotate button", steward.RoleAuditor, page, 200, []string{key.Fingerprint[:12]}, []string{`id="rotate-`}},
 			{"an auditor may not open the confirmation", steward.RoleAuditor, form(key.ID), http.StatusForbidden, []string{"may not"}, nil},
 			{"an owner rotates its own", steward.RoleOwner, page, 200, []string{`id="rotate-` + key.ID + `"`}, nil},
-			{"an owner may not rotate another's", steward.RoleOwner, "/identities/" + e.b.ID + "/credentials/" + bobKey.ID + "/rotate", http.StatusForbidden, nil, nil},
-			{"a credential of another identity is not found", steward.RoleAdmin, "/identities/" + e.b.ID + "/credentials/" + key.ID + "/rotate", http.StatusNotFound, nil, nil},
+			{"an owner may not rotate another's", steward.RoleOwner, "/identities/" + e.bot.ID + "/credentials/" + bobKey.ID + "/rotate", http.StatusForbidden, nil, nil},
+			{"a credential of another identity is not found", steward.RoleAdmin, "/identities/" + e.bot.ID + "/credentials/" + key.ID + "/rotate", http.StatusNotFound, nil, nil},
 			{"a credential Steward did not issue cannot be rotated here", steward.RoleAdmin, form("crd_imported"), http.StatusConflict, []string{"at its provider"}, nil},
-		}
-		for _, tc := range tests {
-			t.Run(tc.name, func(t *testing.T) {
-				b := e.browserFor(t)
-				b.signIn(tc.role)
-				b.get(tc.path)
-				b.expect(tc.status, tc.want...)
-				b.lacks(tc.not...)
-			})
-		}
+		})
 	})
 
 	t.Run("an auditor's forged post changes nothing", func(t *testing.T) {
@@ -123,14 +107,14 @@ func TestRotateCredential(t *testing.T) {
 			t.Error("the new secret was logged")
 		}
 		p, err := e.caps.broker.Authenticate(ctx, secret)
-		if err != nil || p.IdentityID != e.a.ID {
+		if err != nil || p.IdentityID != e.deployer.ID {
 			t.Fatalf("the new secret does not authenticate: %+v %v", p, err)
 		}
 		old, _ := e.caps.broker.Get(admin(), key.ID)
 		if old.OverlapUntil == nil || !old.OverlapUntil.Equal(e.clock.Now().Add(24*time.Hour)) {
 			t.Fatalf("old credential after the rotation: %+v", old)
 		}
-		ev, _ := e.svc.ListEvents(sys(), steward.EventFilter{IdentityID: e.a.ID, Action: steward.ActionCredentialRotate})
+		ev, _ := e.svc.ListEvents(sys(), steward.EventFilter{IdentityID: e.deployer.ID, Action: steward.ActionCredentialRotate})
 		if len(ev.Items) != 1 || ev.Items[0].Reason != "scheduled rotation" || ev.Items[0].Actor != "token:"+tokenID(t, e, steward.RoleOperator) {
 			t.Fatalf("rotation events %+v", ev.Items)
 		}
@@ -156,7 +140,7 @@ func TestRotateCredential(t *testing.T) {
 	})
 	t.Run("an expired credential cannot be rotated", func(t *testing.T) {
 		ttl := steward.Duration(time.Hour)
-		short, err := e.caps.broker.Issue(admin(), e.a.ID, broker.IssueRequest{TTL: &ttl})
+		short, err := e.caps.broker.Issue(admin(), e.deployer.ID, broker.IssueRequest{TTL: &ttl})
 		if err != nil {
 			t.Fatal(err)
 		}

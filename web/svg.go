@@ -66,6 +66,17 @@ func axes(b *strings.Builder, max float64, suffix string) {
 	}
 }
 
+// openBars starts a chart of n bars whose largest value is max: the SVG
+// element with its description, and the axes. It returns the top of the
+// scale, the height of the plot and the width of each bar.
+func openBars(b *strings.Builder, title string, desc []string, max float64, n int) (top, plotH, bw float64) {
+	top = niceMax(max)
+	svgOpen(b, title, strings.Join(desc, "; "))
+	axes(b, top, "")
+	plotW := float64(chartW - padL - padR)
+	return top, float64(chartH - padT - padB), plotW / float64(n)
+}
+
 // barChart draws one bar per time point (weeks).
 func barChart(title string, pts []steward.TimePoint, class string) template.HTML {
 	var max float64
@@ -74,13 +85,8 @@ func barChart(title string, pts []steward.TimePoint, class string) template.HTML
 		max = math.Max(max, float64(p.Value))
 		desc = append(desc, p.Time.Format("2006-01-02")+": "+num(p.Value))
 	}
-	max = niceMax(max)
 	var b strings.Builder
-	svgOpen(&b, title, strings.Join(desc, "; "))
-	axes(&b, max, "")
-	plotW := float64(chartW - padL - padR)
-	plotH := float64(chartH - padT - padB)
-	bw := plotW / float64(len(pts))
+	max, plotH, bw := openBars(&b, title, desc, max, len(pts))
 	for i, p := range pts {
 		h := plotH * float64(p.Value) / max
 		x := float64(padL) + float64(i)*bw
@@ -118,14 +124,14 @@ func lineChart(title string, pts []point, pct bool) template.HTML {
 	axes(&b, max, suffix)
 	plotW := float64(chartW - padL - padR)
 	plotH := float64(chartH - padT - padB)
-	t0, t1 := pts[0].T, pts[len(pts)-1].T
-	span := t1.Sub(t0).Seconds()
+	first, last := pts[0].T, pts[len(pts)-1].T
+	span := last.Sub(first).Seconds()
 	if span <= 0 {
 		span = 1
 	}
 	var path strings.Builder
 	for i, p := range pts {
-		x := float64(padL) + plotW*p.T.Sub(t0).Seconds()/span
+		x := float64(padL) + plotW*p.T.Sub(first).Seconds()/span
 		y := float64(padT) + plotH - plotH*p.V/max
 		if i == 0 {
 			fmt.Fprintf(&path, "M%.1f %.1f", x, y)
@@ -135,8 +141,8 @@ func lineChart(title string, pts []point, pct bool) template.HTML {
 		fmt.Fprintf(&b, `<circle class="dot" cx="%.1f" cy="%.1f" r="2.5"><title>%s: %s%s</title></circle>`, x, y, p.T.Format("2 Jan 2006"), esc(fmtNum(p.V)), suffix)
 	}
 	fmt.Fprintf(&b, `<path class="line" d="%s"/>`, path.String())
-	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padL, chartH-8, t0.Format("2 Jan 2006"))
-	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, chartW-padR, chartH-8, t1.Format("2 Jan 2006"))
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padL, chartH-8, first.Format("2 Jan 2006"))
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, chartW-padR, chartH-8, last.Format("2 Jan 2006"))
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
@@ -149,13 +155,8 @@ func histogram(title string, buckets []steward.Bucket) template.HTML {
 		max = math.Max(max, float64(bk.Count))
 		desc = append(desc, bk.Label+": "+num(bk.Count))
 	}
-	max = niceMax(max)
 	var b strings.Builder
-	svgOpen(&b, title, strings.Join(desc, "; "))
-	axes(&b, max, "")
-	plotW := float64(chartW - padL - padR)
-	plotH := float64(chartH - padT - padB)
-	bw := plotW / float64(len(buckets))
+	max, plotH, bw := openBars(&b, title, desc, max, len(buckets))
 	for i, bk := range buckets {
 		h := plotH * float64(bk.Count) / max
 		x := float64(padL) + float64(i)*bw

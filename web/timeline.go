@@ -281,7 +281,5 @@ func (c *Console) usagePage(w http.ResponseWriter, r *http.Request, v *View) err
 	if page.NextCursor != "" {
 		d.NextHref = "/identities/" + url.PathEscape(i.ID) + "/usage?" + url.Values{"cursor": {page.NextCursor}}.Encode()
 	}
-	v.Title, v.Data = "Usage of "+i.Name, d
-	c.render(w, r, "usage", v)
-	return nil
+	return c.renderPage(w, r, v, "usage", "Usage of "+i.Name, d)
 }

@@ -27,18 +27,18 @@ func seedActivity(t *testing.T, e *env) {
 	ctx := context.Background()
 	base := sqltest.Base
 	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
-	e.usageEvents(e.a.ID, 3, at(50), "ok")
-	e.usageEvents(e.a.ID, 1, at(45), "revoked")
-	e.usageEvents(e.b.ID, 2, at(50), "ok") // another identity's
-	if err := e.store.SaveAlerts(ctx, []*steward.Alert{{ID: "alr_1", Key: "revoked_use:" + e.a.ID, Detector: "revoked_use", Title: "Use of a revoked credential",
-		Severity: steward.SeverityCritical, Status: steward.AlertOpen, IdentityID: e.a.ID, OwnerID: e.alice.ID, Evidence: map[string]any{}, OWASP: "NHI2:2025",
+	e.usageEvents(e.deployer.ID, 3, at(50), "ok")
+	e.usageEvents(e.deployer.ID, 1, at(45), "revoked")
+	e.usageEvents(e.bot.ID, 2, at(50), "ok") // another identity's
+	if err := e.store.SaveAlerts(ctx, []*steward.Alert{{ID: "alr_1", Key: "revoked_use:" + e.deployer.ID, Detector: "revoked_use", Title: "Use of a revoked credential",
+		Severity: steward.SeverityCritical, Status: steward.AlertOpen, IdentityID: e.deployer.ID, OwnerID: e.alice.ID, Evidence: map[string]any{}, OWASP: "NHI2:2025",
 		CSF: []string{"DE.CM-01"}, FirstSeen: at(45), LastSeen: at(55), Count: 2, UpdatedAt: at(55)}}); err != nil {
 		t.Fatal(err)
 	}
 	resolved := at(40)
 	finding := func(id, check, title string, first time.Time, status steward.FindingStatus, res *time.Time) steward.FindingWrite {
-		return steward.FindingWrite{Insert: true, Finding: &steward.Finding{ID: id, Key: check + ":" + e.a.ID, Check: check, Title: title, Severity: steward.SeverityHigh,
-			Status: status, IdentityID: e.a.ID, OwnerID: e.alice.ID, OWASP: "NHI7", CSF: []string{"PR.AA-05"}, Evidence: map[string]any{}, Remediation: "Rotate it.",
+		return steward.FindingWrite{Insert: true, Finding: &steward.Finding{ID: id, Key: check + ":" + e.deployer.ID, Check: check, Title: title, Severity: steward.SeverityHigh,
+			Status: status, IdentityID: e.deployer.ID, OwnerID: e.alice.ID, OWASP: "NHI7", CSF: []string{"PR.AA-05"}, Evidence: map[string]any{}, Remediation: "Rotate it.",
 			CreatedAt: first, UpdatedAt: first, FirstSeen: first, ResolvedAt: res}}
 	}
 	if err := e.store.UpdatePosture(ctx, func(tx steward.PostureTx) error {
@@ -50,7 +50,7 @@ func seedActivity(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(at(60).Sub(e.clock.Now()))
-	if _, err := e.svc.TransitionIdentity(sys(), e.a.ID, steward.TransitionSuspend, steward.TransitionRequest{Reason: "investigating"}); err != nil {
+	if _, err := e.svc.TransitionIdentity(sys(), e.deployer.ID, steward.TransitionSuspend, steward.TransitionRequest{Reason: "investigating"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -66,13 +66,13 @@ func kinds(items []timelineItem) []string {
 func TestIdentityTimeline(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite, withCaps)
 	seedActivity(t, e)
-	if _, err := e.caps.pdp.PutPolicy(admin(), "deployer-reads", `permit (principal == nhi::"`+e.a.ID+`", action == Action::"s3:GetObject", resource);`, "least privilege"); err != nil {
+	if _, err := e.caps.pdp.PutPolicy(admin(), "deployer-reads", `permit (principal == nhi::"`+e.deployer.ID+`", action == Action::"s3:GetObject", resource);`, "least privilege"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.caps.pdp.PutPolicy(admin(), "others", `permit (principal == nhi::"`+e.b.ID+`", action, resource);`, "other"); err != nil {
+	if _, err := e.caps.pdp.PutPolicy(admin(), "others", `permit (principal == nhi::"`+e.bot.ID+`", action, resource);`, "other"); err != nil {
 		t.Fatal(err)
 	}
-	path := "/identities/" + e.a.ID
+	path := "/identities/" + e.deployer.ID
 	tests := []struct {
 		name  string
 		role  steward.Role
@@ -83,8 +83,8 @@ func TestIdentityTimeline(t *testing.T) {
 	}{
 		{"merges changes, usage, alerts and findings newest first", steward.RoleAdmin, "",
 			[]string{"change", "alert", "usage", "usage", "usage", "usage", "finding", "finding", "finding", "change"},
-			[]string{"Use of a revoked credential", "Rotation overdue", "Finding resolved", "s3:GetObject", `href="/identities/` + e.a.ID + `/usage"`,
-				`href="/alerts?identity_id=` + e.a.ID + `"`, "deployer-reads"},
+			[]string{"Use of a revoked credential", "Rotation overdue", "Finding resolved", "s3:GetObject", `href="/identities/` + e.deployer.ID + `/usage"`,
+				`href="/alerts?identity_id=` + e.deployer.ID + `"`, "deployer-reads"},
 			[]string{"others"}},
 		{"shows one kind when asked", steward.RoleAdmin, "?show=usage", []string{"usage", "usage", "usage", "usage"}, []string{`aria-current="true"`}, nil},
 		{"shows the changes alone", steward.RoleAdmin, "?show=changes", []string{"change", "change"}, nil, []string{"Use of a revoked credential"}},
@@ -116,11 +116,11 @@ func TestIdentityTimeline(t *testing.T) {
 				var want string
 				switch it.Kind {
 				case "usage":
-					want = "/identities/" + e.a.ID + "/usage#use-"
+					want = "/identities/" + e.deployer.ID + "/usage#use-"
 				case "alert":
-					want = "/alerts?identity_id=" + e.a.ID + "#alert-alr_1"
+					want = "/alerts?identity_id=" + e.deployer.ID + "#alert-alr_1"
 				case "finding":
-					want = "/findings?identity_id=" + e.a.ID
+					want = "/findings?identity_id=" + e.deployer.ID
 				}
 				if !strings.HasPrefix(it.Href, want) {
 					t.Errorf("%s entry %q links to %q, want %s…", it.Kind, it.Text, it.Href, want)
@@ -137,7 +137,7 @@ func TestIdentityTimeline(t *testing.T) {
 		}
 	})
 	t.Run("each kind is limited and links to the rest", func(t *testing.T) {
-		e.usageEvents(e.a.ID, 70, sqltest.Base.Add(59*time.Minute), "ok")
+		e.usageEvents(e.deployer.ID, 70, sqltest.Base.Add(59*time.Minute), "ok")
 		b := e.browserFor(t)
 		b.signIn(steward.RoleAdmin)
 		b.get(path)
@@ -150,7 +150,7 @@ func TestIdentityTimeline(t *testing.T) {
 		if n != 50 {
 			t.Fatalf("%d usage entries, want 50", n)
 		}
-		b.expect(http.StatusOK, `href="/identities/`+e.a.ID+`/usage">All usage`)
+		b.expect(http.StatusOK, `href="/identities/`+e.deployer.ID+`/usage">All usage`)
 	})
 	t.Run("the usage page lists every event with pagination", func(t *testing.T) {
 		b := e.browserFor(t)
@@ -167,7 +167,7 @@ func TestIdentityTimeline(t *testing.T) {
 		if n := strings.Count(b.body, `<tr id="use-`); n != 24 {
 			t.Fatalf("%d rows on the second usage page, want 24", n)
 		}
-		b.get("/identities/" + e.b.ID + "/usage")
+		b.get("/identities/" + e.bot.ID + "/usage")
 		b.expect(http.StatusOK, "Usage of bob-bot")
 	})
 }
@@ -203,16 +203,16 @@ func TestIdentityPageWithSomeCapabilities(t *testing.T) {
 			e := newEnv(t, sqltest.OpenSQLite, tc.wire)
 			seedActivity(t, e)
 			if e.caps != nil {
-				if _, err := e.svc.TransitionIdentity(sys(), e.a.ID, steward.TransitionResume, steward.TransitionRequest{Reason: "cleared"}); err != nil {
+				if _, err := e.svc.TransitionIdentity(sys(), e.deployer.ID, steward.TransitionResume, steward.TransitionRequest{Reason: "cleared"}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := e.caps.broker.Issue(admin(), e.a.ID, broker.IssueRequest{}); err != nil {
+				if _, err := e.caps.broker.Issue(admin(), e.deployer.ID, broker.IssueRequest{}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			b := e.browserFor(t)
 			b.signIn(steward.RoleAdmin)
-			b.get("/identities/" + e.a.ID)
+			b.get("/identities/" + e.deployer.ID)
 			b.expect(http.StatusOK, tc.has...)
 			b.lacks(tc.lacks...)
 			got := kinds(timeline(b.body))
@@ -225,7 +225,7 @@ func TestIdentityPageWithSomeCapabilities(t *testing.T) {
 			} else if !slices.Equal(got, tc.kinds) {
 				t.Fatalf("timeline kinds %q, want %q", got, tc.kinds)
 			}
-			for _, p := range []string{"/identities/" + e.a.ID + "/usage", "/reviews"} {
+			for _, p := range []string{"/identities/" + e.deployer.ID + "/usage", "/reviews"} {
 				b.get(p)
 				if want := p == tc.served; (b.status == http.StatusOK) != want {
 					t.Errorf("%s answers %d (served: %v)", p, b.status, want)
@@ -239,13 +239,13 @@ func TestTimelineOlderEvents(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite, withCaps)
 	seedActivity(t, e)
 	for n := range 55 {
-		if _, err := e.svc.UpdateIdentity(sys(), e.a.ID, steward.IdentityPatch{Purpose: steward.Some(fmt.Sprintf("purpose %d", n)), Reason: "churn"}); err != nil {
+		if _, err := e.svc.UpdateIdentity(sys(), e.deployer.ID, steward.IdentityPatch{Purpose: steward.Some(fmt.Sprintf("purpose %d", n)), Reason: "churn"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	b := e.browserFor(t)
 	b.signIn(steward.RoleAdmin)
-	b.get("/identities/" + e.a.ID)
+	b.get("/identities/" + e.deployer.ID)
 	m := regexp.MustCompile(`href="(/identities/[^"]+\?events=[^"]+)"`).FindStringSubmatch(b.body)
 	if m == nil {
 		t.Fatalf("no link to older events:\n%s", b.body)

@@ -165,9 +165,7 @@ func (c *Console) Register(handle func(pattern string, h http.Handler)) {
 			if err != nil {
 				return err
 			}
-			v.Title, v.Data = p.Title, h
-			c.render(w, r, "extra", v)
-			return nil
+			return c.renderPage(w, r, v, "extra", p.Title, h)
 		}))
 	}
 	reg("GET /assets/{name}", http.HandlerFunc(c.asset))
@@ -322,6 +320,28 @@ func (c *Console) page(nav string, fn func(w http.ResponseWriter, r *http.Reques
 			c.renderError(w, r, v, err)
 		}
 	})
+}
+
+// renderPage renders the page tmpl, titled title, with data; a handler ends
+// with it.
+func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, v *View, tmpl, title string, data any) error {
+	v.Title, v.Data = title, data
+	c.render(w, r, tmpl, v)
+	return nil
+}
+
+// showFormError shows a form again with what was wrong with it (422 for
+// invalid input), or returns err when the fault is the server's.
+func (c *Console) showFormError(w http.ResponseWriter, r *http.Request, v *View, tmpl, title string, data any, err error) error {
+	status := statusOf(err)
+	if status >= 500 {
+		return err
+	}
+	if status == http.StatusBadRequest {
+		status = http.StatusUnprocessableEntity
+	}
+	v.Status, v.Error = status, messageOf(err)
+	return c.renderPage(w, r, v, tmpl, title, data)
 }
 
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, v *View, err error) {

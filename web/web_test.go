@@ -3,11 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/csv"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,193 +11,8 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/internal/clock"
-	"github.com/steward-nhi/steward/inventory"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
-	"github.com/steward-nhi/steward/web"
 )
-
-type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	store  *sqlstore.Store
-	svc    *inventory.Service
-	clock  *clock.Fake
-	logs   *syncBuffer // everything the console and the services log
-	tokens map[steward.Role]string
-	alice  *steward.Owner
-	bob    *steward.Owner
-	a, b   *steward.Identity
-	caps   *caps // the capabilities beyond the core, when wired
-}
-
-// newEnv starts the console on a fresh store with three identities and a
-// token per role; wire adds capabilities to its configuration.
-func newEnv(t *testing.T, open func(testing.TB) steward.Store, wire ...func(e *env, cfg *web.Config)) *env {
-	t.Helper()
-	st, ok := open(t).(*sqlstore.Store)
-	if !ok {
-		t.Fatal("the test store is not a *sqlstore.Store")
-	}
-	e := &env{t: t, store: st, clock: clock.NewFake(sqltest.Base), tokens: map[steward.Role]string{}, logs: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clock, Logger: log})
-	cfg := web.Config{
-		Identities: e.svc, Owners: e.svc, Authenticate: e.svc.Authenticate,
-		Stats: func(ctx context.Context) (*steward.InventoryStats, error) {
-			return st.InventoryStats(ctx, e.clock.Now())
-		},
-		Sessions: st, Dashboard: st, Policy: e.svc.Policy(), Now: e.clock.Now, SessionLifetime: time.Hour, Version: "test", Logger: log,
-	}
-	for _, w := range wire {
-		w(e, &cfg)
-	}
-	c, err := web.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
-
-	ctx := steward.WithPrincipal(context.Background(), steward.SystemPrincipal("test"))
-	admin, err := e.svc.Bootstrap(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.tokens[steward.RoleAdmin] = admin
-	e.alice, _ = e.svc.CreateOwner(ctx, &steward.Owner{Name: "Alice", Email: "alice@example.com"})
-	e.bob, _ = e.svc.CreateOwner(ctx, &steward.Owner{Name: "Bob", Email: "bob@example.com"})
-	for _, r := range []steward.Role{steward.RoleOperator, steward.RoleAuditor, steward.RoleOwner} {
-		tc := steward.TokenCreate{Role: r}
-		if r == steward.RoleOwner {
-			tc.OwnerID = e.alice.ID
-		}
-		ct, err := e.svc.CreateToken(ctx, tc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.tokens[r] = ct.Token
-	}
-	exp := e.clock.Now().Add(3 * 24 * time.Hour)
-	e.a, err = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "alice-deployer", Kind: steward.KindServiceAccount, Provider: "aws", Environment: "prod",
-		OwnerID: e.alice.ID, Sensitivity: steward.SensitivityHigh, ExpiresAt: &exp, Purpose: "=cmd|' /C calc'!A0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.b, _ = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "bob-bot", Kind: steward.KindBot, Provider: "github", Environment: "dev", OwnerID: e.bob.ID})
-	_, _ = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "stray-key", Kind: steward.KindAPIKey, Provider: "vendor:stripe", Environment: "prod", UnownedReason: "test fixture"})
-	return e
-}
-
-// browser is an HTTP client with a cookie jar that does not follow redirects.
-type browser struct {
-	e      *env
-	t      *testing.T
-	c      *http.Client
-	csrf   string
-	status int
-	body   string
-	header http.Header
-}
-
-func (e *env) browser() *browser {
-	return e.browserFor(e.t)
-}
-
-// browserFor is a browser whose failures fail t (a subtest).
-func (e *env) browserFor(t *testing.T) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{e: e, t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// with returns the browser, its session shared, failing t (a subtest).
-func (b *browser) with(t *testing.T) *browser {
-	c := *b
-	c.t = t
-	return &c
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func (b *browser) do(req *http.Request) {
-	b.t.Helper()
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	b.status, b.body, b.header = res.StatusCode, string(body), res.Header
-	if m := csrfRE.FindStringSubmatch(b.body); m != nil {
-		b.csrf = m[1]
-	}
-}
-
-func (b *browser) get(path string) {
-	b.t.Helper()
-	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
-	b.do(req)
-}
-
-// post submits a form with the page's CSRF token (unless the form sets one).
-func (b *browser) post(path string, form url.Values) {
-	b.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	if _, ok := form["csrf"]; !ok {
-		form.Set("csrf", b.csrf)
-	}
-	req, _ := http.NewRequest("POST", b.e.srv.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	b.do(req)
-}
-
-func (b *browser) signIn(role steward.Role) {
-	b.t.Helper()
-	b.get("/login")
-	b.post("/login", url.Values{"token": {b.e.tokens[role]}})
-	if b.status != http.StatusSeeOther || b.header.Get("Location") != "/" {
-		b.t.Fatalf("sign in as %s: %d %s", role, b.status, b.header.Get("Location"))
-	}
-	b.get("/")
-	if b.status != 200 {
-		b.t.Fatalf("dashboard after sign-in: %d\n%s", b.status, b.body)
-	}
-}
-
-func (b *browser) expect(status int, contains ...string) {
-	b.t.Helper()
-	if b.status != status {
-		if b.status >= 500 {
-			b.t.Fatalf("status %d, want %d\n%s\nlogs:\n%s", b.status, status, b.body, b.e.logs.String())
-		}
-		b.t.Fatalf("status %d, want %d\n%s", b.status, status, b.body)
-	}
-	for _, s := range contains {
-		if !strings.Contains(b.body, s) {
-			b.t.Fatalf("page lacks %q\n%s", s, b.body)
-		}
-	}
-}
-
-func (b *browser) lacks(s ...string) {
-	b.t.Helper()
-	for _, x := range s {
-		if strings.Contains(b.body, x) {
-			b.t.Fatalf("page shows %q but must not", x)
-		}
-	}
-}
-
-func forEngines(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, eng := range sqltest.Engines(t) {
-		t.Run(eng.Name, func(t *testing.T) { fn(t, newEnv(t, eng.Open)) })
-	}
-}
 
 func TestSignInAndOut(t *testing.T) {
 	forEngines(t, func(t *testing.T, e *env) {
@@ -295,7 +106,7 @@ func TestSessionEnds(t *testing.T) {
 		b.signIn(steward.RoleAuditor)
 		u, _ := url.Parse(e.srv.URL)
 		var id string
-		for _, c := range b.c.Jar.Cookies(u) {
+		for _, c := range b.client.Jar.Cookies(u) {
 			if c.Name == "steward_session" {
 				id = c.Value
 			}
@@ -323,8 +134,8 @@ func TestPagesAreSelfContained(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite)
 	b := e.browser()
 	b.signIn(steward.RoleAdmin)
-	for _, path := range []string{"/", "/identities", "/identities/" + e.a.ID, "/identities/" + e.a.ID + "/revoke", "/identities/" + e.a.ID + "/reassign",
-		"/identities/" + e.a.ID + "/extend", "/owners", "/owners?status=departed", "/identities?sort=-name&cols=team&cols=id", "/login"} {
+	for _, path := range []string{"/", "/identities", "/identities/" + e.deployer.ID, "/identities/" + e.deployer.ID + "/revoke", "/identities/" + e.deployer.ID + "/reassign",
+		"/identities/" + e.deployer.ID + "/extend", "/owners", "/owners?status=departed", "/identities?sort=-name&cols=team&cols=id", "/login"} {
 		b.get(path)
 		if path == "/login" {
 			b.expect(http.StatusSeeOther)
@@ -384,7 +195,7 @@ func TestDashboard(t *testing.T) {
 		// A credential a year old, and a snapshot history for the coverage trend.
 		for i, age := range []time.Duration{24 * time.Hour, 400 * 24 * time.Hour} {
 			err := e.store.Update(ctx, func(tx steward.Tx) error {
-				return tx.CreateCredential(ctx, &steward.Credential{ID: "cred_" + string(rune('a'+i)), IdentityID: e.a.ID, Type: "api_key",
+				return tx.CreateCredential(ctx, &steward.Credential{ID: "cred_" + string(rune('a'+i)), IdentityID: e.deployer.ID, Type: "api_key",
 					Status: steward.CredentialActive, CreatedAt: e.clock.Now().Add(-age)})
 			})
 			if err != nil {
@@ -444,7 +255,7 @@ func TestInventory(t *testing.T) {
 		{"selects the unowned", "owner_id=none", []string{"stray-key"}, []string{"bob-bot"}},
 		{"filters by expiry date", "expires_before=" + e.clock.Now().Add(7*24*time.Hour).Format("2006-01-02"), []string{"alice-deployer"}, []string{"bob-bot"}},
 		{"combines filters", "environment=prod&provider=aws&sensitivity=high&status=active&source=registered", []string{"alice-deployer"}, []string{"stray-key"}},
-		{"shows chosen columns", "cols=team&cols=id", []string{e.a.ID, "<th scope=\"col\">Team</th>"}, []string{`<th scope="col">Provider</th>`}},
+		{"shows chosen columns", "cols=team&cols=id", []string{e.deployer.ID, "<th scope=\"col\">Team</th>"}, []string{`<th scope="col">Provider</th>`}},
 		{"reports a bad filter", "kind=robot", []string{"is not one of"}, []string{"bob-bot"}},
 	}
 	for _, tc := range tests {
@@ -495,7 +306,7 @@ func TestActions(t *testing.T) {
 		ctx := steward.WithPrincipal(context.Background(), steward.SystemPrincipal("test"))
 		b := e.browser()
 		b.signIn(steward.RoleOperator)
-		path := "/identities/" + e.a.ID
+		path := "/identities/" + e.deployer.ID
 		b.get(path)
 		b.expect(200, "alice-deployer", `id="act-suspend"`, `id="act-revoke"`, `id="act-reassign"`, "Timeline", "Registered")
 
@@ -528,11 +339,11 @@ func TestActions(t *testing.T) {
 		b.get(path + "/revoke")
 		b.post(path+"/revoke", url.Values{"reason": {"incident"}, "note": {"leaked"}})
 		b.expect(http.StatusSeeOther)
-		i, _ := e.svc.GetIdentity(ctx, e.a.ID)
+		i, _ := e.svc.GetIdentity(ctx, e.deployer.ID)
 		if i.Status != steward.StatusRevoked || i.OwnerID != e.bob.ID || i.Exception == nil {
 			t.Fatalf("identity after actions: %+v", i)
 		}
-		ev, _ := e.svc.ListEvents(ctx, steward.EventFilter{IdentityID: e.a.ID, Action: "identity.revoke"})
+		ev, _ := e.svc.ListEvents(ctx, steward.EventFilter{IdentityID: e.deployer.ID, Action: "identity.revoke"})
 		if len(ev.Items) != 1 || ev.Items[0].Reason != "incident: leaked" {
 			t.Fatalf("revoke event %+v", ev.Items)
 		}
@@ -543,14 +354,14 @@ func TestActions(t *testing.T) {
 
 		t.Run("bulk suspend asks first", func(t *testing.T) {
 			b.get("/identities")
-			b.post("/identities/bulk", url.Values{"action": {"suspend"}, "id": {e.b.ID}})
+			b.post("/identities/bulk", url.Values{"action": {"suspend"}, "id": {e.bot.ID}})
 			b.expect(200, "What will happen", "bob-bot", `name="confirm" value="yes"`)
-			if got, _ := e.svc.GetIdentity(ctx, e.b.ID); got.Status != steward.StatusActive {
+			if got, _ := e.svc.GetIdentity(ctx, e.bot.ID); got.Status != steward.StatusActive {
 				t.Fatal("bulk suspended before confirmation")
 			}
-			b.post("/identities/bulk", url.Values{"action": {"suspend"}, "id": {e.b.ID}, "confirm": {"yes"}, "reason": {"cleanup"}})
+			b.post("/identities/bulk", url.Values{"action": {"suspend"}, "id": {e.bot.ID}, "confirm": {"yes"}, "reason": {"cleanup"}})
 			b.expect(200, "1 of 1 done")
-			if got, _ := e.svc.GetIdentity(ctx, e.b.ID); got.Status != steward.StatusSuspended {
+			if got, _ := e.svc.GetIdentity(ctx, e.bot.ID); got.Status != steward.StatusSuspended {
 				t.Fatalf("bulk suspend left %s", got.Status)
 			}
 		})
@@ -574,14 +385,14 @@ func TestRoles(t *testing.T) {
 		b.get("/identities")
 		b.expect(200, "alice-deployer", "bob-bot")
 		b.lacks(`id="bulk-suspend"`, `name="id"`)
-		b.get("/identities/" + e.a.ID)
+		b.get("/identities/" + e.deployer.ID)
 		b.expect(200, "alice-deployer")
 		b.lacks(`id="act-`)
-		b.get("/identities/" + e.a.ID + "/revoke")
+		b.get("/identities/" + e.deployer.ID + "/revoke")
 		b.expect(http.StatusForbidden, "may not")
-		b.post("/identities/"+e.a.ID+"/revoke", url.Values{"reason": {"incident"}})
+		b.post("/identities/"+e.deployer.ID+"/revoke", url.Values{"reason": {"incident"}})
 		b.expect(http.StatusForbidden)
-		b.post("/identities/bulk", url.Values{"action": {"suspend"}, "id": {e.a.ID}, "confirm": {"yes"}, "reason": {"x"}})
+		b.post("/identities/bulk", url.Values{"action": {"suspend"}, "id": {e.deployer.ID}, "confirm": {"yes"}, "reason": {"x"}})
 		b.expect(http.StatusForbidden)
 	})
 	t.Run("an owner sees and acts on its own identities only", func(t *testing.T) {
@@ -590,12 +401,12 @@ func TestRoles(t *testing.T) {
 		b.get("/identities")
 		b.expect(200, "alice-deployer")
 		b.lacks("bob-bot", "stray-key", `id="bulk-assign"`)
-		b.get("/identities/" + e.b.ID)
+		b.get("/identities/" + e.bot.ID)
 		b.expect(http.StatusForbidden)
-		b.get("/identities/" + e.a.ID)
+		b.get("/identities/" + e.deployer.ID)
 		b.expect(200, `id="act-suspend"`)
 		b.lacks(`id="act-reassign"`)
-		b.get("/identities/" + e.b.ID + "/suspend")
+		b.get("/identities/" + e.bot.ID + "/suspend")
 		b.expect(http.StatusForbidden)
 	})
 }

@@ -53,11 +53,7 @@ type credential struct {
 // {"value": […]}, or a bare array of credentials that carry an appId.
 // now decides which credentials have expired.
 func Parse(r io.Reader, now time.Time) (kit.Result, error) {
-	data, err := kit.ReadAll(r)
-	if err != nil {
-		return kit.Result{}, err
-	}
-	elems, _, err := kit.JSONArray(data, "value")
+	elems, _, err := kit.ReadJSONArray(r, "value")
 	if err != nil {
 		return kit.Result{}, err
 	}

@@ -39,11 +39,7 @@ type group struct {
 // Parse reads a JSON array of keys (or the API's {"keys": […]}); now
 // decides which keys have expired.
 func Parse(r io.Reader, now time.Time) (kit.Result, error) {
-	data, err := kit.ReadAll(r)
-	if err != nil {
-		return kit.Result{}, err
-	}
-	elems, single, err := kit.JSONArray(data, "keys")
+	elems, single, err := kit.ReadJSONArray(r, "keys")
 	if err != nil {
 		return kit.Result{}, err
 	}

@@ -29,11 +29,7 @@ type installation struct {
 // a bare array of installations: one vendor-managed oauth_app identity per
 // installation.
 func ParseAppInstallations(r io.Reader) (kit.Result, error) {
-	data, err := kit.ReadAll(r)
-	if err != nil {
-		return kit.Result{}, err
-	}
-	elems, single, err := kit.JSONArray(data, "installations")
+	elems, single, err := kit.ReadJSONArray(r, "installations")
 	if err != nil {
 		return kit.Result{}, err
 	}

@@ -36,11 +36,7 @@ type patGrant struct {
 // ParsePATGrants reads the JSON array of fine-grained PAT grants: one
 // identity of kind pat per token.
 func ParsePATGrants(r io.Reader) (kit.Result, error) {
-	data, err := kit.ReadAll(r)
-	if err != nil {
-		return kit.Result{}, err
-	}
-	elems, single, err := kit.JSONArray(data)
+	elems, single, err := kit.ReadJSONArray(r)
 	if err != nil {
 		return kit.Result{}, err
 	}

@@ -186,6 +186,16 @@ func (c *canonicalizer) skipSpace() {
 	}
 }
 
+// next skips white space and then ch, reporting whether ch was there.
+func (c *canonicalizer) next(ch byte) bool {
+	c.skipSpace()
+	if c.pos < len(c.src) && c.src[c.pos] == ch {
+		c.pos++
+		return true
+	}
+	return false
+}
+
 func (c *canonicalizer) value(b []byte) ([]byte, bool) {
 	c.skipSpace()
 	if c.pos >= len(c.src) {
@@ -269,9 +279,7 @@ func decodeString(lit []byte) (string, bool, bool) {
 func (c *canonicalizer) array(b []byte) ([]byte, bool) {
 	c.pos++
 	b = append(b, '[')
-	c.skipSpace()
-	if c.pos < len(c.src) && c.src[c.pos] == ']' {
-		c.pos++
+	if c.next(']') {
 		return append(b, ']'), true
 	}
 	for {
@@ -299,9 +307,7 @@ func (c *canonicalizer) array(b []byte) ([]byte, bool) {
 func (c *canonicalizer) object(b []byte) ([]byte, bool) {
 	c.pos++
 	b = append(b, '{')
-	c.skipSpace()
-	if c.pos < len(c.src) && c.src[c.pos] == '}' {
-		c.pos++
+	if c.next('}') {
 		return append(b, '}'), true
 	}
 	base := len(c.members)
@@ -317,11 +323,9 @@ func (c *canonicalizer) object(b []byte) ([]byte, bool) {
 			return b, false
 		}
 		keyEnd := c.pos
-		c.skipSpace()
-		if c.pos >= len(c.src) || c.src[c.pos] != ':' {
+		if !c.next(':') {
 			return b, false
 		}
-		c.pos++
 		start := len(b)
 		if simple {
 			b = append(b, c.src[keyStart:keyEnd]...)

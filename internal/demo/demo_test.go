@@ -24,55 +24,35 @@ func seed(t *testing.T, s steward.Store, n int64) *demo.Summary {
 	return sum
 }
 
+// all reads every item of every page that list reads from a cursor.
+func all[T any](t *testing.T, list func(cursor string) (*steward.Page[T], error)) []T {
+	t.Helper()
+	var out []T
+	if err := steward.EachPage(list, func(it T) error { out = append(out, it); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func allIdentities(t *testing.T, s steward.Store) []*steward.Identity {
 	t.Helper()
-	var out []*steward.Identity
-	f := steward.IdentityFilter{Limit: steward.MaxLimit}
-	for {
-		page, err := s.ListIdentities(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" {
-			return out
-		}
-		f.Cursor = page.NextCursor
-	}
+	return all(t, func(cursor string) (*steward.Page[*steward.Identity], error) {
+		return s.ListIdentities(context.Background(), steward.IdentityFilter{Limit: steward.MaxLimit, Cursor: cursor})
+	})
 }
 
 func allOwners(t *testing.T, s steward.Store) []*steward.Owner {
 	t.Helper()
-	var out []*steward.Owner
-	f := steward.OwnerFilter{Limit: steward.MaxLimit}
-	for {
-		page, err := s.ListOwners(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" {
-			return out
-		}
-		f.Cursor = page.NextCursor
-	}
+	return all(t, func(cursor string) (*steward.Page[*steward.Owner], error) {
+		return s.ListOwners(context.Background(), steward.OwnerFilter{Limit: steward.MaxLimit, Cursor: cursor})
+	})
 }
 
 func allEvents(t *testing.T, s steward.Store) []*steward.Event {
 	t.Helper()
-	var out []*steward.Event
-	f := steward.EventFilter{Limit: steward.MaxLimit, Ascending: true}
-	for {
-		page, err := s.ListEvents(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" {
-			return out
-		}
-		f.Cursor = page.NextCursor
-	}
+	return all(t, func(cursor string) (*steward.Page[*steward.Event], error) {
+		return s.ListEvents(context.Background(), steward.EventFilter{Limit: steward.MaxLimit, Ascending: true, Cursor: cursor})
+	})
 }
 
 func TestSeedWritesALivedInOrganisation(t *testing.T) {

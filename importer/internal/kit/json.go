@@ -20,6 +20,15 @@ type Element struct {
 	Raw   json.RawMessage
 }
 
+// ReadJSONArray reads all of r (as ReadAll) and splits it as JSONArray.
+func ReadJSONArray(r io.Reader, keys ...string) (elems []Element, single bool, err error) {
+	data, err := ReadAll(r)
+	if err != nil {
+		return nil, false, err
+	}
+	return JSONArray(data, keys...)
+}
+
 // JSONArray reads data as a JSON array, or as an object that holds the
 // array under one of keys (for instance {"value": […]} from Microsoft
 // Graph). An object without any of keys comes back as a single element with
