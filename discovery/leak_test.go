@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
@@ -65,15 +66,24 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 				pe := posture.New(posture.Options{Store: store.(steward.PostureStore), Inventory: inv, Clock: clk,
-					Discovery: posture.NewSightings(store.(steward.DiscoveryReader))})
+					Discovery: &discovery.SightingCache{Reader: store.(steward.DiscoveryReader)}})
 				// A posture run before the leak, as the server's loop has done.
 				if _, err := pe.FullRun(ctx); err != nil {
 					t.Fatal(err)
 				}
 				notes := &notifications{}
-				svc := discovery.New(store, clk, nil)
+				eng, err := alerts.New(alerts.Config{Store: store.(steward.AlertStore), Inventory: store.(alerts.Inventory), Notifier: notes,
+					FlushInterval: 10 * time.Millisecond, BaselineInterval: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				runCtx, stop := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { eng.Run(runCtx); close(done) }()
+				t.Cleanup(func() { stop(); <-done })
+				svc := discovery.New(store.(steward.DiscoveryStore), clk, nil)
 				svc.AutoRevoke = tc.autoRevoke
-				svc.Alerts = alerts.Direct{Store: store.(steward.AlertStore), Notifier: notes}
+				svc.Alerts = eng
 				svc.Posture = pe
 
 				rep := &steward.DiscoveryReport{Source: "gitleaks", Repository: "acme/api", Items: []steward.DiscoveryItem{
@@ -100,8 +110,8 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				if a.Severity != steward.SeverityCritical || a.Detector != discovery.DetSecretLeaked || a.CredentialID != credID || a.OwnerID != owner.ID {
 					t.Fatalf("alert %+v", a)
 				}
-				if tc.autoRevoke != (a.Response != "") {
-					t.Fatalf("alert response %q with auto-revoke %v", a.Response, tc.autoRevoke)
+				if a.Evidence["auto_revoked"] != tc.autoRevoke {
+					t.Fatalf("alert evidence %v with auto-revoke %v", a.Evidence, tc.autoRevoke)
 				}
 				notes.mu.Lock()
 				if len(notes.got) != 1 || notes.got[0].Severity != "critical" || notes.got[0].Kind != "alert" {

@@ -112,62 +112,105 @@ func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) e
 
 func esc(s string) string { return url.PathEscape(s) }
 
+// call sends in (nil: no body) and decodes the JSON reply into a new T.
+func call[T any](ctx context.Context, c *Client, method, path string, in any) (*T, error) {
+	var out T
+	if err := c.doJSON(ctx, method, path, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// list GETs an {"items": [...]} reply.
+func list[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	out, err := call[itemList[T]](ctx, c, "GET", path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}
+
+// params builds a query from name/value pairs, leaving out empty values.
+func params(pairs ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			v.Set(pairs[i], pairs[i+1])
+		}
+	}
+	return v
+}
+
+// withQuery appends v to path when it holds anything.
+func withQuery(path string, v url.Values) string {
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// num formats a positive number for a query ("" for zero).
+func num[N int | int64](n N) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(n), 10)
+}
+
+// timeParam formats a time for a query ("" for nil).
+func timeParam(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Audit returns the audit capability's client.
+func (c *Client) Audit() AuditClient { return AuditClient{c} }
+
+// Broker returns the credential broker's client.
+func (c *Client) Broker() BrokerClient { return BrokerClient{c} }
+
+// Authz returns the policy and usage client.
+func (c *Client) Authz() AuthzClient { return AuthzClient{c} }
+
+// Posture returns the posture capability's client.
+func (c *Client) Posture() PostureClient { return PostureClient{c} }
+
+// Alerts returns the alerts capability's client.
+func (c *Client) Alerts() AlertsClient { return AlertsClient{c} }
+
+// Discovery returns the discovery capability's client.
+func (c *Client) Discovery() DiscoveryClient { return DiscoveryClient{c} }
+
 // CreateIdentity registers an identity.
 func (c *Client) CreateIdentity(ctx context.Context, i *steward.Identity) (*steward.Identity, error) {
 	in := IdentityCreate{Name: i.Name, Kind: i.Kind, Provider: i.Provider, ExternalRef: i.ExternalRef, OwnerID: i.OwnerID, Team: i.Team,
 		Purpose: i.Purpose, Environment: i.Environment, Scopes: i.Scopes, Sensitivity: i.Sensitivity, VendorManaged: i.VendorManaged,
 		Status: i.Status, ExpiresAt: i.ExpiresAt, LastRotatedAt: i.LastRotatedAt, LastUsedAt: i.LastUsedAt, Labels: i.Labels, Exception: i.Exception, UnownedReason: i.UnownedReason}
-	var out steward.Identity
-	return &out, c.doJSON(ctx, "POST", "/api/v1/identities", in, &out)
+	return call[steward.Identity](ctx, c, "POST", "/api/v1/identities", in)
 }
 
 // GetIdentity returns one identity.
 func (c *Client) GetIdentity(ctx context.Context, id string) (*steward.Identity, error) {
-	var out steward.Identity
-	return &out, c.doJSON(ctx, "GET", "/api/v1/identities/"+esc(id), nil, &out)
+	return call[steward.Identity](ctx, c, "GET", "/api/v1/identities/"+esc(id), nil)
 }
 
 // IdentityQuery encodes a filter as query parameters.
 func IdentityQuery(f steward.IdentityFilter) url.Values {
-	v := url.Values{}
-	set := func(k, val string) {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	set("owner", f.OwnerID)
-	set("team", f.Team)
-	set("kind", string(f.Kind))
-	set("provider", f.Provider)
-	set("environment", f.Environment)
-	set("status", string(f.Status))
-	set("sensitivity", string(f.Sensitivity))
-	set("source", string(f.Source))
-	set("q", f.Query)
-	set("sort", f.Sort)
-	set("cursor", f.Cursor)
-	if f.ExpiresBefore != nil {
-		set("expires_before", f.ExpiresBefore.UTC().Format(time.RFC3339))
-	}
-	if f.UnusedSince != nil {
-		set("unused_since", f.UnusedSince.UTC().Format(time.RFC3339))
-	}
-	if f.Limit > 0 {
-		set("limit", strconv.Itoa(f.Limit))
-	}
-	return v
+	return params("owner", f.OwnerID, "team", f.Team, "kind", string(f.Kind), "provider", f.Provider, "environment", f.Environment,
+		"status", string(f.Status), "sensitivity", string(f.Sensitivity), "source", string(f.Source), "q", f.Query, "sort", f.Sort,
+		"cursor", f.Cursor, "expires_before", timeParam(f.ExpiresBefore), "unused_since", timeParam(f.UnusedSince), "limit", num(f.Limit))
 }
 
 // ListIdentities returns a page of identities.
 func (c *Client) ListIdentities(ctx context.Context, f steward.IdentityFilter) (*steward.Page[*steward.Identity], error) {
-	var out steward.Page[*steward.Identity]
-	return &out, c.doJSON(ctx, "GET", "/api/v1/identities?"+IdentityQuery(f).Encode(), nil, &out)
+	return call[steward.Page[*steward.Identity]](ctx, c, "GET", withQuery("/api/v1/identities", IdentityQuery(f)), nil)
 }
 
 // UpdateIdentity patches an identity.
 func (c *Client) UpdateIdentity(ctx context.Context, id string, p steward.IdentityPatch) (*steward.Identity, error) {
-	var out steward.Identity
-	return &out, c.doJSON(ctx, "PATCH", "/api/v1/identities/"+esc(id), p, &out)
+	return call[steward.Identity](ctx, c, "PATCH", "/api/v1/identities/"+esc(id), p)
 }
 
 // DeleteIdentity deletes a pending identity.
@@ -177,116 +220,80 @@ func (c *Client) DeleteIdentity(ctx context.Context, id string) error {
 
 // TransitionIdentity applies a lifecycle operation.
 func (c *Client) TransitionIdentity(ctx context.Context, id string, t steward.Transition, r steward.TransitionRequest) (*steward.Identity, error) {
-	var out steward.Identity
-	return &out, c.doJSON(ctx, "POST", "/api/v1/identities/"+esc(id)+"/"+string(t), r, &out)
+	return call[steward.Identity](ctx, c, "POST", "/api/v1/identities/"+esc(id)+"/"+string(t), r)
+}
+
+// eventQuery encodes an event filter; asc is the server's default order.
+func eventQuery(f steward.EventFilter, ascDefault bool) url.Values {
+	order := ""
+	if f.Ascending != ascDefault {
+		order = map[bool]string{true: "asc", false: "desc"}[f.Ascending]
+	}
+	return params("identity_id", f.IdentityID, "subject_id", f.SubjectID, "actor", f.Actor, "action", f.Action, "cursor", f.Cursor,
+		"since", timeParam(f.Since), "until", timeParam(f.Until), "limit", num(f.Limit), "order", order)
 }
 
 // ListEvents lists events.
 func (c *Client) ListEvents(ctx context.Context, f steward.EventFilter) (*steward.Page[*steward.Event], error) {
-	v := url.Values{}
-	for k, val := range map[string]string{"identity_id": f.IdentityID, "actor": f.Actor, "action": f.Action, "cursor": f.Cursor} {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	if f.Since != nil {
-		v.Set("since", f.Since.UTC().Format(time.RFC3339))
-	}
-	if f.Until != nil {
-		v.Set("until", f.Until.UTC().Format(time.RFC3339))
-	}
-	if f.Limit > 0 {
-		v.Set("limit", strconv.Itoa(f.Limit))
-	}
-	if f.Ascending {
-		v.Set("order", "asc")
-	}
-	var out steward.Page[*steward.Event]
-	return &out, c.doJSON(ctx, "GET", "/api/v1/events?"+v.Encode(), nil, &out)
+	return call[steward.Page[*steward.Event]](ctx, c, "GET", withQuery("/api/v1/events", eventQuery(f, false)), nil)
 }
 
 // ListCredentials lists an identity's credentials.
 func (c *Client) ListCredentials(ctx context.Context, identityID string) ([]*steward.Credential, error) {
-	var out struct {
-		Items []*steward.Credential `json:"items"`
-	}
-	return out.Items, c.doJSON(ctx, "GET", "/api/v1/identities/"+esc(identityID)+"/credentials", nil, &out)
+	return list[*steward.Credential](ctx, c, "/api/v1/identities/"+esc(identityID)+"/credentials")
 }
 
 // CreateOwner registers an owner.
 func (c *Client) CreateOwner(ctx context.Context, o *steward.Owner) (*steward.Owner, error) {
 	in := OwnerCreate{Name: o.Name, Email: o.Email, Kind: o.Kind, Team: o.Team, ManagerID: o.ManagerID, BackupOwnerID: o.BackupOwnerID, ExternalRef: o.ExternalRef}
-	var out steward.Owner
-	return &out, c.doJSON(ctx, "POST", "/api/v1/owners", in, &out)
+	return call[steward.Owner](ctx, c, "POST", "/api/v1/owners", in)
 }
 
 // GetOwner returns one owner.
 func (c *Client) GetOwner(ctx context.Context, id string) (*steward.Owner, error) {
-	var out steward.Owner
-	return &out, c.doJSON(ctx, "GET", "/api/v1/owners/"+esc(id), nil, &out)
+	return call[steward.Owner](ctx, c, "GET", "/api/v1/owners/"+esc(id), nil)
 }
 
 // ListOwners lists owners.
 func (c *Client) ListOwners(ctx context.Context, f steward.OwnerFilter) (*steward.Page[*steward.Owner], error) {
-	v := url.Values{}
-	for k, val := range map[string]string{"status": string(f.Status), "team": f.Team, "q": f.Query, "email": f.Email, "cursor": f.Cursor} {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	if f.Limit > 0 {
-		v.Set("limit", strconv.Itoa(f.Limit))
-	}
-	var out steward.Page[*steward.Owner]
-	return &out, c.doJSON(ctx, "GET", "/api/v1/owners?"+v.Encode(), nil, &out)
+	v := params("status", string(f.Status), "team", f.Team, "q", f.Query, "email", f.Email, "cursor", f.Cursor, "limit", num(f.Limit))
+	return call[steward.Page[*steward.Owner]](ctx, c, "GET", withQuery("/api/v1/owners", v), nil)
 }
 
 // UpdateOwner patches an owner.
 func (c *Client) UpdateOwner(ctx context.Context, id string, p steward.OwnerPatch) (*steward.Owner, error) {
-	var out steward.Owner
-	return &out, c.doJSON(ctx, "PATCH", "/api/v1/owners/"+esc(id), p, &out)
+	return call[steward.Owner](ctx, c, "PATCH", "/api/v1/owners/"+esc(id), p)
 }
 
 // DepartOwner marks an owner departed.
 func (c *Client) DepartOwner(ctx context.Context, id, reason string) (*steward.Departure, error) {
-	var out steward.Departure
-	return &out, c.doJSON(ctx, "POST", "/api/v1/owners/"+esc(id)+"/depart", Reason{Reason: reason}, &out)
+	return call[steward.Departure](ctx, c, "POST", "/api/v1/owners/"+esc(id)+"/depart", Reason{Reason: reason})
 }
 
 // CreateToken mints an operator token.
 func (c *Client) CreateToken(ctx context.Context, t steward.TokenCreate) (*steward.CreatedToken, error) {
-	var out steward.CreatedToken
-	return &out, c.doJSON(ctx, "POST", "/api/v1/tokens", t, &out)
+	return call[steward.CreatedToken](ctx, c, "POST", "/api/v1/tokens", t)
 }
 
 // ListTokens lists operator tokens.
 func (c *Client) ListTokens(ctx context.Context) ([]*steward.OperatorToken, error) {
-	var out struct {
-		Items []*steward.OperatorToken `json:"items"`
-	}
-	return out.Items, c.doJSON(ctx, "GET", "/api/v1/tokens", nil, &out)
+	return list[*steward.OperatorToken](ctx, c, "/api/v1/tokens")
 }
 
 // RevokeToken revokes an operator token.
 func (c *Client) RevokeToken(ctx context.Context, id string) (*steward.OperatorToken, error) {
-	var out steward.OperatorToken
-	return &out, c.doJSON(ctx, "DELETE", "/api/v1/tokens/"+esc(id), nil, &out)
+	return call[steward.OperatorToken](ctx, c, "DELETE", "/api/v1/tokens/"+esc(id), nil)
 }
 
 // Import uploads a provider export.
 func (c *Client) Import(ctx context.Context, format string, r io.Reader, opts steward.ImportOptions) (*steward.ImportSummary, error) {
-	v := url.Values{}
+	partial := ""
 	if opts.Partial {
-		v.Set("partial", "true")
+		partial = "true"
 	}
-	for k, val := range map[string]string{"owner_id": opts.OwnerID, "environment": opts.Environment, "sensitivity": string(opts.Sensitivity)} {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
+	v := params("partial", partial, "owner_id", opts.OwnerID, "environment", opts.Environment, "sensitivity", string(opts.Sensitivity))
 	var out steward.ImportSummary
-	err := c.Do(ctx, "POST", "/api/v1/import/"+esc(format)+"?"+v.Encode(), r, "application/octet-stream", &out)
-	if err != nil {
+	if err := c.Do(ctx, "POST", withQuery("/api/v1/import/"+esc(format), v), r, "application/octet-stream", &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -294,6 +301,40 @@ func (c *Client) Import(ctx context.Context, format string, r io.Reader, opts st
 
 // Stats returns inventory counts.
 func (c *Client) Stats(ctx context.Context) (*steward.InventoryStats, error) {
-	var out steward.InventoryStats
-	return &out, c.doJSON(ctx, "GET", "/api/v1/stats", nil, &out)
+	return call[steward.InventoryStats](ctx, c, "GET", "/api/v1/stats", nil)
+}
+
+// DoJSON sends in as a JSON body and decodes the reply into out.
+func (c *Client) DoJSON(ctx context.Context, method, path string, in, out any) error {
+	return c.doJSON(ctx, method, path, in, out)
+}
+
+// Download GETs path and returns the raw body (evidence packs); a
+// problem+json reply becomes an error as with Do.
+func (c *Client) Download(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.BaseURL+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	req.Header.Set("User-Agent", c.UserAgent)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the Steward server at %s: %w", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 2<<30))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if resp.StatusCode >= 400 {
+		var p Problem
+		if json.Unmarshal(b, &p) != nil || p.Status == 0 {
+			p = Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Detail: strings.TrimSpace(string(b[:min(len(b), 4096)]))}
+		}
+		return nil, &clientError{ProblemError{p}}
+	}
+	return b, nil
 }

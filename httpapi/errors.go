@@ -77,14 +77,32 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error, extra any) 
 	if status == http.StatusInternalServerError {
 		if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
 			// The client went away; nothing to report.
-			slog.Default().DebugContext(r.Context(), "request canceled", "method", r.Method, "path", r.URL.Path)
+			logOf(r.Context()).DebugContext(r.Context(), "request canceled", "method", r.Method, "path", r.URL.Path)
 		} else {
-			slog.Default().ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+			logOf(r.Context()).ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 		}
 	}
 	p := Problem{Type: problemType(code), Title: titleOf[status], Status: status, Detail: steward.ErrorMessage(err),
 		Instance: r.URL.Path, Code: code, Field: steward.ErrorField(err), RequestID: RequestID(r.Context()), Errors: extra}
 	writeProblemJSON(w, p)
+}
+
+type loggerKey struct{}
+
+// withLogger returns ctx carrying the server's logger, which Error uses.
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// logOf returns the server's logger carried by ctx (a request outside the
+// server's middleware logs nowhere).
+func logOf(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return discard
 }
 
 // statusProblem writes a problem for a status that has no domain code.

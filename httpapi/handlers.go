@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -28,8 +30,11 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 			return steward.Errorf(steward.EINVALID, "Content-Type must be application/json, not %q", ct)
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	raw, err := readBody(w, r, limit)
+	if err != nil {
+		return jsonError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -37,10 +42,7 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 	if dec.More() {
 		return steward.Errorf(steward.EINVALID, "request body has data after the JSON object")
 	}
-	if _, err := io.Copy(io.Discard, body); err != nil {
-		return jsonError(err)
-	}
-	return nil
+	return checkJSONText(raw)
 }
 
 // limitedBody is a request body capped at a limit that remembers hitting
@@ -50,8 +52,9 @@ type limitedBody struct {
 	over *http.MaxBytesError
 }
 
-func limitBody(w http.ResponseWriter, r *http.Request, n int64) *limitedBody {
-	return &limitedBody{r: http.MaxBytesReader(w, r.Body, n)}
+func limitBody(w http.ResponseWriter, r *http.Request, n int64) (*limitedBody, error) {
+	body, err := bodyOf(w, r, n)
+	return &limitedBody{r: body}, err
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -119,8 +122,8 @@ func reply(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) handleHealthz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
+	return noBody(http.StatusOK, func(r *http.Request) (map[string]string, error) {
+		return map[string]string{"status": "ok", "version": s.Version}, nil
 	})
 }
 
@@ -129,7 +132,14 @@ func (s *Server) handleReadyz() http.Handler {
 		if s.Ready != nil {
 			if err := s.Ready(r.Context()); err != nil {
 				s.log.WarnContext(r.Context(), "not ready", "err", err)
-				statusProblem(w, r, http.StatusServiceUnavailable, "database is not reachable")
+				// Steward's own reasons (a broken audit chain) are said;
+				// a driver's error is not shown to unauthenticated callers.
+				msg := "database is not reachable"
+				var se *steward.Error
+				if errors.As(err, &se) {
+					msg = "not ready: " + se.Message
+				}
+				statusProblem(w, r, http.StatusServiceUnavailable, msg)
 				return
 			}
 		}
@@ -138,7 +148,7 @@ func (s *Server) handleReadyz() http.Handler {
 }
 
 func (s *Server) handleWhoami() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return noBody(http.StatusOK, func(r *http.Request) (map[string]any, error) {
 		p := steward.PrincipalFrom(r.Context())
 		out := map[string]any{"actor": p.Actor, "role": string(p.Role), "owner_id": p.OwnerID, "token_id": p.TokenID}
 		if p.IsNHI() {
@@ -147,23 +157,18 @@ func (s *Server) handleWhoami() http.Handler {
 		} else {
 			out["kind"] = "operator"
 		}
-		reply(w, http.StatusOK, out)
+		return out, nil
 	})
 }
 
+// handleStats serves estate-wide counts to staff only: admin, operator and
+// auditor; neither the owner role nor an NHI credential (which has no role).
 func (s *Server) handleStats() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := steward.PrincipalFrom(r.Context())
-		if p.Role == steward.RoleOwner {
-			Error(w, r, steward.Errorf(steward.EFORBIDDEN, "role owner may not read estate-wide counts"))
-			return
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.InventoryStats, error) {
+		if _, err := steward.AuthorizeStaff(r.Context(), steward.PermRead); err != nil {
+			return nil, err
 		}
-		st, err := s.Stats(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, st)
+		return s.Stats(r.Context())
 	})
 }
 
@@ -207,6 +212,20 @@ func (q *query) time(name string) *time.Time {
 	return &t
 }
 
+// bool reads true/false (empty is false).
+func (q *query) bool(name string) bool {
+	switch s := q.str(name); s {
+	case "", "false", "0":
+	case "true", "1":
+		return true
+	default:
+		if q.err == nil {
+			q.err = steward.FieldError(name, "must be true or false, not %q", s)
+		}
+	}
+	return false
+}
+
 func (q *query) done() error {
 	if q.err != nil {
 		return q.err
@@ -219,21 +238,13 @@ func (q *query) done() error {
 	return nil
 }
 
+// noQuery accepts no query parameters.
+func noQuery(r *http.Request) (none, error) { return none{}, newQuery(r).done() }
+
 func (s *Server) handleCreateIdentity() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in IdentityCreate
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		i, err := s.Identities.CreateIdentity(r.Context(), in.identity())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		w.Header().Set("Location", "/api/v1/identities/"+i.ID)
-		reply(w, http.StatusCreated, i)
-	})
+	return createdJSON(func(r *http.Request, in IdentityCreate) (*steward.Identity, error) {
+		return s.Identities.CreateIdentity(r.Context(), in.identity())
+	}, func(i *steward.Identity) string { return "/api/v1/identities/" + i.ID })
 }
 
 // IdentityCreate is the body of POST /identities: the writable fields.
@@ -265,18 +276,22 @@ func (c *IdentityCreate) identity() *steward.Identity {
 		LastUsedAt: c.LastUsedAt, Labels: c.Labels, Exception: c.Exception, UnownedReason: c.UnownedReason}
 }
 
+// ownerParam reads owner (or its alias owner_id).
+func (q *query) ownerParam() string {
+	o, alias := q.str("owner"), q.str("owner_id")
+	if o == "" {
+		return alias
+	}
+	return o
+}
+
 // identityFilter reads the list filters of GET /identities.
 func identityFilter(r *http.Request) (steward.IdentityFilter, error) {
 	q := newQuery(r)
 	f := steward.IdentityFilter{
-		OwnerID: q.str("owner"), Team: q.str("team"), Kind: steward.Kind(q.str("kind")), Provider: q.str("provider"),
+		OwnerID: q.ownerParam(), Team: q.str("team"), Kind: steward.Kind(q.str("kind")), Provider: q.str("provider"),
 		Environment: q.str("environment"), Status: steward.Status(q.str("status")), Sensitivity: steward.Sensitivity(q.str("sensitivity")),
 		Source: steward.Source(q.str("source")), Query: q.str("q"), Sort: q.str("sort"), Cursor: q.str("cursor"),
-	}
-	if f.OwnerID == "" {
-		f.OwnerID = q.str("owner_id")
-	} else {
-		q.str("owner_id")
 	}
 	f.ExpiresBefore = q.time("expires_before")
 	f.UnusedSince = q.time("unused_since")
@@ -288,142 +303,78 @@ func identityFilter(r *http.Request) (steward.IdentityFilter, error) {
 }
 
 func (s *Server) handleListIdentities() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := identityFilter(r)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := s.Identities.ListIdentities(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
-	})
+	return filtered(identityFilter, s.Identities.ListIdentities)
 }
 
-func (s *Server) handleGetIdentity() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, err := s.Identities.GetIdentity(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, i)
-	})
-}
+func (s *Server) handleGetIdentity() http.Handler { return getByID(s.Identities.GetIdentity) }
 
 func (s *Server) handleUpdateIdentity() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p steward.IdentityPatch
-		if err := decode(w, r, &p); err != nil {
-			Error(w, r, err)
-			return
-		}
-		i, err := s.Identities.UpdateIdentity(r.Context(), r.PathValue("id"), p)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, i)
-	})
+	return actOnID(http.StatusOK, false, s.Identities.UpdateIdentity)
 }
 
 func (s *Server) handleDeleteIdentity() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.Identities.DeleteIdentity(r.Context(), r.PathValue("id")); err != nil {
-			Error(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	return noContent(func(r *http.Request, id string) error { return s.Identities.DeleteIdentity(r.Context(), id) })
 }
 
 func transitionHandler(op steward.Transition) func(s *Server) http.Handler {
 	return func(s *Server) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var req steward.TransitionRequest
-			if r.ContentLength != 0 {
-				if err := decode(w, r, &req); err != nil {
-					Error(w, r, err)
-					return
-				}
-			}
-			i, err := s.Identities.TransitionIdentity(r.Context(), r.PathValue("id"), op, req)
-			if err != nil {
-				Error(w, r, err)
-				return
-			}
-			reply(w, http.StatusOK, i)
+		return actOnID(http.StatusOK, true, func(ctx context.Context, id string, in steward.TransitionRequest) (*steward.Identity, error) {
+			return s.Identities.TransitionIdentity(ctx, id, op, in)
 		})
 	}
 }
 
-func eventFilter(r *http.Request) (steward.EventFilter, error) {
-	q := newQuery(r)
-	f := steward.EventFilter{IdentityID: q.str("identity_id"), Actor: q.str("actor"), Action: q.str("action"), Cursor: q.str("cursor")}
+// eventFilter reads the filters of the event lists from q; desc is the
+// default order (the audit chain reads oldest first). The caller reads
+// its own parameters and calls q.done.
+func eventFilter(q *query, desc bool) (steward.EventFilter, error) {
+	f := steward.EventFilter{IdentityID: q.str("identity_id"), Actor: q.str("actor"), Action: q.str("action"), Cursor: q.str("cursor"), Ascending: !desc}
 	f.Since, f.Until = q.time("since"), q.time("until")
 	f.Limit = q.int("limit")
 	switch order := q.str("order"); order {
-	case "", "desc":
-	case "asc":
-		f.Ascending = true
+	case "":
+	case "asc", "desc":
+		f.Ascending = order == "asc"
 	default:
 		return f, steward.FieldError("order", "must be asc or desc, not %q", order)
 	}
 	if f.Limit > steward.MaxLimit {
 		return f, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
 	}
+	return f, nil
+}
+
+func inventoryEvents(r *http.Request) (steward.EventFilter, error) {
+	q := newQuery(r)
+	f, err := eventFilter(q, true)
+	if err != nil {
+		return f, err
+	}
 	return f, q.done()
 }
 
 func (s *Server) handleListEvents() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := eventFilter(r)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := s.Identities.ListEvents(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
-	})
+	return filtered(inventoryEvents, s.Identities.ListEvents)
 }
 
 func (s *Server) handleIdentityEvents() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := eventFilter(r)
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.Page[*steward.Event], error) {
+		f, err := inventoryEvents(r)
 		if err != nil {
-			Error(w, r, err)
-			return
+			return nil, err
 		}
 		id := r.PathValue("id")
 		if _, err := s.Identities.GetIdentity(r.Context(), id); err != nil {
-			Error(w, r, err)
-			return
+			return nil, err
 		}
 		f.IdentityID = id
-		page, err := s.Identities.ListEvents(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
+		return s.Identities.ListEvents(r.Context(), f)
 	})
 }
 
 func (s *Server) handleIdentityCredentials() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cs, err := s.Identities.ListCredentials(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": cs})
+	return getByID(func(ctx context.Context, id string) (itemList[*steward.Credential], error) {
+		return items(s.Identities.ListCredentials(ctx, id))
 	})
 }
 
@@ -439,66 +390,25 @@ type OwnerCreate struct {
 }
 
 func (s *Server) handleCreateOwner() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in OwnerCreate
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		o, err := s.Owners.CreateOwner(r.Context(), &steward.Owner{Name: in.Name, Email: in.Email, Kind: in.Kind, Team: in.Team,
+	return createdJSON(func(r *http.Request, in OwnerCreate) (*steward.Owner, error) {
+		return s.Owners.CreateOwner(r.Context(), &steward.Owner{Name: in.Name, Email: in.Email, Kind: in.Kind, Team: in.Team,
 			ManagerID: in.ManagerID, BackupOwnerID: in.BackupOwnerID, ExternalRef: in.ExternalRef})
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		w.Header().Set("Location", "/api/v1/owners/"+o.ID)
-		reply(w, http.StatusCreated, o)
-	})
+	}, func(o *steward.Owner) string { return "/api/v1/owners/" + o.ID })
 }
 
-func (s *Server) handleListOwners() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := newQuery(r)
-		f := steward.OwnerFilter{Status: steward.OwnerStatus(q.str("status")), Team: q.str("team"), Query: q.str("q"), Email: q.str("email"), Cursor: q.str("cursor")}
-		f.Limit = q.int("limit")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := s.Owners.ListOwners(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
-	})
+func ownerFilter(r *http.Request) (steward.OwnerFilter, error) {
+	q := newQuery(r)
+	f := steward.OwnerFilter{Status: steward.OwnerStatus(q.str("status")), Team: q.str("team"), Query: q.str("q"), Email: q.str("email"), Cursor: q.str("cursor")}
+	f.Limit = q.int("limit")
+	return f, q.done()
 }
 
-func (s *Server) handleGetOwner() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, err := s.Owners.GetOwner(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, o)
-	})
-}
+func (s *Server) handleListOwners() http.Handler { return filtered(ownerFilter, s.Owners.ListOwners) }
+
+func (s *Server) handleGetOwner() http.Handler { return getByID(s.Owners.GetOwner) }
 
 func (s *Server) handleUpdateOwner() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p steward.OwnerPatch
-		if err := decode(w, r, &p); err != nil {
-			Error(w, r, err)
-			return
-		}
-		o, err := s.Owners.UpdateOwner(r.Context(), r.PathValue("id"), p)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, o)
-	})
+	return actOnID(http.StatusOK, false, s.Owners.UpdateOwner)
 }
 
 // Reason is a body carrying only a reason.
@@ -506,36 +416,20 @@ type Reason struct {
 	Reason string `json:"reason"`
 }
 
+// withReason adapts a method taking a reason string to a Reason body.
+func withReason[Resp any](fn func(ctx context.Context, id, reason string) (Resp, error)) func(ctx context.Context, id string, in Reason) (Resp, error) {
+	return func(ctx context.Context, id string, in Reason) (Resp, error) { return fn(ctx, id, in.Reason) }
+}
+
 func (s *Server) handleDepartOwner() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in Reason
-		if r.ContentLength != 0 {
-			if err := decode(w, r, &in); err != nil {
-				Error(w, r, err)
-				return
-			}
-		}
-		d, err := s.Owners.DepartOwner(r.Context(), r.PathValue("id"), in.Reason)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, d)
-	})
+	return actOnID(http.StatusOK, true, withReason(s.Owners.DepartOwner))
 }
 
 func (s *Server) handleImport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := newQuery(r)
 		opts := steward.ImportOptions{OwnerID: q.str("owner_id"), Environment: q.str("environment"), Sensitivity: steward.Sensitivity(q.str("sensitivity"))}
-		switch p := q.str("partial"); p {
-		case "", "false", "0":
-		case "true", "1":
-			opts.Partial = true
-		default:
-			Error(w, r, steward.FieldError("partial", "must be true or false, not %q", p))
-			return
-		}
+		opts.Partial = q.bool("partial")
 		if err := q.done(); err != nil {
 			Error(w, r, err)
 			return
@@ -544,15 +438,18 @@ func (s *Server) handleImport() http.Handler {
 			s.importDiscovery(w, r, r.PathValue("format"), opts.Partial)
 			return
 		}
-		body := limitBody(w, r, MaxImportBytes)
+		body, err := limitBody(w, r, MaxImportBytes)
+		if err != nil {
+			Error(w, r, err)
+			return
+		}
 		sum, err := s.Imports.Import(r.Context(), r.PathValue("format"), body, opts)
 		if err != nil {
 			if body.over != nil {
-				Error(w, r, body.over)
-				return
+				err = body.over
 			}
 			var extra any
-			if sum != nil {
+			if sum != nil && body.over == nil {
 				extra = sum.Errors
 			}
 			writeProblem(w, r, err, extra)
@@ -563,39 +460,15 @@ func (s *Server) handleImport() http.Handler {
 }
 
 func (s *Server) handleCreateToken() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in steward.TokenCreate
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		t, err := s.Tokens.CreateToken(r.Context(), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusCreated, t)
+	return jsonHandler(http.StatusCreated, func(r *http.Request, in steward.TokenCreate) (*steward.CreatedToken, error) {
+		return s.Tokens.CreateToken(r.Context(), in)
 	})
 }
 
 func (s *Server) handleListTokens() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ts, err := s.Tokens.ListTokens(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": ts})
+	return noBody(http.StatusOK, func(r *http.Request) (itemList[*steward.OperatorToken], error) {
+		return items(s.Tokens.ListTokens(r.Context()))
 	})
 }
 
-func (s *Server) handleRevokeToken() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.Tokens.RevokeToken(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, t)
-	})
-}
+func (s *Server) handleRevokeToken() http.Handler { return getByID(s.Tokens.RevokeToken) }

@@ -95,7 +95,7 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 		if !requestIDRE.MatchString(id) {
 			id = newRequestID()
 		}
-		ctx := WithRequestID(r.Context(), id)
+		ctx := withLogger(WithRequestID(r.Context(), id), s.log)
 		ctx = context.WithValue(ctx, actorBoxKey{}, &actorBox{})
 		var span trace.Span
 		ctx, span = s.tracer.Start(ctx, route, trace.WithSpanKind(trace.SpanKindServer))

@@ -120,8 +120,8 @@ func OpenAPI(version string, routes []Route) map[string]any {
 	}
 	for _, rt := range routes {
 		op := obj{"summary": rt.Summary, "operationId": operationID(rt)}
-		if rt.Roles != "" {
-			op["description"] = "Roles: " + rt.Roles
+		if a := rt.Access(); a != "" {
+			op["description"] = "Roles: " + a
 		}
 		var params []obj
 		for _, m := range paramRE.FindAllStringSubmatch(rt.Path, -1) {

@@ -20,19 +20,19 @@ type AlertsAPI interface {
 // alertsRoutes lists the alerts capability's routes.
 func alertsRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/api/v1/alerts", Summary: "Anomalous-usage alerts, newest first (filters, cursor pagination)", Roles: "any (owner: own)",
-			Query: []string{"identity_id", "detector", "severity", "status", "limit", "cursor"}, Reply: "AlertPage", Status: 200, handler: (*Server).handleListAlerts},
-		{Method: "GET", Path: "/api/v1/alerts/dead-letters", Summary: "Notifications no sink could deliver, newest first", Roles: "admin, operator, auditor",
-			Query: []string{"limit"}, Reply: "DeadLetterList", Status: 200, handler: (*Server).handleDeadLetters},
-		{Method: "POST", Path: "/api/v1/alerts/test-notification", Summary: "Send a test notification to the sinks now and report each answer", Roles: "admin",
-			Request: "TestNotification", Reply: "NotificationResults", Status: 200, handler: (*Server).handleTestNotification},
-		{Method: "GET", Path: "/api/v1/alerts/{id}", Summary: "Get an alert", Roles: "any (owner: own)", Reply: "Alert", Status: 200, handler: (*Server).handleGetAlert},
-		{Method: "POST", Path: "/api/v1/alerts/{id}/ack", Summary: "Acknowledge an alert", Roles: "admin, operator, owner (own)", Request: "AlertAction", Reply: "Alert", Status: 200,
-			handler: alertActionHandler(steward.AlertActAck)},
-		{Method: "POST", Path: "/api/v1/alerts/{id}/resolve", Summary: "Resolve an alert", Roles: "admin, operator, owner (own)", Request: "AlertAction", Reply: "Alert", Status: 200,
-			handler: alertActionHandler(steward.AlertActResolve)},
+		{Method: "GET", Path: "/api/v1/alerts", Summary: "Anomalous-usage alerts, newest first (filters, cursor pagination)", Roles: staff, Own: true,
+			Query: []string{"identity_id", "detector", "severity", "status", "limit", "cursor"}, Reply: "AlertPage", Status: 200, Needs: CapAlerts, handler: (*Server).handleListAlerts},
+		{Method: "GET", Path: "/api/v1/alerts/dead-letters", Summary: "Notifications no sink could deliver, newest first", Roles: staff,
+			Query: []string{"limit"}, Reply: "DeadLetterList", Status: 200, Needs: CapAlerts, handler: (*Server).handleDeadLetters},
+		{Method: "POST", Path: "/api/v1/alerts/test-notification", Summary: "Send a test notification to the sinks now and report each answer", Roles: admins,
+			Request: "TestNotification", Reply: "NotificationResults", Status: 200, Needs: CapAlerts, handler: (*Server).handleTestNotification},
+		{Method: "GET", Path: "/api/v1/alerts/{id}", Summary: "Get an alert", Roles: staff, Own: true, Reply: "Alert", Status: 200, Needs: CapAlerts, handler: (*Server).handleGetAlert},
+		{Method: "POST", Path: "/api/v1/alerts/{id}/ack", Summary: "Acknowledge an alert", Roles: writers, Own: true, Request: "AlertAction", Reply: "Alert", Status: 200,
+			Needs: CapAlerts, handler: alertActionHandler(steward.AlertActAck)},
+		{Method: "POST", Path: "/api/v1/alerts/{id}/resolve", Summary: "Resolve an alert", Roles: writers, Own: true, Request: "AlertAction", Reply: "Alert", Status: 200,
+			Needs: CapAlerts, handler: alertActionHandler(steward.AlertActResolve)},
 		{Method: "POST", Path: "/api/v1/alerts/{id}/false-positive", Summary: "Mark an alert a false positive; the identity's baseline learns what it called new",
-			Roles: "admin, operator, owner (own)", Request: "AlertAction", Reply: "Alert", Status: 200, handler: alertActionHandler(steward.AlertActFalsePositive)},
+			Roles: writers, Own: true, Request: "AlertAction", Reply: "Alert", Status: 200, Needs: CapAlerts, handler: alertActionHandler(steward.AlertActFalsePositive)},
 	}
 }
 
@@ -63,14 +63,6 @@ func alertsSchemas() map[string]any {
 	}
 }
 
-// alerts returns the alerts API, or writes 501 when it is not wired.
-func (s *Server) alerts(w http.ResponseWriter, r *http.Request) AlertsAPI {
-	if s.Alerts == nil {
-		Error(w, r, steward.Errorf(steward.ENOTIMPLEMENTED, "the alerts capability is not enabled on this server"))
-	}
-	return s.Alerts
-}
-
 func alertFilter(r *http.Request) (steward.AlertFilter, error) {
 	q := newQuery(r)
 	f := steward.AlertFilter{IdentityID: q.str("identity_id"), Detector: q.str("detector"), Severity: steward.Severity(q.str("severity")),
@@ -81,114 +73,41 @@ func alertFilter(r *http.Request) (steward.AlertFilter, error) {
 	return f, f.Validate()
 }
 
-func (s *Server) handleListAlerts() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.alerts(w, r)
-		if a == nil {
-			return
-		}
-		f, err := alertFilter(r)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := a.ListAlerts(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
-	})
-}
+func (s *Server) handleListAlerts() http.Handler { return filtered(alertFilter, s.Alerts.ListAlerts) }
 
 func (s *Server) handleGetAlert() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.alerts(w, r)
-		if a == nil {
-			return
-		}
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.Alert, error) {
 		if err := newQuery(r).done(); err != nil {
-			Error(w, r, err)
-			return
+			return nil, err
 		}
-		out, err := a.GetAlert(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
+		return s.Alerts.GetAlert(r.Context(), r.PathValue("id"))
 	})
 }
 
 func alertActionHandler(act steward.AlertAction) func(s *Server) http.Handler {
 	return func(s *Server) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a := s.alerts(w, r)
-			if a == nil {
-				return
-			}
-			var in steward.AlertActionRequest
-			if r.ContentLength != 0 {
-				if err := decode(w, r, &in); err != nil {
-					Error(w, r, err)
-					return
-				}
-			}
-			out, err := a.ActOnAlert(r.Context(), r.PathValue("id"), act, in)
-			if err != nil {
-				Error(w, r, err)
-				return
-			}
-			reply(w, http.StatusOK, out)
+		return actOnID(http.StatusOK, true, func(ctx context.Context, id string, in steward.AlertActionRequest) (*steward.Alert, error) {
+			return s.Alerts.ActOnAlert(ctx, id, act, in)
 		})
 	}
 }
 
 func (s *Server) handleDeadLetters() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.alerts(w, r)
-		if a == nil {
-			return
+	return filtered(limitParam, func(ctx context.Context, limit int) (itemList[*steward.DeadLetter], error) {
+		if limit > steward.MaxLimit {
+			return itemList[*steward.DeadLetter]{}, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
 		}
-		q := newQuery(r)
-		limit := q.int("limit")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		if limit < 0 || limit > steward.MaxLimit {
-			Error(w, r, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit))
-			return
-		}
-		items, err := a.ListDeadLetters(r.Context(), limit)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": items})
+		return items(s.Alerts.ListDeadLetters(ctx, limit))
 	})
 }
 
+// TestNotification is the body of POST /alerts/test-notification.
+type TestNotification struct {
+	Sinks []string `json:"sinks"`
+}
+
 func (s *Server) handleTestNotification() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.alerts(w, r)
-		if a == nil {
-			return
-		}
-		var in struct {
-			Sinks []string `json:"sinks"`
-		}
-		if r.ContentLength != 0 {
-			if err := decode(w, r, &in); err != nil {
-				Error(w, r, err)
-				return
-			}
-		}
-		res, err := a.TestNotification(r.Context(), in.Sinks)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": res})
+	return optionalJSON(http.StatusOK, func(r *http.Request, in TestNotification) (itemList[steward.NotificationResult], error) {
+		return items(s.Alerts.TestNotification(r.Context(), in.Sinks))
 	})
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/steward-nhi/steward"
@@ -23,13 +22,13 @@ type AuditAPI interface {
 // auditRoutes lists the audit capability's routes.
 func auditRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit chain, oldest first by default (filters, cursor pagination)", Roles: "admin, auditor",
-			Query: []string{"identity_id", "subject_id", "actor", "action", "since", "until", "order", "limit", "cursor"}, Reply: "EventPage", Status: 200, handler: (*Server).handleListAudit},
-		{Method: "GET", Path: "/api/v1/audit/verify", Summary: "Re-compute the chain and the checkpoints; report the first bad entry", Roles: "admin, auditor", Reply: "VerifyReport", Status: 200, handler: (*Server).handleVerifyAudit},
-		{Method: "GET", Path: "/api/v1/audit/checkpoints", Summary: "Signed checkpoints (Merkle tree heads), newest first", Roles: "admin, auditor", Query: []string{"limit"}, Reply: "CheckpointList", Status: 200, handler: (*Server).handleListCheckpoints},
-		{Method: "POST", Path: "/api/v1/audit/checkpoints", Summary: "Sign a checkpoint over the chain now", Roles: "admin", Reply: "Checkpoint", Status: 201, handler: (*Server).handleCreateCheckpoint},
-		{Method: "GET", Path: "/api/v1/audit/proof/{seq}", Summary: "Inclusion proof of an entry in a signed checkpoint", Roles: "admin, auditor", Query: []string{"tree_size"}, Reply: "InclusionProof", Status: 200, handler: (*Server).handleAuditProof},
-		{Method: "GET", Path: "/api/v1/audit/public-key", Summary: "The checkpoint signing public key (Ed25519)", Roles: "any", Reply: "AuditPublicKey", Status: 200, handler: (*Server).handleAuditPublicKey},
+		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit chain, oldest first by default (filters, cursor pagination)", Roles: auditors,
+			Query: []string{"identity_id", "subject_id", "actor", "action", "since", "until", "order", "limit", "cursor"}, Reply: "EventPage", Status: 200, Needs: CapAudit, handler: (*Server).handleListAudit},
+		{Method: "GET", Path: "/api/v1/audit/verify", Summary: "Re-compute the chain and the checkpoints; report the first bad entry", Roles: auditors, Reply: "VerifyReport", Status: 200, Needs: CapAudit, handler: (*Server).handleVerifyAudit},
+		{Method: "GET", Path: "/api/v1/audit/checkpoints", Summary: "Signed checkpoints (Merkle tree heads), newest first", Roles: auditors, Query: []string{"limit"}, Reply: "CheckpointList", Status: 200, Needs: CapAudit, handler: (*Server).handleListCheckpoints},
+		{Method: "POST", Path: "/api/v1/audit/checkpoints", Summary: "Sign a checkpoint over the chain now", Roles: admins, Reply: "Checkpoint", Status: 201, Needs: CapAudit, handler: (*Server).handleCreateCheckpoint},
+		{Method: "GET", Path: "/api/v1/audit/proof/{seq}", Summary: "Inclusion proof of an entry in a signed checkpoint", Roles: auditors, Query: []string{"tree_size"}, Reply: "InclusionProof", Status: 200, Needs: CapAudit, handler: (*Server).handleAuditProof},
+		{Method: "GET", Path: "/api/v1/audit/public-key", Summary: "The checkpoint signing public key (Ed25519)", Roles: anyone, Reply: "AuditPublicKey", Status: 200, Needs: CapAudit, handler: (*Server).handleAuditPublicKey},
 	}
 }
 
@@ -53,210 +52,50 @@ func auditSchemas() map[string]any {
 	}
 }
 
-// audit returns the audit API, or writes 501 when it is not wired.
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) AuditAPI {
-	if s.Audit == nil {
-		Error(w, r, steward.Errorf(steward.ENOTIMPLEMENTED, "the audit capability is not enabled on this server"))
-	}
-	return s.Audit
-}
-
 func auditFilter(r *http.Request) (steward.EventFilter, error) {
 	q := newQuery(r)
-	f := steward.EventFilter{IdentityID: q.str("identity_id"), SubjectID: q.str("subject_id"), Actor: q.str("actor"), Action: q.str("action"), Cursor: q.str("cursor"), Ascending: true}
-	f.Since, f.Until = q.time("since"), q.time("until")
-	f.Limit = q.int("limit")
-	switch order := q.str("order"); order {
-	case "", "asc":
-	case "desc":
-		f.Ascending = false
-	default:
-		return f, steward.FieldError("order", "must be asc or desc, not %q", order)
-	}
-	if f.Limit > steward.MaxLimit {
-		return f, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	f, err := eventFilter(q, false)
+	f.SubjectID = q.str("subject_id")
+	if err != nil {
+		return f, err
 	}
 	return f, q.done()
 }
 
-func (s *Server) handleListAudit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.audit(w, r)
-		if a == nil {
-			return
-		}
-		f, err := auditFilter(r)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := a.ListAudit(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
-	})
-}
+func (s *Server) handleListAudit() http.Handler { return filtered(auditFilter, s.Audit.ListAudit) }
 
 func (s *Server) handleVerifyAudit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.audit(w, r)
-		if a == nil {
-			return
-		}
-		if err := newQuery(r).done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		rep, err := a.VerifyChain(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, rep)
-	})
+	return filtered(noQuery, func(ctx context.Context, _ none) (*steward.VerifyReport, error) { return s.Audit.VerifyChain(ctx) })
 }
 
 func (s *Server) handleListCheckpoints() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.audit(w, r)
-		if a == nil {
-			return
-		}
-		q := newQuery(r)
-		limit := q.int("limit")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
+	return filtered(limitParam, func(ctx context.Context, limit int) (itemList[*steward.Checkpoint], error) {
 		if limit == 0 {
 			limit = steward.DefaultLimit
 		}
-		cs, err := a.ListCheckpoints(r.Context(), min(limit, steward.MaxLimit))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": cs})
+		return items(s.Audit.ListCheckpoints(ctx, min(limit, steward.MaxLimit)))
 	})
 }
 
 func (s *Server) handleCreateCheckpoint() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.audit(w, r)
-		if a == nil {
-			return
-		}
-		c, err := a.CreateCheckpoint(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusCreated, c)
-	})
+	return noBody(http.StatusCreated, func(r *http.Request) (*steward.Checkpoint, error) { return s.Audit.CreateCheckpoint(r.Context()) })
 }
 
 func (s *Server) handleAuditProof() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.audit(w, r)
-		if a == nil {
-			return
-		}
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.InclusionProof, error) {
 		seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 		if err != nil || seq < 1 {
-			Error(w, r, steward.FieldError("seq", "must be a positive sequence number, not %q", r.PathValue("seq")))
-			return
+			return nil, steward.FieldError("seq", "must be a positive sequence number, not %q", r.PathValue("seq"))
 		}
 		q := newQuery(r)
 		size := q.int("tree_size")
 		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
+			return nil, err
 		}
-		p, err := a.Proof(r.Context(), seq, int64(size))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, p)
+		return s.Audit.Proof(r.Context(), seq, int64(size))
 	})
 }
 
 func (s *Server) handleAuditPublicKey() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.audit(w, r)
-		if a == nil {
-			return
-		}
-		k, err := a.PublicKey(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, k)
-	})
-}
-
-// AuditClient calls the audit routes (the CLI uses it).
-type AuditClient struct{ *Client }
-
-// ListAudit lists chain entries.
-func (c AuditClient) ListAudit(ctx context.Context, f steward.EventFilter) (*steward.Page[*steward.Event], error) {
-	v := url.Values{}
-	for k, s := range map[string]string{"identity_id": f.IdentityID, "subject_id": f.SubjectID, "actor": f.Actor, "action": f.Action, "cursor": f.Cursor} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if f.Since != nil {
-		v.Set("since", f.Since.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"))
-	}
-	if f.Until != nil {
-		v.Set("until", f.Until.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"))
-	}
-	if f.Limit > 0 {
-		v.Set("limit", strconv.Itoa(f.Limit))
-	}
-	if !f.Ascending {
-		v.Set("order", "desc")
-	}
-	var out steward.Page[*steward.Event]
-	return &out, c.doJSON(ctx, "GET", "/api/v1/audit?"+v.Encode(), nil, &out)
-}
-
-// VerifyChain asks the server to verify its chain.
-func (c AuditClient) VerifyChain(ctx context.Context) (*steward.VerifyReport, error) {
-	var out steward.VerifyReport
-	return &out, c.doJSON(ctx, "GET", "/api/v1/audit/verify", nil, &out)
-}
-
-// ListCheckpoints lists signed checkpoints, newest first.
-func (c AuditClient) ListCheckpoints(ctx context.Context, limit int) ([]*steward.Checkpoint, error) {
-	var out struct {
-		Items []*steward.Checkpoint `json:"items"`
-	}
-	return out.Items, c.doJSON(ctx, "GET", "/api/v1/audit/checkpoints?limit="+strconv.Itoa(max(1, limit)), nil, &out)
-}
-
-// CreateCheckpoint signs a checkpoint now.
-func (c AuditClient) CreateCheckpoint(ctx context.Context) (*steward.Checkpoint, error) {
-	var out steward.Checkpoint
-	return &out, c.doJSON(ctx, "POST", "/api/v1/audit/checkpoints", nil, &out)
-}
-
-// Proof fetches an inclusion proof.
-func (c AuditClient) Proof(ctx context.Context, seq, treeSize int64) (*steward.InclusionProof, error) {
-	path := "/api/v1/audit/proof/" + strconv.FormatInt(seq, 10)
-	if treeSize > 0 {
-		path += "?tree_size=" + strconv.FormatInt(treeSize, 10)
-	}
-	var out steward.InclusionProof
-	return &out, c.doJSON(ctx, "GET", path, nil, &out)
-}
-
-// PublicKey fetches the checkpoint signing key.
-func (c AuditClient) PublicKey(ctx context.Context) (*steward.AuditPublicKey, error) {
-	var out steward.AuditPublicKey
-	return &out, c.doJSON(ctx, "GET", "/api/v1/audit/public-key", nil, &out)
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.AuditPublicKey, error) { return s.Audit.PublicKey(r.Context()) })
 }

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,29 +45,28 @@ var usageQuery = []string{"identity_id", "subject", "kind", "outcome", "action",
 
 // authzRoutes lists the authz capability's routes.
 func authzRoutes() []Route {
-	const eval = "admin, operator, or an NHI credential with scope authzen:evaluate"
 	return []Route{
-		{Method: "GET", Path: "/.well-known/authzen-configuration", Summary: "AuthZEN PDP metadata", Public: true, Reply: "AuthzenMetadata", Status: 200, handler: (*Server).handleAuthzenMetadata},
-		{Method: "POST", Path: "/access/v1/evaluation", Summary: "AuthZEN access evaluation (a deny is 200 with decision false)", Roles: eval, Request: "AuthzenRequest", Reply: "AuthzenDecision", Status: 200, handler: (*Server).handleEvaluation},
-		{Method: "POST", Path: "/access/v1/evaluations", Summary: "AuthZEN batch evaluation (execute_all, deny_on_first_deny, permit_on_first_permit)", Roles: eval, Request: "AuthzenBatch", Reply: "AuthzenDecisions", Status: 200, handler: (*Server).handleEvaluations},
-		{Method: "POST", Path: "/access/v1/search/subject", Summary: "AuthZEN subject search", Roles: eval, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, handler: searchHandler("subject")},
-		{Method: "POST", Path: "/access/v1/search/resource", Summary: "AuthZEN resource search", Roles: eval, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, handler: searchHandler("resource")},
-		{Method: "POST", Path: "/access/v1/search/action", Summary: "AuthZEN action search", Roles: eval, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, handler: searchHandler("action")},
+		{Method: "GET", Path: "/.well-known/authzen-configuration", Summary: "AuthZEN PDP metadata", Public: true, Reply: "AuthzenMetadata", Status: 200, Needs: CapAuthz, handler: (*Server).handleAuthzenMetadata},
+		{Method: "POST", Path: "/access/v1/evaluation", Summary: "AuthZEN access evaluation (a deny is 200 with decision false)", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenRequest", Reply: "AuthzenDecision", Status: 200, Needs: CapAuthz, handler: (*Server).handleEvaluation},
+		{Method: "POST", Path: "/access/v1/evaluations", Summary: "AuthZEN batch evaluation (execute_all, deny_on_first_deny, permit_on_first_permit)", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenBatch", Reply: "AuthzenDecisions", Status: 200, Needs: CapAuthz, handler: (*Server).handleEvaluations},
+		{Method: "POST", Path: "/access/v1/search/subject", Summary: "AuthZEN subject search", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("subject")},
+		{Method: "POST", Path: "/access/v1/search/resource", Summary: "AuthZEN resource search", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("resource")},
+		{Method: "POST", Path: "/access/v1/search/action", Summary: "AuthZEN action search", Roles: writers, Scope: authz.ScopeEvaluate, Request: "AuthzenSearch", Reply: "AuthzenSearchResult", Status: 200, Needs: CapAuthz, handler: searchHandler("action")},
 
-		{Method: "GET", Path: "/api/v1/policies", Summary: "List Cedar policies (versions=true adds the history)", Roles: "admin, operator, auditor", Query: []string{"versions"}, Reply: "PolicyList", Status: 200, handler: (*Server).handleListPolicies},
-		{Method: "PUT", Path: "/api/v1/policies/schema", Summary: "Set the Cedar schema (text/plain Cedar or application/json)", Roles: "admin", Query: []string{"reason"}, Request: "File", Reply: "PolicySchema", Status: 200, handler: (*Server).handlePutSchema},
-		{Method: "PUT", Path: "/api/v1/policies/{name}", Summary: "Create or replace a Cedar policy (body: text/plain Cedar)", Roles: "admin", Query: []string{"reason"}, Request: "File", Reply: "Policy", Status: 200, handler: (*Server).handlePutPolicy},
-		{Method: "GET", Path: "/api/v1/policies/{name}", Summary: "Get a Cedar policy", Roles: "admin, operator, auditor", Reply: "Policy", Status: 200, handler: (*Server).handleGetPolicy},
-		{Method: "DELETE", Path: "/api/v1/policies/{name}", Summary: "Delete a Cedar policy (its history stays)", Roles: "admin", Query: []string{"reason"}, Status: 204, handler: (*Server).handleDeletePolicy},
-		{Method: "PUT", Path: "/api/v1/entities", Summary: "Replace the external Cedar entities (Cedar JSON entity array)", Roles: "admin", Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, handler: entitiesHandler(true)},
-		{Method: "PATCH", Path: "/api/v1/entities", Summary: "Upsert Cedar entities (Cedar JSON entity array)", Roles: "admin", Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, handler: entitiesHandler(false)},
+		{Method: "GET", Path: "/api/v1/policies", Summary: "List Cedar policies (versions=true adds the history)", Roles: staff, Query: []string{"versions"}, Reply: "PolicyList", Status: 200, Needs: CapAuthz, handler: (*Server).handleListPolicies},
+		{Method: "PUT", Path: "/api/v1/policies/schema", Summary: "Set the Cedar schema (text/plain Cedar or application/json)", Roles: admins, Query: []string{"reason"}, Request: "File", Reply: "PolicySchema", Status: 200, Needs: CapAuthz, handler: (*Server).handlePutSchema},
+		{Method: "PUT", Path: "/api/v1/policies/{name}", Summary: "Create or replace a Cedar policy (body: text/plain Cedar)", Roles: admins, Query: []string{"reason"}, Request: "File", Reply: "Policy", Status: 200, Needs: CapAuthz, handler: (*Server).handlePutPolicy},
+		{Method: "GET", Path: "/api/v1/policies/{name}", Summary: "Get a Cedar policy", Roles: staff, Reply: "Policy", Status: 200, Needs: CapAuthz, handler: (*Server).handleGetPolicy},
+		{Method: "DELETE", Path: "/api/v1/policies/{name}", Summary: "Delete a Cedar policy (its history stays)", Roles: admins, Query: []string{"reason"}, Status: 204, Needs: CapAuthz, handler: (*Server).handleDeletePolicy},
+		{Method: "PUT", Path: "/api/v1/entities", Summary: "Replace the external Cedar entities (Cedar JSON entity array)", Roles: admins, Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, Needs: CapAuthz, handler: entitiesHandler(true)},
+		{Method: "PATCH", Path: "/api/v1/entities", Summary: "Upsert Cedar entities (Cedar JSON entity array)", Roles: admins, Query: []string{"reason"}, Request: "CedarEntities", Reply: "EntityChange", Status: 200, Needs: CapAuthz, handler: entitiesHandler(false)},
 
-		{Method: "GET", Path: "/api/v1/usage", Summary: "List usage events (decisions, authentications, ingested logs)", Roles: "admin, operator, auditor", Query: usageQuery, Reply: "UsagePage", Status: 200, handler: (*Server).handleListUsage},
-		{Method: "POST", Path: "/api/v1/usage", Summary: "Ingest usage events (JSON lines)", Roles: "admin, operator", Request: "File", Reply: "IngestSummary", Status: 200, handler: ingestHandler("jsonl")},
-		{Method: "GET", Path: "/api/v1/usage/unknown", Summary: "Callers seen in usage that match no identity (discovery leads)", Roles: "admin, operator, auditor", Query: []string{"limit"}, Reply: "UsageCountList", Status: 200, handler: (*Server).handleUnknownCallers},
-		{Method: "POST", Path: "/api/v1/usage/import/{format}", Summary: "Ingest a log: cloudtrail, vault, openbao, opa, gateway (…_field=NAME), jsonl", Roles: "admin, operator",
-			Query: []string{"provider", "time_field", "subject_field", "credential_field", "action_field", "resource_field", "source_field", "user_agent_field", "outcome_field"}, Request: "File", Reply: "IngestSummary", Status: 200, handler: ingestHandler("")},
-		{Method: "GET", Path: "/api/v1/identities/{id}/usage", Summary: "An identity's usage: aggregates, unused scopes, recent events", Roles: "any (owner: own)", Query: usageQuery, Reply: "IdentityUsage", Status: 200, handler: (*Server).handleIdentityUsage},
+		{Method: "GET", Path: "/api/v1/usage", Summary: "List usage events (decisions, authentications, ingested logs)", Roles: staff, Query: usageQuery, Reply: "UsagePage", Status: 200, Needs: CapAuthz, handler: (*Server).handleListUsage},
+		{Method: "POST", Path: "/api/v1/usage", Summary: "Ingest usage events (JSON lines)", Roles: writers, Request: "File", Reply: "IngestSummary", Status: 200, Needs: CapAuthz, handler: ingestHandler("jsonl")},
+		{Method: "GET", Path: "/api/v1/usage/unknown", Summary: "Callers seen in usage that match no identity (discovery leads)", Roles: staff, Query: []string{"limit"}, Reply: "UsageCountList", Status: 200, Needs: CapAuthz, handler: (*Server).handleUnknownCallers},
+		{Method: "POST", Path: "/api/v1/usage/import/{format}", Summary: "Ingest a log: cloudtrail, vault, openbao, opa, gateway (…_field=NAME), jsonl", Roles: writers,
+			Query: []string{"provider", "time_field", "subject_field", "credential_field", "action_field", "resource_field", "source_field", "user_agent_field", "outcome_field"}, Request: "File", Reply: "IngestSummary", Status: 200, Needs: CapAuthz, handler: ingestHandler("")},
+		{Method: "GET", Path: "/api/v1/identities/{id}/usage", Summary: "An identity's usage: aggregates, unused scopes, recent events", Roles: staff, Own: true, Query: usageQuery, Reply: "IdentityUsage", Status: 200, Needs: CapAuthz, handler: (*Server).handleIdentityUsage},
 	}
 }
 
@@ -112,15 +113,6 @@ func authzSchemas() map[string]any {
 	}
 }
 
-// authzReady answers 501 while the capability is not wired.
-func (s *Server) authzReady(w http.ResponseWriter, r *http.Request) bool {
-	if s.Authz == nil {
-		Error(w, r, steward.Errorf(steward.ENOTIMPLEMENTED, "authorization is not enabled on this server"))
-		return false
-	}
-	return true
-}
-
 // requireContentType answers 415 unless the body's media type is one of want.
 func requireContentType(w http.ResponseWriter, r *http.Request, want ...string) (string, bool) {
 	ct := r.Header.Get("Content-Type")
@@ -150,7 +142,14 @@ func readAuthzen(w http.ResponseWriter, r *http.Request, v any) bool {
 	if _, ok := requireContentType(w, r, "application/json"); !ok {
 		return false
 	}
-	if err := authz.Decode(http.MaxBytesReader(w, r.Body, MaxBodyBytes), v); err != nil {
+	raw, err := readBody(w, r, MaxBodyBytes)
+	if err == nil {
+		err = authz.Decode(bytes.NewReader(raw), v)
+	}
+	if err == nil {
+		err = checkJSONText(raw)
+	}
+	if err != nil {
 		Error(w, r, err)
 		return false
 	}
@@ -163,9 +162,6 @@ func callOf(r *http.Request) authz.Call {
 
 func (s *Server) handleAuthzenMetadata() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
@@ -182,28 +178,27 @@ func (s *Server) handleAuthzenMetadata() http.Handler {
 	})
 }
 
-func (s *Server) handleEvaluation() http.Handler {
-	if s.Authz != nil {
-		s.registerUsageMetrics()
-	}
+// authzenHandler serves an AuthZEN call: the body read by the AuthZEN
+// rules (unknown fields ignored), fn's answer as JSON.
+func authzenHandler[Req, Resp any](fn func(ctx context.Context, in *Req, call authz.Call) (Resp, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		var in authz.Request
+		var in Req
 		if !readAuthzen(w, r, &in) {
 			return
 		}
-		d, err := s.Authz.Evaluate(r.Context(), &in, callOf(r))
+		out, err := fn(r.Context(), &in, callOf(r))
 		if err != nil {
 			Error(w, r, err)
 			return
 		}
-		reply(w, http.StatusOK, d)
+		reply(w, http.StatusOK, out)
 	})
 }
 
-// registerUsageMetrics exports the usage recorder's counters.
+func (s *Server) handleEvaluation() http.Handler { return authzenHandler(s.Authz.Evaluate) }
+
+// registerUsageMetrics exports the usage recorder's counters; NewServer
+// calls it once when the authz capability is configured.
 func (s *Server) registerUsageMetrics() {
 	a := s.Authz
 	_ = s.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_usage_events_dropped_total",
@@ -216,16 +211,39 @@ func (s *Server) registerUsageMetrics() {
 		Help: "Usage events waiting to be written."}, func() float64 { return float64(a.UsageStats().Queued) }))
 }
 
-func (s *Server) handleEvaluations() http.Handler {
+func (s *Server) handleEvaluations() http.Handler { return authzenHandler(s.Authz.Evaluations) }
+
+func searchHandler(kind string) func(s *Server) http.Handler {
+	return func(s *Server) http.Handler {
+		search := map[string]func(context.Context, *authz.SearchRequest, authz.Call) (*authz.SearchResponse, error){
+			"subject": s.Authz.SearchSubject, "resource": s.Authz.SearchResource, "action": s.Authz.SearchAction}
+		return authzenHandler(search[kind])
+	}
+}
+
+// textHandler serves a PUT whose body is a document of one of types (at
+// most limit bytes) and whose query holds only the change's reason.
+func textHandler[Resp any](limit int64, types []string, fn func(r *http.Request, ct string, body []byte, reason string) (Resp, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
+		reason, err := reasonParam(r)
+		if err != nil {
+			Error(w, r, err)
 			return
 		}
-		var in authz.EvaluationsRequest
-		if !readAuthzen(w, r, &in) {
+		ct, ok := requireContentType(w, r, types...)
+		if !ok {
 			return
 		}
-		out, err := s.Authz.Evaluations(r.Context(), &in, callOf(r))
+		b, err := readBody(w, r, limit)
+		if err == nil && ct == "application/json" {
+			err = checkJSONText(b)
+		} else if err == nil {
+			err = cleanText("body", string(b))
+		}
+		var out Resp
+		if err == nil {
+			out, err = fn(r, ct, b, reason)
+		}
 		if err != nil {
 			Error(w, r, err)
 			return
@@ -234,187 +252,62 @@ func (s *Server) handleEvaluations() http.Handler {
 	})
 }
 
-func searchHandler(kind string) func(s *Server) http.Handler {
-	return func(s *Server) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !s.authzReady(w, r) {
-				return
-			}
-			var in authz.SearchRequest
-			if !readAuthzen(w, r, &in) {
-				return
-			}
-			var out *authz.SearchResponse
-			var err error
-			switch kind {
-			case "subject":
-				out, err = s.Authz.SearchSubject(r.Context(), &in, callOf(r))
-			case "resource":
-				out, err = s.Authz.SearchResource(r.Context(), &in, callOf(r))
-			default:
-				out, err = s.Authz.SearchAction(r.Context(), &in, callOf(r))
-			}
-			if err != nil {
-				Error(w, r, err)
-				return
-			}
-			reply(w, http.StatusOK, out)
-		})
-	}
+// reasonParam reads a query holding only the reason for a change.
+func reasonParam(r *http.Request) (string, error) {
+	q := newQuery(r)
+	reason := q.str("reason")
+	return reason, q.done()
 }
 
-// readText reads a text body of at most MaxBodyBytes.
-func readText(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		Error(w, r, err)
-		return nil, false
-	}
-	return b, true
-}
+var cedarTypes = []string{"text/plain", "application/cedar"}
 
 func (s *Server) handlePutPolicy() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		q := newQuery(r)
-		reason := q.str("reason")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		if _, ok := requireContentType(w, r, "text/plain", "application/cedar"); !ok {
-			return
-		}
-		b, ok := readText(w, r)
-		if !ok {
-			return
-		}
-		p, err := s.Authz.PutPolicy(r.Context(), r.PathValue("name"), string(b), reason)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, p)
+	return textHandler(MaxBodyBytes, cedarTypes, func(r *http.Request, _ string, body []byte, reason string) (*steward.AuthzPolicy, error) {
+		return s.Authz.PutPolicy(r.Context(), r.PathValue("name"), string(body), reason)
 	})
 }
 
 func (s *Server) handleGetPolicy() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		p, err := s.Authz.GetPolicy(r.Context(), r.PathValue("name"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, p)
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.AuthzPolicy, error) {
+		return s.Authz.GetPolicy(r.Context(), r.PathValue("name"))
 	})
 }
 
 func (s *Server) handleDeletePolicy() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
+	return noContent(func(r *http.Request, _ string) error {
+		reason, err := reasonParam(r)
+		if err != nil {
+			return err
 		}
-		q := newQuery(r)
-		reason := q.str("reason")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		if err := s.Authz.DeletePolicy(r.Context(), r.PathValue("name"), reason); err != nil {
-			Error(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		return s.Authz.DeletePolicy(r.Context(), r.PathValue("name"), reason)
 	})
+}
+
+func versionsParam(r *http.Request) (bool, error) {
+	q := newQuery(r)
+	v := q.bool("versions")
+	return v, q.done()
 }
 
 func (s *Server) handleListPolicies() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		q := newQuery(r)
-		versions := q.str("versions")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		if versions != "" && versions != "true" && versions != "false" {
-			Error(w, r, steward.FieldError("versions", "must be true or false, not %q", versions))
-			return
-		}
-		out, err := s.Authz.ListPolicies(r.Context(), versions == "true")
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
-	})
+	return filtered(versionsParam, s.Authz.ListPolicies)
 }
 
 func (s *Server) handlePutSchema() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		q := newQuery(r)
-		reason := q.str("reason")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		ct, ok := requireContentType(w, r, "text/plain", "application/cedar", "application/json")
-		if !ok {
-			return
-		}
-		b, ok := readText(w, r)
-		if !ok {
-			return
-		}
+	types := append(slices.Clone(cedarTypes), "application/json")
+	return textHandler(MaxBodyBytes, types, func(r *http.Request, ct string, body []byte, reason string) (*steward.AuthzSchema, error) {
 		format := "cedar"
 		if ct == "application/json" {
 			format = "json"
 		}
-		out, err := s.Authz.PutSchema(r.Context(), string(b), format, reason)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
+		return s.Authz.PutSchema(r.Context(), string(body), format, reason)
 	})
 }
 
 func entitiesHandler(replace bool) func(s *Server) http.Handler {
 	return func(s *Server) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !s.authzReady(w, r) {
-				return
-			}
-			q := newQuery(r)
-			reason := q.str("reason")
-			if err := q.done(); err != nil {
-				Error(w, r, err)
-				return
-			}
-			if _, ok := requireContentType(w, r, "application/json"); !ok {
-				return
-			}
-			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxImportBytes))
-			if err != nil {
-				Error(w, r, err)
-				return
-			}
-			out, err := s.Authz.PutEntities(r.Context(), b, replace, reason)
-			if err != nil {
-				Error(w, r, err)
-				return
-			}
-			reply(w, http.StatusOK, out)
+		return textHandler(MaxImportBytes, []string{"application/json"}, func(r *http.Request, _ string, body []byte, reason string) (*authz.EntityChange, error) {
+			return s.Authz.PutEntities(r.Context(), body, replace, reason)
 		})
 	}
 }
@@ -423,80 +316,38 @@ func usageFilter(r *http.Request) (steward.UsageFilter, error) {
 	q := newQuery(r)
 	f := steward.UsageFilter{IdentityID: q.str("identity_id"), Subject: q.str("subject"), Kind: q.str("kind"), Outcome: q.str("outcome"),
 		Action: q.str("action"), Since: q.time("since"), Until: q.time("until"), Limit: q.int("limit"), Cursor: q.str("cursor")}
-	switch u := q.str("unknown"); u {
-	case "", "false":
-	case "true":
-		f.Unknown = true
-	default:
-		return f, steward.FieldError("unknown", "must be true or false, not %q", u)
-	}
+	f.Unknown = q.bool("unknown")
 	return f, q.done()
 }
 
-func (s *Server) handleListUsage() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
+func (s *Server) handleListUsage() http.Handler { return filtered(usageFilter, s.Authz.ListUsage) }
+
+func (s *Server) handleIdentityUsage() http.Handler {
+	return noBody(http.StatusOK, func(r *http.Request) (*usage.IdentityUsage, error) {
 		f, err := usageFilter(r)
 		if err != nil {
-			Error(w, r, err)
-			return
+			return nil, err
 		}
-		out, err := s.Authz.ListUsage(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
+		return s.Authz.IdentityUsage(r.Context(), r.PathValue("id"), f)
 	})
 }
 
-func (s *Server) handleIdentityUsage() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		f, err := usageFilter(r)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		out, err := s.Authz.IdentityUsage(r.Context(), r.PathValue("id"), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
-	})
+// limitParam reads a query holding only a limit.
+func limitParam(r *http.Request) (int, error) {
+	q := newQuery(r)
+	limit := q.int("limit")
+	return limit, q.done()
 }
 
 func (s *Server) handleUnknownCallers() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authzReady(w, r) {
-			return
-		}
-		q := newQuery(r)
-		limit := q.int("limit")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		out, err := s.Authz.UnknownCallers(r.Context(), limit)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": out})
+	return filtered(limitParam, func(ctx context.Context, limit int) (itemList[steward.UsageCount], error) {
+		return items(s.Authz.UnknownCallers(ctx, limit))
 	})
 }
 
 func ingestHandler(fixed string) func(s *Server) http.Handler {
 	return func(s *Server) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !s.authzReady(w, r) {
-				return
-			}
 			format := fixed
 			if format == "" {
 				format = r.PathValue("format")
@@ -512,14 +363,17 @@ func ingestHandler(fixed string) func(s *Server) http.Handler {
 				Error(w, r, err)
 				return
 			}
-			body := limitBody(w, r, MaxImportBytes)
+			body, err := limitBody(w, r, MaxImportBytes)
+			if err != nil {
+				Error(w, r, err)
+				return
+			}
 			sum, err := s.Authz.Ingest(r.Context(), format, body, opts)
 			if err != nil {
 				if body.over != nil {
-					Error(w, r, body.over)
-					return
+					err = body.over
 				}
-				writeProblem(w, r, err, nil)
+				Error(w, r, err)
 				return
 			}
 			reply(w, http.StatusOK, sum)

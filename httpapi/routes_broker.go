@@ -39,18 +39,18 @@ var _ BrokerAPI = (*broker.Broker)(nil)
 // (RFC 6749 §2.3, RFC 7523); they also accept a bearer where the RFCs do.
 func brokerRoutes() []Route {
 	return []Route{
-		{Method: "POST", Path: "/api/v1/identities/{id}/credentials", Summary: "Issue a credential (api_key, client_secret or private_key_jwt); the secret is shown once", Roles: "admin, operator, owner (own)", Request: "CredentialIssue", Reply: "IssuedCredential", Status: 201, handler: (*Server).handleIssueCredential},
-		{Method: "GET", Path: "/api/v1/credentials/{id}", Summary: "Get a credential (metadata and fingerprint)", Roles: "any (owner: own)", Reply: "BrokerCredential", Status: 200, handler: (*Server).handleGetCredential},
-		{Method: "POST", Path: "/api/v1/credentials/{id}/rotate", Summary: "Rotate a credential: issue its successor; the predecessor stays valid for the overlap only", Roles: "admin, operator, owner (own)", Request: "CredentialRotate", Reply: "RotatedCredential", Status: 201, handler: (*Server).handleRotateCredential},
-		{Method: "POST", Path: "/api/v1/credentials/{id}/revoke", Summary: "Revoke a credential at once", Roles: "admin, operator, owner (own)", Request: "Reason", Reply: "BrokerCredential", Status: 200, handler: (*Server).handleRevokeCredential},
-		{Method: "POST", Path: "/api/v1/credentials/{id}/extend", Summary: "Extend a credential's lifetime (capped by the tier; recorded)", Roles: "admin, operator, owner (own)", Request: "CredentialExtend", Reply: "BrokerCredential", Status: 200, handler: (*Server).handleExtendCredential},
-		{Method: "GET", Path: "/api/v1/keys", Summary: "List the token signing keys (public parts)", Roles: "admin, operator, auditor", Reply: "SigningKeyList", Status: 200, handler: (*Server).handleListKeys},
-		{Method: "POST", Path: "/api/v1/keys/rotate", Summary: "Rotate the token signing key (the old key stays in the JWKS until its tokens expire)", Roles: "admin", Reply: "SigningKey", Status: 201, handler: (*Server).handleRotateKeys},
-		{Method: "POST", Path: "/oauth2/token", Summary: "OAuth2 token endpoint (client_credentials; client_secret_basic, client_secret_post, private_key_jwt); form-encoded", Public: true, Reply: "TokenResponse", Status: 200, handler: (*Server).handleToken},
-		{Method: "POST", Path: "/oauth2/introspect", Summary: "Token introspection (RFC 7662); caller: operator bearer, NHI bearer with oauth2:introspect, or client credentials; form-encoded", Public: true, Reply: "Introspection", Status: 200, handler: (*Server).handleIntrospect},
-		{Method: "POST", Path: "/oauth2/revoke", Summary: "Token revocation (RFC 7009); form-encoded", Public: true, Status: 200, handler: (*Server).handleOAuthRevoke},
-		{Method: "GET", Path: "/.well-known/oauth-authorization-server", Summary: "Authorization server metadata (RFC 8414)", Public: true, Reply: "OAuthMetadata", Status: 200, handler: (*Server).handleOAuthMetadata},
-		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public keys that verify access tokens (RFC 7517)", Public: true, Reply: "JWKS", Status: 200, handler: (*Server).handleJWKS},
+		{Method: "POST", Path: "/api/v1/identities/{id}/credentials", Summary: "Issue a credential (api_key, client_secret or private_key_jwt); the secret is shown once", Roles: writers, Own: true, Request: "CredentialIssue", Reply: "IssuedCredential", Status: 201, Needs: CapBroker, handler: (*Server).handleIssueCredential},
+		{Method: "GET", Path: "/api/v1/credentials/{id}", Summary: "Get a credential (metadata and fingerprint)", Roles: staff, Own: true, Reply: "BrokerCredential", Status: 200, Needs: CapBroker, handler: (*Server).handleGetCredential},
+		{Method: "POST", Path: "/api/v1/credentials/{id}/rotate", Summary: "Rotate a credential: issue its successor; the predecessor stays valid for the overlap only", Roles: writers, Own: true, Request: "CredentialRotate", Reply: "RotatedCredential", Status: 201, Needs: CapBroker, handler: (*Server).handleRotateCredential},
+		{Method: "POST", Path: "/api/v1/credentials/{id}/revoke", Summary: "Revoke a credential at once", Roles: writers, Own: true, Request: "Reason", Reply: "BrokerCredential", Status: 200, Needs: CapBroker, handler: (*Server).handleRevokeCredential},
+		{Method: "POST", Path: "/api/v1/credentials/{id}/extend", Summary: "Extend a credential's lifetime (capped by the tier; recorded)", Roles: writers, Own: true, Request: "CredentialExtend", Reply: "BrokerCredential", Status: 200, Needs: CapBroker, handler: (*Server).handleExtendCredential},
+		{Method: "GET", Path: "/api/v1/keys", Summary: "List the token signing keys (public parts)", Roles: staff, Reply: "SigningKeyList", Status: 200, Needs: CapBroker, handler: (*Server).handleListKeys},
+		{Method: "POST", Path: "/api/v1/keys/rotate", Summary: "Rotate the token signing key (the old key stays in the JWKS until its tokens expire)", Roles: admins, Reply: "SigningKey", Status: 201, Needs: CapBroker, handler: (*Server).handleRotateKeys},
+		{Method: "POST", Path: "/oauth2/token", Summary: "OAuth2 token endpoint (client_credentials; client_secret_basic, client_secret_post, private_key_jwt); form-encoded", Public: true, Reply: "TokenResponse", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleToken},
+		{Method: "POST", Path: "/oauth2/introspect", Summary: "Token introspection (RFC 7662); caller: operator bearer, NHI bearer with oauth2:introspect, or client credentials; form-encoded", Public: true, Reply: "Introspection", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleIntrospect},
+		{Method: "POST", Path: "/oauth2/revoke", Summary: "Token revocation (RFC 7009); form-encoded", Public: true, Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleOAuthRevoke},
+		{Method: "GET", Path: "/.well-known/oauth-authorization-server", Summary: "Authorization server metadata (RFC 8414)", Public: true, Reply: "OAuthMetadata", Status: 200, Needs: CapBroker, handler: (*Server).handleOAuthMetadata},
+		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public keys that verify access tokens (RFC 7517)", Public: true, Reply: "JWKS", Status: 200, Needs: CapBroker, handler: (*Server).handleJWKS},
 	}
 }
 
@@ -100,138 +100,32 @@ func withSource(r *http.Request) *http.Request {
 	return r.WithContext(steward.WithRequestSource(r.Context(), source(r)))
 }
 
-func (s *Server) noBroker(w http.ResponseWriter, r *http.Request) bool {
-	if s.Broker == nil {
-		Error(w, r, steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled on this server"))
-		return true
-	}
-	return false
-}
-
 func (s *Server) handleIssueCredential() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		var in broker.IssueRequest
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		out, err := s.Broker.Issue(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusCreated, out)
-	})
+	return actOnID(http.StatusCreated, false, s.Broker.Issue)
 }
 
-func (s *Server) handleGetCredential() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		out, err := s.Broker.Get(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
-	})
-}
-
-// decodeOptional decodes a JSON body when there is one.
-func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
-	return decode(w, r, v)
-}
+func (s *Server) handleGetCredential() http.Handler { return getByID(s.Broker.Get) }
 
 func (s *Server) handleRotateCredential() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		var in broker.RotateRequest
-		if err := decodeOptional(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		out, err := s.Broker.Rotate(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusCreated, out)
-	})
+	return actOnID(http.StatusCreated, true, s.Broker.Rotate)
 }
 
 func (s *Server) handleRevokeCredential() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		var in broker.RevokeRequest
-		if err := decodeOptional(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		out, err := s.Broker.Revoke(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
-	})
+	return actOnID(http.StatusOK, true, s.Broker.Revoke)
 }
 
 func (s *Server) handleExtendCredential() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		var in broker.ExtendRequest
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		out, err := s.Broker.Extend(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
-	})
+	return actOnID(http.StatusOK, false, s.Broker.Extend)
 }
 
 func (s *Server) handleListKeys() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		keys, err := s.Broker.ListKeys(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, map[string]any{"items": keys})
+	return noBody(http.StatusOK, func(r *http.Request) (itemList[*steward.SigningKey], error) {
+		return items(s.Broker.ListKeys(r.Context()))
 	})
 }
 
 func (s *Server) handleRotateKeys() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
-		k, err := s.Broker.RotateKeys(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusCreated, k)
-	})
+	return noBody(http.StatusCreated, func(r *http.Request) (*steward.SigningKey, error) { return s.Broker.RotateKeys(r.Context()) })
 }
 
 // oauthError writes an RFC 6749 §5.2 error.
@@ -310,10 +204,6 @@ func clientAuth(r *http.Request, f url.Values) (broker.ClientAuth, bool, error) 
 
 func (s *Server) handleToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Broker == nil {
-			oauthError(w, steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled on this server"))
-			return
-		}
 		f, err := parseForm(w, r)
 		if err != nil {
 			oauthError(w, err)
@@ -376,70 +266,51 @@ func (s *Server) oauthCaller(r *http.Request, f url.Values, action string) (brok
 	return broker.Caller{Client: cl}, nil
 }
 
-func (s *Server) handleIntrospect() http.Handler {
+// tokenCallHandler serves introspection and revocation: a form with the
+// token, from an authenticated caller; fn answers the reply body (nil: an
+// empty 200).
+func (s *Server) tokenCallHandler(action string, fn func(r *http.Request, caller broker.Caller, tok string) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Broker == nil {
-			oauthError(w, steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled on this server"))
-			return
-		}
-		f, err := parseForm(w, r)
-		if err != nil {
+		out, err := func() (any, error) {
+			f, err := parseForm(w, r)
+			if err != nil {
+				return nil, err
+			}
+			caller, err := s.oauthCaller(r, f, action)
+			if err != nil {
+				return nil, err
+			}
+			tok := f.Get("token")
+			if tok == "" {
+				return nil, &broker.OAuthError{Code: "invalid_request", Description: "token is required", Status: http.StatusBadRequest}
+			}
+			return fn(r, caller, tok)
+		}()
+		switch {
+		case err != nil:
 			oauthError(w, err)
-			return
+		case out == nil:
+			w.WriteHeader(http.StatusOK)
+		default:
+			reply(w, http.StatusOK, out)
 		}
-		caller, err := s.oauthCaller(r, f, "oauth2.introspect")
-		if err != nil {
-			oauthError(w, err)
-			return
-		}
-		tok := f.Get("token")
-		if tok == "" {
-			oauthError(w, &broker.OAuthError{Code: "invalid_request", Description: "token is required", Status: http.StatusBadRequest})
-			return
-		}
-		out, err := s.Broker.Introspect(r.Context(), caller, tok)
-		if err != nil {
-			oauthError(w, err)
-			return
-		}
-		reply(w, http.StatusOK, out)
+	})
+}
+
+func (s *Server) handleIntrospect() http.Handler {
+	return s.tokenCallHandler("oauth2.introspect", func(r *http.Request, caller broker.Caller, tok string) (any, error) {
+		return s.Broker.Introspect(r.Context(), caller, tok)
 	})
 }
 
 func (s *Server) handleOAuthRevoke() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Broker == nil {
-			oauthError(w, steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled on this server"))
-			return
-		}
-		f, err := parseForm(w, r)
-		if err != nil {
-			oauthError(w, err)
-			return
-		}
-		caller, err := s.oauthCaller(r, f, "oauth2.revoke")
-		if err != nil {
-			oauthError(w, err)
-			return
-		}
-		tok := f.Get("token")
-		if tok == "" {
-			oauthError(w, &broker.OAuthError{Code: "invalid_request", Description: "token is required", Status: http.StatusBadRequest})
-			return
-		}
-		if err := s.Broker.RevokeToken(r.Context(), caller, tok); err != nil {
-			oauthError(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
+	return s.tokenCallHandler("oauth2.revoke", func(r *http.Request, caller broker.Caller, tok string) (any, error) {
+		return nil, s.Broker.RevokeToken(r.Context(), caller, tok)
 	})
 }
 
 func (s *Server) handleOAuthMetadata() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		reply(w, http.StatusOK, s.Broker.Metadata())
 	})
@@ -447,54 +318,9 @@ func (s *Server) handleOAuthMetadata() http.Handler {
 
 func (s *Server) handleJWKS() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.noBroker(w, r) {
-			return
-		}
 		w.Header().Set("Cache-Control", "public, max-age=60")
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.WriteHeader(http.StatusOK)
 		_ = json.NewEncoder(w).Encode(s.Broker.JWKS())
 	})
-}
-
-// Client methods for the CLI.
-
-// IssueCredential issues a credential for an identity.
-func (c *Client) IssueCredential(ctx context.Context, identityID string, in broker.IssueRequest) (*broker.Issued, error) {
-	var out broker.Issued
-	return &out, c.doJSON(ctx, "POST", "/api/v1/identities/"+esc(identityID)+"/credentials", in, &out)
-}
-
-// ListBrokerCredentials lists an identity's credentials.
-func (c *Client) ListBrokerCredentials(ctx context.Context, identityID string) ([]*steward.BrokerCredential, error) {
-	var out struct {
-		Items []*steward.BrokerCredential `json:"items"`
-	}
-	return out.Items, c.doJSON(ctx, "GET", "/api/v1/identities/"+esc(identityID)+"/credentials", nil, &out)
-}
-
-// RotateCredential rotates a credential.
-func (c *Client) RotateCredential(ctx context.Context, id string, in broker.RotateRequest) (*broker.Rotated, error) {
-	var out broker.Rotated
-	return &out, c.doJSON(ctx, "POST", "/api/v1/credentials/"+esc(id)+"/rotate", in, &out)
-}
-
-// RevokeCredential revokes a credential.
-func (c *Client) RevokeCredential(ctx context.Context, id string, in broker.RevokeRequest) (*steward.BrokerCredential, error) {
-	var out steward.BrokerCredential
-	return &out, c.doJSON(ctx, "POST", "/api/v1/credentials/"+esc(id)+"/revoke", in, &out)
-}
-
-// ListSigningKeys lists the signing keys.
-func (c *Client) ListSigningKeys(ctx context.Context) ([]*steward.SigningKey, error) {
-	var out struct {
-		Items []*steward.SigningKey `json:"items"`
-	}
-	return out.Items, c.doJSON(ctx, "GET", "/api/v1/keys", nil, &out)
-}
-
-// RotateSigningKey rotates the signing key.
-func (c *Client) RotateSigningKey(ctx context.Context) (*steward.SigningKey, error) {
-	var out steward.SigningKey
-	return &out, c.doJSON(ctx, "POST", "/api/v1/keys/rotate", nil, &out)
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -12,10 +11,10 @@ import (
 func discoveryRoutes() []Route {
 	return []Route{
 		{Method: "POST", Path: "/api/v1/discovery/reports", Summary: "Upload a scan report (fingerprints and locations, never secrets); links each to the inventory",
-			Roles: "admin, operator", Request: "DiscoveryReport", Reply: "DiscoverySummary", Status: 200, handler: (*Server).handleDiscoveryReport},
+			Roles: writers, Request: "DiscoveryReport", Reply: "DiscoverySummary", Status: 200, Needs: CapDiscovery, handler: (*Server).handleDiscoveryReport},
 		{Method: "GET", Path: "/api/v1/discovery", Summary: "Secrets found in code and pipelines, linked to identities",
-			Roles: "any (owner: own identities)", Query: []string{"identity_id", "fingerprint", "repository", "managed", "status", "limit", "cursor"},
-			Reply: "SightingPage", Status: 200, handler: (*Server).handleListSightings},
+			Roles: staff, Own: true, Query: []string{"identity_id", "fingerprint", "repository", "managed", "status", "limit", "cursor"},
+			Reply: "SightingPage", Status: 200, Needs: CapDiscovery, handler: (*Server).handleListSightings},
 	}
 }
 
@@ -34,19 +33,8 @@ func discoverySchemas() map[string]any {
 	}
 }
 
-func (s *Server) discovery(w http.ResponseWriter, r *http.Request) bool {
-	if s.Discovery == nil {
-		Error(w, r, steward.Errorf(steward.ENOTIMPLEMENTED, "discovery is not enabled on this server"))
-		return false
-	}
-	return true
-}
-
 func (s *Server) handleDiscoveryReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.discovery(w, r) {
-			return
-		}
 		var rep steward.DiscoveryReport
 		if err := decodeLimit(w, r, &rep, MaxImportBytes); err != nil {
 			Error(w, r, err)
@@ -61,34 +49,23 @@ func (s *Server) handleDiscoveryReport() http.Handler {
 	})
 }
 
-func (s *Server) handleListSightings() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.discovery(w, r) {
-			return
-		}
-		q := newQuery(r)
-		f := steward.SightingFilter{IdentityID: q.str("identity_id"), Fingerprint: q.str("fingerprint"), Repository: q.str("repository"),
-			Status: q.str("status"), Cursor: q.str("cursor")}
-		if m := q.str("managed"); m != "" {
-			b, err := strconv.ParseBool(m)
-			if err != nil {
-				Error(w, r, steward.FieldError("managed", "must be true or false, not %q", m))
-				return
-			}
-			f.Managed = &b
-		}
-		f.Limit = q.int("limit")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := s.Discovery.ListSightings(r.Context(), f)
+func sightingFilter(r *http.Request) (steward.SightingFilter, error) {
+	q := newQuery(r)
+	f := steward.SightingFilter{IdentityID: q.str("identity_id"), Fingerprint: q.str("fingerprint"), Repository: q.str("repository"),
+		Status: q.str("status"), Cursor: q.str("cursor")}
+	if m := q.str("managed"); m != "" {
+		b, err := strconv.ParseBool(m)
 		if err != nil {
-			Error(w, r, err)
-			return
+			return f, steward.FieldError("managed", "must be true or false, not %q", m)
 		}
-		reply(w, http.StatusOK, page)
-	})
+		f.Managed = &b
+	}
+	f.Limit = q.int("limit")
+	return f, q.done()
+}
+
+func (s *Server) handleListSightings() http.Handler {
+	return filtered(sightingFilter, s.Discovery.ListSightings)
 }
 
 // DiscoveryParser parses another scanner's report (gitleaks, trufflehog,
@@ -97,11 +74,12 @@ type DiscoveryParser func(format string, body []byte) (*steward.DiscoveryReport,
 
 // importDiscovery serves an import whose format is a scanner report.
 func (s *Server) importDiscovery(w http.ResponseWriter, r *http.Request, format string, partial bool) {
-	if !s.discovery(w, r) {
+	// The import route is core; only this format needs discovery.
+	if !s.has(CapDiscovery) {
+		Error(w, r, notEnabled(CapDiscovery))
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxImportBytes)
-	b, err := io.ReadAll(body)
+	b, err := readBody(w, r, MaxImportBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -3,11 +3,7 @@ package httpapi
 import (
 	"archive/zip"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -39,26 +35,20 @@ type PostureAPI interface {
 // postureRoutes lists the posture capability's routes.
 func postureRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/api/v1/findings", Summary: "List posture findings (filters: severity, owasp, csf, owner, team, status, identity_id, check)", Roles: "any (owner: own)",
-			Query: []string{"severity", "owasp", "csf", "owner", "team", "status", "identity_id", "check", "limit", "cursor"}, Reply: "FindingPage", Status: 200, handler: (*Server).handleListFindings},
-		{Method: "GET", Path: "/api/v1/findings/{id}", Summary: "Get a finding", Roles: "any (owner: own)", Reply: "Finding", Status: 200, handler: (*Server).handleGetFinding},
-		{Method: "POST", Path: "/api/v1/findings/{id}/acknowledge", Summary: "Acknowledge an open finding", Roles: "admin, operator, owner (own)", Request: "Reason", Reply: "Finding", Status: 200, handler: (*Server).handleAckFinding},
-		{Method: "POST", Path: "/api/v1/findings/{id}/waive", Summary: "Waive a finding with reason, approver and end date", Roles: "admin, operator", Request: "WaiverRequest", Reply: "Finding", Status: 200, handler: (*Server).handleWaiveFinding},
-		{Method: "POST", Path: "/api/v1/findings/{id}/reopen", Summary: "Reopen an acknowledged, waived or resolved finding", Roles: "admin, operator", Request: "Reason", Reply: "Finding", Status: 200, handler: (*Server).handleReopenFinding},
-		{Method: "GET", Path: "/api/v1/schedules/rotation", Summary: "Identities due or overdue for rotation per tier", Roles: "any (owner: own)", Query: []string{"days", "owner", "team", "limit"}, Reply: "ScheduleList", Status: 200, handler: scheduleHandler(false)},
-		{Method: "GET", Path: "/api/v1/schedules/expiring", Summary: "Identities and credentials expiring within N days", Roles: "any (owner: own)", Query: []string{"days", "owner", "team", "limit"}, Reply: "ScheduleList", Status: 200, handler: scheduleHandler(true)},
-		{Method: "POST", Path: "/api/v1/posture/run", Summary: "Run a full posture evaluation and the enforcement sweeps now", Roles: "admin, operator", Reply: "PostureRun", Status: 200, handler: (*Server).handlePostureRun},
-		{Method: "POST", Path: "/api/v1/reviews", Summary: "Start an access-review campaign", Roles: "admin, operator", Request: "ReviewRequest", Reply: "ReviewCampaign", Status: 201, handler: (*Server).handleStartReview},
-		{Method: "GET", Path: "/api/v1/reviews/{id}", Summary: "A review campaign with its items", Roles: "any (owner: own items)", Reply: "ReviewCampaign", Status: 200, handler: (*Server).handleGetReview},
-		{Method: "POST", Path: "/api/v1/reviews/{id}/items/{item}/decide", Summary: "Decide a review item: keep, reduce, revoke or reassign (executed and recorded)", Roles: "admin, operator, owner (own)", Request: "ReviewDecision", Reply: "ReviewItem", Status: 200, handler: (*Server).handleDecideReview},
-		{Method: "POST", Path: "/api/v1/owners/{id}/reassign", Summary: "Move an owner's identities to an active new owner", Roles: "admin, operator", Request: "ReassignRequest", Reply: "ReassignResult", Status: 200, handler: (*Server).handleReassign},
-		{Method: "GET", Path: "/api/v1/reports/evidence", Summary: "Audit evidence pack (zip of HTML, CSV, evidence.json and a signed manifest, or format=json)", Roles: "admin, operator, auditor", Query: []string{"from", "to", "format"}, Status: 200, handler: (*Server).handleEvidence},
-		{Method: "GET", Path: "/scim/v2/Users", Summary: "SCIM 2.0: find users (filter userName eq)", Public: true, Roles: "SCIM token", Query: []string{"filter"}, Status: 200, handler: (*Server).handleSCIMList},
-		{Method: "GET", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: get a user", Public: true, Roles: "SCIM token", Status: 200, handler: (*Server).handleSCIMGet},
-		{Method: "PATCH", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: active:false marks the owner departed and offboards", Public: true, Roles: "SCIM token", Status: 200, handler: (*Server).handleSCIMPatch},
-		{Method: "DELETE", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: delete marks the owner departed and offboards", Public: true, Roles: "SCIM token", Status: 204, handler: (*Server).handleSCIMDelete},
-		{Method: "GET", Path: "/hooks/okta", Summary: "Okta event hook one-time verification", Public: true, Roles: "Okta hook secret", Status: 200, handler: (*Server).handleOktaVerify},
-		{Method: "POST", Path: "/hooks/okta", Summary: "Okta event hook: user.lifecycle.deactivate / suspend offboard the owner", Public: true, Roles: "Okta hook secret", Status: 200, handler: (*Server).handleOktaEvents},
+		{Method: "GET", Path: "/api/v1/findings", Summary: "List posture findings (filters: severity, owasp, csf, owner, team, status, identity_id, check)", Roles: staff, Own: true,
+			Query: []string{"severity", "owasp", "csf", "owner", "team", "status", "identity_id", "check", "limit", "cursor"}, Reply: "FindingPage", Status: 200, Needs: CapPosture, handler: (*Server).handleListFindings},
+		{Method: "GET", Path: "/api/v1/findings/{id}", Summary: "Get a finding", Roles: staff, Own: true, Reply: "Finding", Status: 200, Needs: CapPosture, handler: (*Server).handleGetFinding},
+		{Method: "POST", Path: "/api/v1/findings/{id}/acknowledge", Summary: "Acknowledge an open finding", Roles: writers, Own: true, Request: "Reason", Reply: "Finding", Status: 200, Needs: CapPosture, handler: (*Server).handleAckFinding},
+		{Method: "POST", Path: "/api/v1/findings/{id}/waive", Summary: "Waive a finding with reason, approver and end date", Roles: writers, Request: "WaiverRequest", Reply: "Finding", Status: 200, Needs: CapPosture, handler: (*Server).handleWaiveFinding},
+		{Method: "POST", Path: "/api/v1/findings/{id}/reopen", Summary: "Reopen an acknowledged, waived or resolved finding", Roles: writers, Request: "Reason", Reply: "Finding", Status: 200, Needs: CapPosture, handler: (*Server).handleReopenFinding},
+		{Method: "GET", Path: "/api/v1/schedules/rotation", Summary: "Identities due or overdue for rotation per tier", Roles: staff, Own: true, Query: []string{"days", "owner", "team", "limit"}, Reply: "ScheduleList", Status: 200, Needs: CapPosture, handler: scheduleHandler(false)},
+		{Method: "GET", Path: "/api/v1/schedules/expiring", Summary: "Identities and credentials expiring within N days", Roles: staff, Own: true, Query: []string{"days", "owner", "team", "limit"}, Reply: "ScheduleList", Status: 200, Needs: CapPosture, handler: scheduleHandler(true)},
+		{Method: "POST", Path: "/api/v1/posture/run", Summary: "Run a full posture evaluation and the enforcement sweeps now", Roles: writers, Reply: "PostureRun", Status: 200, Needs: CapPosture, handler: (*Server).handlePostureRun},
+		{Method: "POST", Path: "/api/v1/reviews", Summary: "Start an access-review campaign", Roles: writers, Request: "ReviewRequest", Reply: "ReviewCampaign", Status: 201, Needs: CapPosture, handler: (*Server).handleStartReview},
+		{Method: "GET", Path: "/api/v1/reviews/{id}", Summary: "A review campaign with its items", Roles: staff, Own: true, Reply: "ReviewCampaign", Status: 200, Needs: CapPosture, handler: (*Server).handleGetReview},
+		{Method: "POST", Path: "/api/v1/reviews/{id}/items/{item}/decide", Summary: "Decide a review item: keep, reduce, revoke or reassign (executed and recorded)", Roles: writers, Own: true, Request: "ReviewDecision", Reply: "ReviewItem", Status: 200, Needs: CapPosture, handler: (*Server).handleDecideReview},
+		{Method: "POST", Path: "/api/v1/owners/{id}/reassign", Summary: "Move an owner's identities to an active new owner", Roles: writers, Request: "ReassignRequest", Reply: "ReassignResult", Status: 200, Needs: CapPosture, handler: (*Server).handleReassign},
+		{Method: "GET", Path: "/api/v1/reports/evidence", Summary: "Audit evidence pack (zip of HTML, CSV, evidence.json and a signed manifest, or format=json)", Roles: staff, Query: []string{"from", "to", "format"}, Status: 200, Needs: CapPosture, handler: (*Server).handleEvidence},
 	}
 }
 
@@ -88,255 +78,81 @@ func postureSchemas() map[string]any {
 	}
 }
 
-// posture returns the posture API or writes 501.
-func (s *Server) posture(w http.ResponseWriter, r *http.Request) PostureAPI {
-	if s.Posture == nil {
-		Error(w, r, steward.Errorf(steward.ENOTIMPLEMENTED, "posture is not enabled on this server"))
+func findingFilter(r *http.Request) (steward.FindingFilter, error) {
+	q := newQuery(r)
+	f := steward.FindingFilter{Severity: steward.Severity(q.str("severity")), OWASP: q.str("owasp"), CSF: q.str("csf"), OwnerID: q.ownerParam(),
+		Team: q.str("team"), Status: steward.FindingStatus(q.str("status")), IdentityID: q.str("identity_id"), Check: q.str("check"), Cursor: q.str("cursor")}
+	if f.Status == "unresolved" {
+		f.Status, f.Unresolved = "", true
 	}
-	return s.Posture
+	f.Limit = q.int("limit")
+	if err := q.done(); err != nil {
+		return f, err
+	}
+	return f, f.Validate()
 }
 
 func (s *Server) handleListFindings() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		q := newQuery(r)
-		f := steward.FindingFilter{Severity: steward.Severity(q.str("severity")), OWASP: q.str("owasp"), CSF: q.str("csf"), OwnerID: q.str("owner"),
-			Team: q.str("team"), Status: steward.FindingStatus(q.str("status")), IdentityID: q.str("identity_id"), Check: q.str("check"), Cursor: q.str("cursor")}
-		if f.OwnerID == "" {
-			f.OwnerID = q.str("owner_id")
-		} else {
-			q.str("owner_id")
-		}
-		if f.Status == "unresolved" {
-			f.Status, f.Unresolved = "", true
-		}
-		f.Limit = q.int("limit")
-		if err := q.done(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		if err := f.Validate(); err != nil {
-			Error(w, r, err)
-			return
-		}
-		page, err := api.ListFindings(r.Context(), f)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, page)
-	})
+	return filtered(findingFilter, s.Posture.ListFindings)
 }
 
-func (s *Server) handleGetFinding() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		f, err := api.GetFinding(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, f)
-	})
-}
+func (s *Server) handleGetFinding() http.Handler { return getByID(s.Posture.GetFinding) }
 
 func (s *Server) handleAckFinding() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		var in Reason
-		if r.ContentLength != 0 {
-			if err := decode(w, r, &in); err != nil {
-				Error(w, r, err)
-				return
-			}
-		}
-		f, err := api.AcknowledgeFinding(r.Context(), r.PathValue("id"), in.Reason)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, f)
-	})
+	return actOnID(http.StatusOK, true, withReason(s.Posture.AcknowledgeFinding))
 }
 
 func (s *Server) handleWaiveFinding() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		var in steward.WaiverRequest
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		f, err := api.WaiveFinding(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, f)
-	})
+	return actOnID(http.StatusOK, false, s.Posture.WaiveFinding)
 }
 
 func (s *Server) handleReopenFinding() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		var in Reason
-		if r.ContentLength != 0 {
-			if err := decode(w, r, &in); err != nil {
-				Error(w, r, err)
-				return
-			}
-		}
-		f, err := api.ReopenFinding(r.Context(), r.PathValue("id"), in.Reason)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, f)
-	})
+	return actOnID(http.StatusOK, true, withReason(s.Posture.ReopenFinding))
+}
+
+func scheduleFilter(r *http.Request) (steward.ScheduleFilter, error) {
+	q := newQuery(r)
+	f := steward.ScheduleFilter{OwnerID: q.str("owner"), Team: q.str("team")}
+	f.Days, f.Limit = q.int("days"), q.int("limit")
+	return f, q.done()
 }
 
 func scheduleHandler(expiring bool) func(s *Server) http.Handler {
 	return func(s *Server) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			api := s.posture(w, r)
-			if api == nil {
-				return
-			}
-			q := newQuery(r)
-			f := steward.ScheduleFilter{OwnerID: q.str("owner"), Team: q.str("team")}
-			f.Days, f.Limit = q.int("days"), q.int("limit")
-			if err := q.done(); err != nil {
-				Error(w, r, err)
-				return
-			}
-			var items []*steward.ScheduleItem
-			var err error
-			if expiring {
-				items, err = api.Expiring(r.Context(), f)
-			} else {
-				items, err = api.RotationSchedule(r.Context(), f)
-			}
-			if err != nil {
-				Error(w, r, err)
-				return
-			}
-			reply(w, http.StatusOK, map[string]any{"items": items})
+		list := s.Posture.RotationSchedule
+		if expiring {
+			list = s.Posture.Expiring
+		}
+		return filtered(scheduleFilter, func(ctx context.Context, f steward.ScheduleFilter) (itemList[*steward.ScheduleItem], error) {
+			return items(list(ctx, f))
 		})
 	}
 }
 
 func (s *Server) handlePostureRun() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		run, err := api.RunNow(r.Context())
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, run)
-	})
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.PostureRun, error) { return s.Posture.RunNow(r.Context()) })
 }
 
 func (s *Server) handleStartReview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		var in steward.ReviewRequest
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		c, err := api.StartReview(r.Context(), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		w.Header().Set("Location", "/api/v1/reviews/"+c.ID)
-		reply(w, http.StatusCreated, c)
-	})
+	return createdJSON(func(r *http.Request, in steward.ReviewRequest) (*steward.ReviewCampaign, error) {
+		return s.Posture.StartReview(r.Context(), in)
+	}, func(c *steward.ReviewCampaign) string { return "/api/v1/reviews/" + c.ID })
 }
 
-func (s *Server) handleGetReview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		c, err := api.GetReview(r.Context(), r.PathValue("id"))
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, c)
-	})
-}
+func (s *Server) handleGetReview() http.Handler { return getByID(s.Posture.GetReview) }
 
 func (s *Server) handleDecideReview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		var in steward.ReviewDecisionRequest
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		it, err := api.DecideReviewItem(r.Context(), r.PathValue("id"), r.PathValue("item"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, it)
+	return jsonHandler(http.StatusOK, func(r *http.Request, in steward.ReviewDecisionRequest) (*steward.ReviewItem, error) {
+		return s.Posture.DecideReviewItem(r.Context(), r.PathValue("id"), r.PathValue("item"), in)
 	})
 }
 
 func (s *Server) handleReassign() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
-		var in steward.ReassignRequest
-		if err := decode(w, r, &in); err != nil {
-			Error(w, r, err)
-			return
-		}
-		res, err := api.Reassign(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, res)
-	})
+	return actOnID(http.StatusOK, false, s.Posture.Reassign)
 }
 
 func (s *Server) handleEvidence() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := s.posture(w, r)
-		if api == nil {
-			return
-		}
 		q := newQuery(r)
 		to := q.time("to")
 		from := q.time("from")
@@ -353,7 +169,7 @@ func (s *Server) handleEvidence() http.Handler {
 			f := to.AddDate(0, 0, -90)
 			from = &f
 		}
-		files, err := api.EvidencePack(r.Context(), *from, *to)
+		files, err := s.Posture.EvidencePack(r.Context(), *from, *to)
 		if err != nil {
 			Error(w, r, err)
 			return
@@ -385,286 +201,4 @@ func (s *Server) handleEvidence() http.Handler {
 			Error(w, r, steward.FieldError("format", "must be zip or json, not %q", format))
 		}
 	})
-}
-
-// SCIM 2.0 (RFC 7643/7644): enough of /Users for an identity provider to
-// find a person and deprovision them.
-
-const scimUserSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
-
-func scimError(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"}, "status": http.StatusText(status), "detail": detail})
-}
-
-func (s *Server) scimAuth(w http.ResponseWriter, r *http.Request) bool {
-	if s.Posture == nil {
-		scimError(w, http.StatusNotImplemented, "SCIM is not enabled on this server")
-		return false
-	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || !s.Posture.CheckSCIMToken(strings.TrimSpace(tok)) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="steward-scim"`)
-		scimError(w, http.StatusUnauthorized, "a valid SCIM bearer token is required")
-		return false
-	}
-	return true
-}
-
-func scimUser(o *steward.Owner) map[string]any {
-	return map[string]any{"schemas": []string{scimUserSchema}, "id": o.ID, "externalId": o.ExternalRef, "userName": o.Email,
-		"displayName": o.Name, "active": o.Status == steward.OwnerActive, "emails": []map[string]any{{"value": o.Email, "primary": true}},
-		"meta": map[string]any{"resourceType": "User", "created": o.CreatedAt, "lastModified": o.UpdatedAt, "location": "/scim/v2/Users/" + o.ID}}
-}
-
-func scimReply(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (s *Server) handleSCIMList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.scimAuth(w, r) {
-			return
-		}
-		filter := strings.TrimSpace(r.URL.Query().Get("filter"))
-		var res []any
-		if filter != "" {
-			attr, val, ok := strings.Cut(filter, " eq ")
-			attr = strings.TrimSpace(attr)
-			if !ok || (attr != "userName" && attr != "externalId" && attr != "emails.value") {
-				scimError(w, http.StatusBadRequest, `only filter=userName eq "…" (or externalId, emails.value) is supported`)
-				return
-			}
-			if o, err := s.Posture.LookupOwner(r.Context(), strings.Trim(strings.TrimSpace(val), `"`)); err == nil {
-				res = append(res, scimUser(o))
-			}
-		}
-		if res == nil {
-			res = []any{}
-		}
-		scimReply(w, http.StatusOK, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:ListResponse"},
-			"totalResults": len(res), "startIndex": 1, "itemsPerPage": len(res), "Resources": res})
-	})
-}
-
-func (s *Server) handleSCIMGet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.scimAuth(w, r) {
-			return
-		}
-		o, err := s.Posture.LookupOwner(r.Context(), r.PathValue("id"))
-		if err != nil {
-			scimError(w, http.StatusNotFound, "no such user")
-			return
-		}
-		scimReply(w, http.StatusOK, scimUser(o))
-	})
-}
-
-// scimPatch is a PatchOp: {"Operations":[{"op":"replace","path":"active","value":false}]}
-// or {"op":"replace","value":{"active":false}}.
-type scimPatch struct {
-	Schemas    []string `json:"schemas"`
-	Operations []struct {
-		Op    string          `json:"op"`
-		Path  string          `json:"path"`
-		Value json.RawMessage `json:"value"`
-	} `json:"Operations"`
-}
-
-func (p *scimPatch) deactivates() bool {
-	for _, op := range p.Operations {
-		if !strings.EqualFold(op.Op, "replace") && !strings.EqualFold(op.Op, "add") {
-			continue
-		}
-		if strings.EqualFold(op.Path, "active") {
-			var v any
-			if json.Unmarshal(op.Value, &v) == nil && (v == false || v == "false" || v == "False") {
-				return true
-			}
-		}
-		if op.Path == "" {
-			var m map[string]any
-			if json.Unmarshal(op.Value, &m) == nil && (m["active"] == false || m["active"] == "false") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (s *Server) handleSCIMPatch() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.scimAuth(w, r) {
-			return
-		}
-		var p scimPatch
-		body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		if err := json.NewDecoder(body).Decode(&p); err != nil {
-			scimError(w, http.StatusBadRequest, "body is not a SCIM PatchOp")
-			return
-		}
-		id := r.PathValue("id")
-		if p.deactivates() {
-			if _, err := s.Posture.DepartByRef(r.Context(), "scim", id, "deactivated via SCIM"); err != nil {
-				if steward.ErrorCode(err) == steward.ENOTFOUND {
-					scimError(w, http.StatusNotFound, "no such user")
-					return
-				}
-				scimError(w, http.StatusInternalServerError, steward.ErrorMessage(err))
-				return
-			}
-		}
-		o, err := s.Posture.LookupOwner(r.Context(), id)
-		if err != nil {
-			scimError(w, http.StatusNotFound, "no such user")
-			return
-		}
-		scimReply(w, http.StatusOK, scimUser(o))
-	})
-}
-
-func (s *Server) handleSCIMDelete() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.scimAuth(w, r) {
-			return
-		}
-		if _, err := s.Posture.DepartByRef(r.Context(), "scim", r.PathValue("id"), "deleted via SCIM"); err != nil {
-			if steward.ErrorCode(err) == steward.ENOTFOUND {
-				scimError(w, http.StatusNotFound, "no such user")
-				return
-			}
-			scimError(w, http.StatusInternalServerError, steward.ErrorMessage(err))
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-}
-
-func (s *Server) oktaAuth(w http.ResponseWriter, r *http.Request) bool {
-	if s.Posture == nil {
-		statusProblem(w, r, http.StatusNotImplemented, "the Okta event hook is not enabled on this server")
-		return false
-	}
-	if !s.Posture.CheckOktaSecret(strings.TrimSpace(r.Header.Get("Authorization"))) {
-		statusProblem(w, r, http.StatusUnauthorized, "the Okta event hook secret is missing or wrong")
-		return false
-	}
-	return true
-}
-
-func (s *Server) handleOktaVerify() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.oktaAuth(w, r) {
-			return
-		}
-		challenge := r.Header.Get("X-Okta-Verification-Challenge")
-		if challenge == "" || len(challenge) > 512 {
-			Error(w, r, steward.FieldError("X-Okta-Verification-Challenge", "header is required"))
-			return
-		}
-		reply(w, http.StatusOK, map[string]string{"verification": challenge})
-	})
-}
-
-// oktaHook is the part of an Okta event hook delivery Steward reads.
-type oktaHook struct {
-	Data struct {
-		Events []struct {
-			EventType string `json:"eventType"`
-			Target    []struct {
-				ID          string `json:"id"`
-				Type        string `json:"type"`
-				AlternateID string `json:"alternateId"`
-			} `json:"target"`
-		} `json:"events"`
-	} `json:"data"`
-}
-
-func (s *Server) handleOktaEvents() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.oktaAuth(w, r) {
-			return
-		}
-		var h oktaHook
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes)).Decode(&h); err != nil {
-			Error(w, r, steward.FieldError("data", "body is not an Okta event hook delivery"))
-			return
-		}
-		var departed, unknown []string
-		for _, ev := range h.Data.Events {
-			if ev.EventType != "user.lifecycle.deactivate" && ev.EventType != "user.lifecycle.suspend" {
-				continue
-			}
-			for _, t := range ev.Target {
-				if t.Type != "User" {
-					continue
-				}
-				var done bool
-				for _, ref := range []string{t.AlternateID, t.ID} {
-					if ref == "" {
-						continue
-					}
-					ob, err := s.Posture.DepartByRef(r.Context(), "okta", ref, "Okta "+ev.EventType)
-					if err == nil {
-						departed, done = append(departed, ob.OwnerID), true
-						break
-					}
-					if steward.ErrorCode(err) != steward.ENOTFOUND {
-						Error(w, r, err)
-						return
-					}
-				}
-				if !done {
-					unknown = append(unknown, t.AlternateID)
-				}
-			}
-		}
-		reply(w, http.StatusOK, map[string]any{"departed": nonNil(departed), "unknown": nonNil(unknown)})
-	})
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// DoJSON sends in as a JSON body and decodes the reply into out.
-func (c *Client) DoJSON(ctx context.Context, method, path string, in, out any) error {
-	return c.doJSON(ctx, method, path, in, out)
-}
-
-// Download GETs path and returns the raw body (evidence packs); a
-// problem+json reply becomes an error as with Do.
-func (c *Client) Download(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.BaseURL+path, nil)
-	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	req.Header.Set("User-Agent", c.UserAgent)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the Steward server at %s: %w", c.BaseURL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 2<<30))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if resp.StatusCode >= 400 {
-		var p Problem
-		if json.Unmarshal(b, &p) != nil || p.Status == 0 {
-			p = Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Detail: strings.TrimSpace(string(b[:min(len(b), 4096)]))}
-		}
-		return nil, &clientError{ProblemError{p}}
-	}
-	return b, nil
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/url"
+	"context"
 	"strconv"
 	"strings"
 
@@ -12,7 +10,7 @@ import (
 	"github.com/steward-nhi/steward"
 )
 
-// newAlertsCmd is `steward alerts list|ack|resolve|false-positive|dead-letters|test`.
+// newAlertsCmd is `steward alerts list|show|ack|resolve|false-positive|dead-letters|test`.
 func newAlertsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "alerts", Aliases: []string{"alert"}, Short: "List and act on anomalous-usage alerts",
 		Long: `Steward learns each identity's usage (networks, user agents, actions, resources,
@@ -22,45 +20,33 @@ identity whose owner departed.`}
 
 	var f steward.AlertFilter
 	var severity, status string
-	list := &cobra.Command{
-		Use:   "list [--identity ID] [--detector NAME] [--severity S] [--status S]",
-		Short: "List alerts, newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			q := url.Values{}
-			for k, v := range map[string]string{"identity_id": f.IdentityID, "detector": f.Detector, "severity": severity, "status": status, "cursor": f.Cursor} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
-			if f.Limit > 0 {
-				q.Set("limit", strconv.Itoa(f.Limit))
-			}
-			var page steward.Page[*steward.Alert]
-			if err := g.client().Do(cmd.Context(), "GET", "/api/v1/alerts?"+q.Encode(), nil, "", &page); err != nil {
-				return err
-			}
-			t := table{columns: []string{"id", "severity", "detector", "identity", "status", "count", "last_seen", "title"}, raw: page}
-			for _, a := range page.Items {
-				t.rows = append(t.rows, []string{a.ID, string(a.Severity), a.Detector, a.IdentityID, string(a.Status), strconv.FormatInt(a.Count, 10), tv(a.LastSeen), a.Title})
-			}
-			if err := g.print(t); err != nil {
-				return err
-			}
-			if page.NextCursor != "" && (g.output == "table" || g.output == "") {
-				_, err := g.stdout.Write([]byte("more: --cursor " + page.NextCursor + "\n"))
-				return err
-			}
-			return nil
+	list := listCmd(g, "list [--identity ID] [--detector NAME] [--severity S] [--status S]", "List alerts, newest first", cobra.NoArgs, true,
+		[]string{"id", "severity", "detector", "identity", "status", "count", "last_seen", "title"},
+		func(a *steward.Alert) []string {
+			return []string{a.ID, string(a.Severity), a.Detector, a.IdentityID, string(a.Status), strconv.FormatInt(a.Count, 10), tv(a.LastSeen), a.Title}
 		},
-	}
+		func(ctx context.Context, _ []string, limit int, cursor string) (*steward.Page[*steward.Alert], error) {
+			ff := f
+			ff.Severity, ff.Status, ff.Limit, ff.Cursor = steward.Severity(severity), steward.AlertStatus(status), limit, cursor
+			return g.client().Alerts().ListAlerts(ctx, ff)
+		})
 	lf := list.Flags()
 	lf.StringVar(&f.IdentityID, "identity", "", "only this identity's alerts")
 	lf.StringVar(&f.Detector, "detector", "", "only this detector (revoked_use, honeytoken, new_network, …)")
 	lf.StringVar(&severity, "severity", "", "critical, high, medium, low or info")
 	lf.StringVar(&status, "status", "", "open, acknowledged, resolved or false_positive")
-	lf.IntVar(&f.Limit, "limit", 0, "alerts per page (default 50)")
-	lf.StringVar(&f.Cursor, "cursor", "", "the next page's cursor")
+
+	printAlert := func(out *steward.Alert, err error) error {
+		if err != nil {
+			return err
+		}
+		return g.print(kv(out, "id", out.ID, "detector", out.Detector, "severity", string(out.Severity), "identity", out.IdentityID,
+			"status", string(out.Status), "acted_by", out.ActedBy, "note", out.ActionNote, "title", out.Title))
+	}
+	show := &cobra.Command{Use: "show ALERT_ID", Short: "Show an alert", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return printAlert(g.client().Alerts().GetAlert(cmd.Context(), args[0]))
+		}}
 
 	act := func(use, short string, a steward.AlertAction) *cobra.Command {
 		var note string
@@ -69,43 +55,21 @@ identity whose owner departed.`}
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				body, _ := json.Marshal(steward.AlertActionRequest{Note: note})
-				var out steward.Alert
-				if err := g.client().Do(cmd.Context(), "POST", "/api/v1/alerts/"+url.PathEscape(args[0])+"/"+string(a), bytes.NewReader(body), "application/json", &out); err != nil {
-					return err
-				}
-				return g.print(kv(out, "id", out.ID, "detector", out.Detector, "severity", string(out.Severity), "identity", out.IdentityID,
-					"status", string(out.Status), "acted_by", out.ActedBy, "note", out.ActionNote))
+				return printAlert(g.client().Alerts().ActOnAlert(cmd.Context(), args[0], a, steward.AlertActionRequest{Note: note}))
 			},
 		}
 		c.Flags().StringVar(&note, "note", "", "why (recorded in the audit chain)")
 		return c
 	}
 
-	var limit int
-	dead := &cobra.Command{
-		Use:   "dead-letters",
-		Short: "Notifications no sink could deliver, newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var out struct {
-				Items []*steward.DeadLetter `json:"items"`
-			}
-			path := "/api/v1/alerts/dead-letters"
-			if limit > 0 {
-				path += "?limit=" + strconv.Itoa(limit)
-			}
-			if err := g.client().Do(cmd.Context(), "GET", path, nil, "", &out); err != nil {
-				return err
-			}
-			t := table{columns: []string{"id", "sink", "created_at", "attempts", "title", "error"}, raw: out}
-			for _, d := range out.Items {
-				t.rows = append(t.rows, []string{d.ID, d.Sink, tv(d.CreatedAt), strconv.Itoa(d.Attempts), d.Notification.Title, d.Error})
-			}
-			return g.print(t)
+	dead := listCmd(g, "dead-letters", "Notifications no sink could deliver, newest first", cobra.NoArgs, false,
+		[]string{"id", "sink", "created_at", "attempts", "title", "error"},
+		func(d *steward.DeadLetter) []string {
+			return []string{d.ID, d.Sink, tv(d.CreatedAt), strconv.Itoa(d.Attempts), d.Notification.Title, d.Error}
 		},
-	}
-	dead.Flags().IntVar(&limit, "limit", 0, "how many (default 50)")
+		func(ctx context.Context, _ []string, limit int, _ string) (*steward.Page[*steward.DeadLetter], error) {
+			return whole(g.client().Alerts().ListDeadLetters(ctx, limit))
+		})
 
 	var sinks []string
 	test := &cobra.Command{
@@ -113,15 +77,12 @@ identity whose owner departed.`}
 		Short: "Send a test notification to the sinks now (admin)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body, _ := json.Marshal(map[string][]string{"sinks": sinks})
-			var out struct {
-				Items []steward.NotificationResult `json:"items"`
-			}
-			if err := g.client().Do(cmd.Context(), "POST", "/api/v1/alerts/test-notification", bytes.NewReader(body), "application/json", &out); err != nil {
+			res, err := g.client().Alerts().TestNotification(cmd.Context(), sinks)
+			if err != nil {
 				return err
 			}
-			t := table{columns: []string{"sink", "ok", "error"}, raw: out}
-			for _, r := range out.Items {
+			t := table{columns: []string{"sink", "ok", "error"}, raw: steward.Page[steward.NotificationResult]{Items: res}}
+			for _, r := range res {
 				t.rows = append(t.rows, []string{r.Sink, strconv.FormatBool(r.OK), strings.TrimSpace(r.Error)})
 			}
 			return g.print(t)
@@ -129,7 +90,7 @@ identity whose owner departed.`}
 	}
 	test.Flags().StringSliceVar(&sinks, "sink", nil, "only this sink (repeatable; default all)")
 
-	cmd.AddCommand(list,
+	cmd.AddCommand(list, show,
 		act("ack", "Acknowledge an alert", steward.AlertActAck),
 		act("resolve", "Resolve an alert", steward.AlertActResolve),
 		act("false-positive", "Mark an alert a false positive (the baseline learns what it called new)", steward.AlertActFalsePositive),

@@ -128,6 +128,16 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(cpFiles) == 0 && t.dataDir != "" {
+				// The server keeps its checkpoints beside the database too.
+				cp, err := (&audit.CheckpointFile{Path: filepath.Join(t.dataDir, "audit-checkpoints.jsonl")}).Latest()
+				if err != nil {
+					return err
+				}
+				if cp != nil {
+					extra = append(extra, cp)
+				}
+			}
 			var keys audit.Keys
 			if pubFile != "" {
 				b, err := os.ReadFile(pubFile)
@@ -152,7 +162,7 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else {
-				c := httpapi.AuditClient{Client: g.client()}
+				c := g.client().Audit()
 				cps, err := c.ListCheckpoints(ctx, steward.MaxLimit)
 				if err != nil {
 					return err
@@ -176,6 +186,7 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
+			rep.External = rep.External || len(extra) > 0
 			if g.output == "json" {
 				enc := json.NewEncoder(g.stdout)
 				enc.SetIndent("", "  ")
@@ -279,7 +290,7 @@ func newAuditExportCmd(g *globals) *cobra.Command {
 				defer st.Close()
 				list = st.ListEvents
 			} else {
-				list = httpapi.AuditClient{Client: g.client()}.ListAudit
+				list = g.client().Audit().ListAudit
 			}
 			w, closeFn, err := outputFile(g, file)
 			if err != nil {
@@ -344,7 +355,7 @@ func newAuditCheckpointCmd(g *globals) *cobra.Command {
 				}
 			} else {
 				var err error
-				if c, err = (httpapi.AuditClient{Client: g.client()}).CreateCheckpoint(cmd.Context()); err != nil {
+				if c, err = g.client().Audit().CreateCheckpoint(cmd.Context()); err != nil {
 					return err
 				}
 			}
@@ -412,7 +423,7 @@ func newAuditProveCmd(g *globals) *cobra.Command {
 				if p, err = audit.BuildProof(ctx, tree, st, seq, cp); err != nil {
 					return err
 				}
-			} else if p, err = (httpapi.AuditClient{Client: g.client()}).Proof(cmd.Context(), seq, treeSize); err != nil {
+			} else if p, err = g.client().Audit().Proof(cmd.Context(), seq, treeSize); err != nil {
 				return err
 			}
 			w, closeFn, err := outputFile(g, file)
@@ -502,7 +513,7 @@ func newAuditPublicKeyCmd(g *globals) *cobra.Command {
 				pk = audit.ExportPublicKey(keys[0])
 			} else {
 				var err error
-				if pk, err = (httpapi.AuditClient{Client: g.client()}).PublicKey(cmd.Context()); err != nil {
+				if pk, err = g.client().Audit().PublicKey(cmd.Context()); err != nil {
 					return err
 				}
 			}

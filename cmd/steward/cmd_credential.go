@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,10 +13,16 @@ import (
 	"github.com/steward-nhi/steward/broker"
 )
 
+var credentialColumns = []string{"id", "type", "status", "client_id", "hint", "fingerprint", "scopes", "expires_at", "overlap_until", "last_used_at"}
+
+func credentialRow(c *steward.BrokerCredential) []string {
+	return []string{c.ID, c.Type, string(c.Status), c.ClientID, c.Hint, c.Fingerprint, strings.Join(c.Scopes, ","), ts(c.ExpiresAt), ts(c.OverlapUntil), ts(c.LastUsedAt)}
+}
+
 func credentialTable(raw any, cs ...*steward.BrokerCredential) table {
-	t := table{columns: []string{"id", "type", "status", "client_id", "hint", "fingerprint", "scopes", "expires_at", "last_used_at"}, raw: raw}
+	t := table{columns: credentialColumns, raw: raw}
 	for _, c := range cs {
-		t.rows = append(t.rows, []string{c.ID, c.Type, string(c.Status), c.ClientID, c.Hint, c.Fingerprint, strings.Join(c.Scopes, ","), ts(c.ExpiresAt), ts(c.LastUsedAt)})
+		t.rows = append(t.rows, credentialRow(c))
 	}
 	return t
 }
@@ -42,7 +49,7 @@ func (g *globals) printIssued(out *broker.Issued) error {
 
 // newCredentialCmd is `steward credential issue|list|rotate|revoke`.
 func newCredentialCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "credential", Aliases: []string{"credentials", "cred"}, Short: "Issue, list, rotate and revoke Steward-issued credentials"}
+	cmd := &cobra.Command{Use: "credential", Aliases: []string{"credentials", "cred"}, Short: "Issue, list, rotate, extend and revoke Steward-issued credentials"}
 
 	var in broker.IssueRequest
 	var ttl, jwkFile string
@@ -68,7 +75,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 				}
 				in.PublicJWK = b
 			}
-			out, err := g.client().IssueCredential(cmd.Context(), args[0], in)
+			out, err := g.client().Broker().Issue(cmd.Context(), args[0], in)
 			if err != nil {
 				return err
 			}
@@ -83,16 +90,40 @@ func newCredentialCmd(g *globals) *cobra.Command {
 	f.StringVar(&jwkFile, "public-jwk", "", "file with the client's public JWK (private_key_jwt)")
 	f.StringVar(&in.Reason, "reason", "", "why (recorded)")
 
-	list := &cobra.Command{
-		Use: "list IDENTITY_ID", Short: "List an identity's credentials (metadata and fingerprints)", Args: cobra.ExactArgs(1),
+	list := listCmd(g, "list IDENTITY_ID", "List an identity's credentials (metadata and fingerprints)", cobra.ExactArgs(1), false,
+		credentialColumns, credentialRow, func(ctx context.Context, args []string, _ int, _ string) (*steward.Page[*steward.BrokerCredential], error) {
+			return whole(g.client().Broker().List(ctx, args[0]))
+		})
+
+	show := &cobra.Command{
+		Use: "show CREDENTIAL_ID", Short: "Show a credential (metadata and fingerprint)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cs, err := g.client().ListBrokerCredentials(cmd.Context(), args[0])
+			c, err := g.client().Broker().Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return g.print(credentialTable(cs, cs...))
+			return g.print(credentialTable(c, c))
 		},
 	}
+
+	var extTTL, extReason string
+	extend := &cobra.Command{
+		Use: "extend CREDENTIAL_ID --ttl 30d", Short: "Extend a credential's lifetime (capped by the tier; recorded)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := steward.ParseDuration(extTTL)
+			if err != nil {
+				return fmt.Errorf("--ttl: %w", err)
+			}
+			c, err := g.client().Broker().Extend(cmd.Context(), args[0], broker.ExtendRequest{TTL: d, Reason: extReason})
+			if err != nil {
+				return err
+			}
+			return g.print(credentialTable(c, c))
+		},
+	}
+	extend.Flags().StringVar(&extTTL, "ttl", "", "new lifetime from now, e.g. 720h or 30d (required)")
+	extend.Flags().StringVar(&extReason, "reason", "", "why (recorded)")
+	_ = extend.MarkFlagRequired("ttl")
 
 	var overlap, rotReason, rotJWK string
 	rotate := &cobra.Command{
@@ -113,7 +144,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 				}
 				req.PublicJWK = b
 			}
-			out, err := g.client().RotateCredential(cmd.Context(), args[0], req)
+			out, err := g.client().Broker().Rotate(cmd.Context(), args[0], req)
 			if err != nil {
 				return err
 			}
@@ -131,7 +162,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke CREDENTIAL_ID", Short: "Revoke a credential at once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client().RevokeCredential(cmd.Context(), args[0], broker.RevokeRequest{Reason: revReason})
+			c, err := g.client().Broker().Revoke(cmd.Context(), args[0], broker.RevokeRequest{Reason: revReason})
 			if err != nil {
 				return err
 			}
@@ -139,38 +170,29 @@ func newCredentialCmd(g *globals) *cobra.Command {
 		},
 	}
 	revoke.Flags().StringVar(&revReason, "reason", "manual", "why (recorded)")
-	cmd.AddCommand(issue, list, rotate, revoke)
+	cmd.AddCommand(issue, list, show, rotate, revoke, extend)
 	return cmd
 }
 
 // newKeysCmd is `steward keys list|rotate`.
 func newKeysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Aliases: []string{"key"}, Short: "Manage the access-token signing keys"}
-	keyTable := func(raw any, ks ...*steward.SigningKey) table {
-		t := table{columns: []string{"kid", "alg", "status", "created_at", "retired_at", "publish_until"}, raw: raw}
-		for _, k := range ks {
-			t.rows = append(t.rows, []string{k.KID, k.Algorithm, k.Status, tv(k.CreatedAt), ts(k.RetiredAt), ts(k.PublishUntil)})
-		}
-		return t
+	keyColumns := []string{"kid", "alg", "status", "created_at", "retired_at", "publish_until"}
+	keyRow := func(k *steward.SigningKey) []string {
+		return []string{k.KID, k.Algorithm, k.Status, tv(k.CreatedAt), ts(k.RetiredAt), ts(k.PublishUntil)}
 	}
-	list := &cobra.Command{
-		Use: "list", Short: "List signing keys", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ks, err := g.client().ListSigningKeys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return g.print(keyTable(ks, ks...))
-		},
-	}
+	list := listCmd(g, "list", "List signing keys", cobra.NoArgs, false, keyColumns, keyRow,
+		func(ctx context.Context, _ []string, _ int, _ string) (*steward.Page[*steward.SigningKey], error) {
+			return whole(g.client().Broker().ListKeys(ctx))
+		})
 	rotate := &cobra.Command{
 		Use: "rotate", Short: "Make a new signing key; the old one stays published until its tokens expire", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := g.client().RotateSigningKey(cmd.Context())
+			k, err := g.client().Broker().RotateKeys(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return g.print(keyTable(k, k))
+			return g.print(table{columns: keyColumns, rows: [][]string{keyRow(k)}, raw: k})
 		},
 	}
 	cmd.AddCommand(list, rotate)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -10,10 +11,16 @@ import (
 	"github.com/steward-nhi/steward"
 )
 
+var identityColumns = []string{"id", "name", "kind", "provider", "environment", "sensitivity", "status", "owner_id", "expires_at", "last_used_at"}
+
+func identityRow(i *steward.Identity) []string {
+	return []string{i.ID, i.Name, string(i.Kind), i.Provider, i.Environment, string(i.Sensitivity), string(i.Status), i.OwnerID, ts(i.ExpiresAt), ts(i.LastUsedAt)}
+}
+
 func identityTable(raw any, is ...*steward.Identity) table {
-	t := table{columns: []string{"id", "name", "kind", "provider", "environment", "sensitivity", "status", "owner_id", "expires_at", "last_used_at"}, raw: raw}
+	t := table{columns: identityColumns, raw: raw}
 	for _, i := range is {
-		t.rows = append(t.rows, []string{i.ID, i.Name, string(i.Kind), i.Provider, i.Environment, string(i.Sensitivity), string(i.Status), i.OwnerID, ts(i.ExpiresAt), ts(i.LastUsedAt)})
+		t.rows = append(t.rows, identityRow(i))
 	}
 	return t
 }
@@ -114,50 +121,24 @@ func newIdentityCmd(g *globals) *cobra.Command {
 
 	var lf steward.IdentityFilter
 	var expiresBefore, unusedSince string
-	var all bool
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List identities (filters, --owner none for unowned)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+	list := listCmd(g, "list", "List identities (filters, --owner none for unowned)", cobra.NoArgs, true, identityColumns, identityRow,
+		func(ctx context.Context, _ []string, limit int, cursor string) (*steward.Page[*steward.Identity], error) {
+			f := lf
+			f.Limit, f.Cursor = limit, cursor
 			var err error
-			if lf.ExpiresBefore, err = parseTime("expires-before", expiresBefore); err != nil {
-				return err
+			if f.ExpiresBefore, err = parseTime("expires-before", expiresBefore); err != nil {
+				return nil, err
 			}
 			if unusedSince != "" {
-				d, derr := steward.ParseDuration(unusedSince)
-				if derr == nil {
+				if d, derr := steward.ParseDuration(unusedSince); derr == nil {
 					t := time.Now().UTC().Add(-time.Duration(d))
-					lf.UnusedSince = &t
-				} else if lf.UnusedSince, err = parseTime("unused-since", unusedSince); err != nil {
-					return err
+					f.UnusedSince = &t
+				} else if f.UnusedSince, err = parseTime("unused-since", unusedSince); err != nil {
+					return nil, err
 				}
 			}
-			c := g.client()
-			var items []*steward.Identity
-			var next string
-			for {
-				page, err := c.ListIdentities(cmd.Context(), lf)
-				if err != nil {
-					return err
-				}
-				items = append(items, page.Items...)
-				next = page.NextCursor
-				if !all || next == "" {
-					break
-				}
-				lf.Cursor = next
-			}
-			raw := any(steward.Page[*steward.Identity]{Items: items, NextCursor: next})
-			if err := g.print(identityTable(raw, items...)); err != nil {
-				return err
-			}
-			if next != "" && g.output == "table" {
-				fmt.Fprintf(g.stderr, "more: --cursor %s (or --all)\n", next)
-			}
-			return nil
-		},
-	}
+			return g.client().ListIdentities(ctx, f)
+		})
 	f = list.Flags()
 	f.StringVar(&lf.OwnerID, "owner", "", "owner id, or none for unowned")
 	f.StringVar(&lf.Team, "team", "", "team")
@@ -169,11 +150,8 @@ func newIdentityCmd(g *globals) *cobra.Command {
 	f.StringVar((*string)(&lf.Source), "source", "", "registered, imported or discovered")
 	f.StringVarP(&lf.Query, "query", "q", "", "text search")
 	f.StringVar(&lf.Sort, "sort", "", "name, created_at, expires_at, last_used_at, last_rotated_at (prefix - for descending)")
-	f.IntVar(&lf.Limit, "limit", 0, "page size (default 50, at most 1000)")
-	f.StringVar(&lf.Cursor, "cursor", "", "cursor of the next page")
 	f.StringVar(&expiresBefore, "expires-before", "", "RFC 3339 time or duration from now")
 	f.StringVar(&unusedSince, "unused-since", "", "RFC 3339 time, or a duration ago (90d)")
-	f.BoolVar(&all, "all", false, "fetch every page")
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show an identity and its credentials", Args: cobra.ExactArgs(1),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -9,10 +10,16 @@ import (
 	"github.com/steward-nhi/steward"
 )
 
+var ownerColumns = []string{"id", "name", "email", "kind", "team", "status", "backup_owner_id"}
+
+func ownerRow(o *steward.Owner) []string {
+	return []string{o.ID, o.Name, o.Email, string(o.Kind), o.Team, string(o.Status), o.BackupOwnerID}
+}
+
 func ownerTable(raw any, os ...*steward.Owner) table {
-	t := table{columns: []string{"id", "name", "email", "kind", "team", "status", "backup_owner_id"}, raw: raw}
+	t := table{columns: ownerColumns, raw: raw}
 	for _, o := range os {
-		t.rows = append(t.rows, []string{o.ID, o.Name, o.Email, string(o.Kind), o.Team, string(o.Status), o.BackupOwnerID})
+		t.rows = append(t.rows, ownerRow(o))
 	}
 	return t
 }
@@ -40,22 +47,70 @@ func newOwnerCmd(g *globals) *cobra.Command {
 	_ = create.MarkFlagRequired("name")
 
 	var lf steward.OwnerFilter
-	list := &cobra.Command{
-		Use: "list", Short: "List owners", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			page, err := g.client().ListOwners(cmd.Context(), lf)
-			if err != nil {
-				return err
-			}
-			return g.print(ownerTable(page, page.Items...))
-		},
-	}
+	list := listCmd(g, "list", "List owners", cobra.NoArgs, true, ownerColumns, ownerRow,
+		func(ctx context.Context, _ []string, limit int, cursor string) (*steward.Page[*steward.Owner], error) {
+			f := lf
+			f.Limit, f.Cursor = limit, cursor
+			return g.client().ListOwners(ctx, f)
+		})
 	f = list.Flags()
 	f.StringVar((*string)(&lf.Status), "status", "", "active or departed")
 	f.StringVar(&lf.Team, "team", "", "team")
 	f.StringVarP(&lf.Query, "query", "q", "", "text search")
-	f.IntVar(&lf.Limit, "limit", 0, "page size")
-	f.StringVar(&lf.Cursor, "cursor", "", "next page cursor")
+
+	var patch struct{ name, email, team, manager, backup, ref string }
+	update := &cobra.Command{
+		Use: "update ID [flags]", Short: "Change an owner's attributes", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p steward.OwnerPatch
+			for flag, set := range map[string]struct {
+				dst *steward.Opt[string]
+				v   string
+			}{"name": {&p.Name, patch.name}, "email": {&p.Email, patch.email}, "team": {&p.Team, patch.team},
+				"manager": {&p.ManagerID, patch.manager}, "backup": {&p.BackupOwnerID, patch.backup}, "external-ref": {&p.ExternalRef, patch.ref}} {
+				if cmd.Flags().Changed(flag) {
+					*set.dst = steward.Some(set.v)
+				}
+			}
+			o, err := g.client().UpdateOwner(cmd.Context(), args[0], p)
+			if err != nil {
+				return err
+			}
+			return g.print(ownerTable(o, o))
+		},
+	}
+	f = update.Flags()
+	f.StringVar(&patch.name, "name", "", "name")
+	f.StringVar(&patch.email, "email", "", "email")
+	f.StringVar(&patch.team, "team", "", "team")
+	f.StringVar(&patch.manager, "manager", "", "manager's owner id")
+	f.StringVar(&patch.backup, "backup", "", "backup owner id")
+	f.StringVar(&patch.ref, "external-ref", "", "the owner's id in the identity provider")
+
+	var re steward.ReassignRequest
+	reassign := &cobra.Command{
+		Use: "reassign FROM_OWNER_ID --to NEW_OWNER_ID [--identity ID]...", Short: "Move an owner's identities (all, or those named) to an active new owner",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := g.client().Posture().Reassign(cmd.Context(), args[0], re)
+			if err != nil {
+				return err
+			}
+			if g.output == "table" {
+				fmt.Fprintf(g.stderr, "%d identities moved from %s to %s\n", len(res.Moved), res.FromOwnerID, res.ToOwnerID)
+			}
+			t := table{columns: []string{"identity_id"}, raw: res}
+			for _, id := range res.Moved {
+				t.rows = append(t.rows, []string{id})
+			}
+			return g.print(t)
+		},
+	}
+	f = reassign.Flags()
+	f.StringVar(&re.NewOwnerID, "to", "", "the new owner's id (required)")
+	f.StringSliceVar(&re.IdentityIDs, "identity", nil, "only these identities (repeatable; default all)")
+	f.StringVar(&re.Reason, "reason", "", "why (recorded)")
+	_ = reassign.MarkFlagRequired("to")
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show an owner", Args: cobra.ExactArgs(1),
@@ -82,7 +137,7 @@ func newOwnerCmd(g *globals) *cobra.Command {
 		},
 	}
 	depart.Flags().StringVar(&reason, "reason", "", "why (recorded)")
-	cmd.AddCommand(create, list, show, depart)
+	cmd.AddCommand(create, list, show, update, depart, reassign)
 	return cmd
 }
 
@@ -117,20 +172,14 @@ func newTokenCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&in.Name, "name", "", "a name for the token")
 	create.Flags().StringVar(&ttl, "ttl", "", "lifetime, e.g. 720h or 90d (default: no expiry)")
 	_ = create.MarkFlagRequired("role")
-	list := &cobra.Command{
-		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			toks, err := g.client().ListTokens(cmd.Context())
-			if err != nil {
-				return err
-			}
-			t := table{columns: []string{"id", "name", "role", "owner_id", "created_at", "expires_at", "last_used_at", "revoked_at"}, raw: toks}
-			for _, k := range toks {
-				t.rows = append(t.rows, []string{k.ID, k.Name, string(k.Role), k.OwnerID, tv(k.CreatedAt), ts(k.ExpiresAt), ts(k.LastUsedAt), ts(k.RevokedAt)})
-			}
-			return g.print(t)
+	list := listCmd(g, "list", "List tokens", cobra.NoArgs, false,
+		[]string{"id", "name", "role", "owner_id", "created_at", "expires_at", "last_used_at", "revoked_at"},
+		func(k *steward.OperatorToken) []string {
+			return []string{k.ID, k.Name, string(k.Role), k.OwnerID, tv(k.CreatedAt), ts(k.ExpiresAt), ts(k.LastUsedAt), ts(k.RevokedAt)}
 		},
-	}
+		func(ctx context.Context, _ []string, _ int, _ string) (*steward.Page[*steward.OperatorToken], error) {
+			return whole(g.client().ListTokens(ctx))
+		})
 	revoke := &cobra.Command{
 		Use: "revoke ID", Short: "Revoke a token", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -123,43 +122,33 @@ func newPolicyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := g.client()
-			q := ""
-			if reason != "" {
-				q = "?reason=" + url.QueryEscape(reason)
-			}
+			c := g.client().Authz()
 			if schemaPath != "" {
 				b, err := os.ReadFile(schemaPath)
 				if err != nil {
 					return err
 				}
-				ct := "text/plain"
+				format := "cedar"
 				if strings.HasSuffix(schemaPath, ".json") {
-					ct = "application/json"
+					format = "json"
 				}
-				if err := c.Do(cmd.Context(), "PUT", "/api/v1/policies/schema"+q, bytes.NewReader(b), ct, nil); err != nil {
+				if _, err := c.PutSchema(cmd.Context(), string(b), format, reason); err != nil {
 					return fmt.Errorf("schema: %w", err)
 				}
 			}
 			if entitiesPath != "" {
-				b, err := os.ReadFile(entitiesPath)
-				if err != nil {
+				if err := putEntities(cmd.Context(), g, entitiesPath, true, reason); err != nil {
 					return err
 				}
-				var ch authz.EntityChange
-				if err := c.Do(cmd.Context(), "PUT", "/api/v1/entities"+q, bytes.NewReader(b), "application/json", &ch); err != nil {
-					return fmt.Errorf("entities: %w", err)
-				}
-				fmt.Fprintf(g.stdout, "entities: %d (%d added, %d changed, %d removed)\n", ch.Entities, len(ch.Added), len(ch.Changed), len(ch.Removed))
 			}
 			t := table{columns: []string{"name", "version", "updated_by"}}
 			var raw []*steward.AuthzPolicy
 			for _, p := range pols {
-				var out steward.AuthzPolicy
-				if err := c.Do(cmd.Context(), "PUT", "/api/v1/policies/"+url.PathEscape(p.Name)+q, strings.NewReader(p.Text), "text/plain", &out); err != nil {
+				out, err := c.PutPolicy(cmd.Context(), p.Name, p.Text, reason)
+				if err != nil {
 					return fmt.Errorf("policy %s: %w", p.Name, err)
 				}
-				raw = append(raw, &out)
+				raw = append(raw, out)
 				t.rows = append(t.rows, []string{out.Name, strconv.FormatInt(out.Version, 10), out.UpdatedBy})
 			}
 			t.raw = raw
@@ -171,29 +160,53 @@ func newPolicyCmd(g *globals) *cobra.Command {
 	apply.Flags().StringVar(&entitiesPath, "entities", "", "also replace the entities with this Cedar JSON file")
 
 	var versions bool
-	list := &cobra.Command{
-		Use: "list", Short: "List the server's policies (--versions for the history)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var out authz.PolicyList
-			path := "/api/v1/policies"
-			if versions {
-				path += "?versions=true"
+	list := listCmd(g, "list", "List the server's policies (--versions for the history)", cobra.NoArgs, false,
+		[]string{"name", "version", "updated_at", "updated_by", "deleted", "reason"},
+		func(p *steward.AuthzPolicy) []string {
+			return []string{p.Name, strconv.FormatInt(p.Version, 10), p.UpdatedAt.Format("2006-01-02T15:04:05Z"), p.UpdatedBy, strconv.FormatBool(p.Deleted), p.Reason}
+		},
+		func(ctx context.Context, _ []string, _ int, _ string) (*steward.Page[*steward.AuthzPolicy], error) {
+			out, err := g.client().Authz().ListPolicies(ctx, versions)
+			if err != nil {
+				return nil, err
 			}
-			if err := g.client().Do(cmd.Context(), "GET", path, nil, "", &out); err != nil {
+			if versions {
+				return whole(out.Versions, nil)
+			}
+			return whole(out.Items, nil)
+		})
+	list.Flags().BoolVar(&versions, "versions", false, "list every version")
+
+	show := &cobra.Command{Use: "show NAME", Short: "Print a policy's Cedar text", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.client().Authz().GetPolicy(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			t := table{columns: []string{"name", "version", "updated_at", "updated_by", "deleted", "reason"}, raw: out}
-			rows := out.Items
-			if versions {
-				rows = out.Versions
+			if g.output == "table" {
+				_, err = fmt.Fprintln(g.stdout, strings.TrimRight(p.Text, "\n"))
+				return err
 			}
-			for _, p := range rows {
-				t.rows = append(t.rows, []string{p.Name, strconv.FormatInt(p.Version, 10), p.UpdatedAt.Format("2006-01-02T15:04:05Z"), p.UpdatedBy, strconv.FormatBool(p.Deleted), p.Reason})
+			return g.print(kv(p))
+		}}
+	var delReason string
+	del := &cobra.Command{Use: "delete NAME", Short: "Delete a policy (its history stays)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.client().Authz().DeletePolicy(cmd.Context(), args[0], delReason); err != nil {
+				return err
 			}
-			return g.print(t)
-		},
-	}
-	list.Flags().BoolVar(&versions, "versions", false, "list every version")
+			fmt.Fprintln(g.stdout, "deleted", args[0])
+			return nil
+		}}
+	del.Flags().StringVar(&delReason, "reason", "", "why (recorded in the audit chain)")
+	var entReason string
+	var upsert bool
+	entities := &cobra.Command{Use: "entities FILE", Short: "Replace the external Cedar entities (--upsert: add or change only these)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return putEntities(cmd.Context(), g, args[0], !upsert, entReason)
+		}}
+	entities.Flags().StringVar(&entReason, "reason", "", "why (recorded in the audit chain)")
+	entities.Flags().BoolVar(&upsert, "upsert", false, "add or change these entities, keep the others")
 
 	diff := &cobra.Command{
 		Use: "diff FILE|DIR...", Short: "Show how local policy files differ from the server's", Args: cobra.MinimumNArgs(1),
@@ -202,8 +215,8 @@ func newPolicyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var remote authz.PolicyList
-			if err := g.client().Do(cmd.Context(), "GET", "/api/v1/policies", nil, "", &remote); err != nil {
+			remote, err := g.client().Authz().ListPolicies(cmd.Context(), false)
+			if err != nil {
 				return err
 			}
 			have := map[string]string{}
@@ -293,6 +306,20 @@ func newPolicyCmd(g *globals) *cobra.Command {
 	test.Flags().StringVar(&entitiesPath, "entities", "", "Cedar JSON entities file")
 	test.Flags().StringVar(&schemaPath, "schema", "", "Cedar schema file")
 
-	cmd.AddCommand(validate, apply, list, diff, test)
+	cmd.AddCommand(validate, apply, list, show, del, entities, diff, test)
 	return cmd
+}
+
+// putEntities uploads a Cedar JSON entities file (replace: all of them).
+func putEntities(ctx context.Context, g *globals, path string, replace bool, reason string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	ch, err := g.client().Authz().PutEntities(ctx, b, replace, reason)
+	if err != nil {
+		return fmt.Errorf("entities: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "entities: %d (%d added, %d changed, %d removed)\n", ch.Entities, len(ch.Added), len(ch.Changed), len(ch.Removed))
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,14 +15,50 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/httpapi"
 )
 
+var findingColumns = []string{"id", "check", "severity", "status", "identity_id", "owasp", "csf", "title"}
+
+func findingRow(f *steward.Finding) []string {
+	return []string{f.ID, f.Check, string(f.Severity), string(f.Status), f.IdentityID, f.OWASP, strings.Join(f.CSF, " "), f.Title}
+}
+
 func findingTable(raw any, fs ...*steward.Finding) table {
-	t := table{columns: []string{"id", "check", "severity", "status", "identity_id", "owasp", "csf", "title"}, raw: raw}
+	t := table{columns: findingColumns, raw: raw}
 	for _, f := range fs {
-		t.rows = append(t.rows, []string{f.ID, f.Check, string(f.Severity), string(f.Status), f.IdentityID, f.OWASP, strings.Join(f.CSF, " "), f.Title})
+		t.rows = append(t.rows, findingRow(f))
 	}
 	return t
+}
+
+// newSchedulesCmd is `steward schedules rotation|expiring`.
+func newSchedulesCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "schedules", Aliases: []string{"schedule"}, Short: "Rotation and expiry schedules per tier"}
+	columns := []string{"identity_id", "identity", "credential_id", "owner_id", "team", "sensitivity", "due_at", "state", "days_left"}
+	row := func(it *steward.ScheduleItem) []string {
+		return []string{it.IdentityID, it.IdentityName, it.CredentialID, it.OwnerID, it.Team, string(it.Sensitivity), tv(it.DueAt), it.State, strconv.Itoa(it.DaysLeft)}
+	}
+	sub := func(use, short string, which func(httpapi.PostureClient) func(context.Context, steward.ScheduleFilter) ([]*steward.ScheduleItem, error)) *cobra.Command {
+		var f steward.ScheduleFilter
+		c := listCmd(g, use, short, cobra.NoArgs, false, columns, row, func(ctx context.Context, _ []string, limit int, _ string) (*steward.Page[*steward.ScheduleItem], error) {
+			ff := f
+			ff.Limit = limit
+			return whole(which(g.client().Posture())(ctx, ff))
+		})
+		c.Flags().IntVar(&f.Days, "days", 0, "due (or expiring) within this many days; overdue items always")
+		c.Flags().StringVar(&f.OwnerID, "owner", "", "owner id")
+		c.Flags().StringVar(&f.Team, "team", "", "team")
+		return c
+	}
+	cmd.AddCommand(
+		sub("rotation", "Identities due or overdue for rotation", func(c httpapi.PostureClient) func(context.Context, steward.ScheduleFilter) ([]*steward.ScheduleItem, error) {
+			return c.RotationSchedule
+		}),
+		sub("expiring", "Identities and credentials expiring soon", func(c httpapi.PostureClient) func(context.Context, steward.ScheduleFilter) ([]*steward.ScheduleItem, error) {
+			return c.Expiring
+		}))
+	return cmd
 }
 
 // newFindingsCmd is `steward findings list|show|ack|waive|reopen|run`.
@@ -31,26 +66,15 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "findings", Aliases: []string{"finding"}, Short: "Posture findings: list, acknowledge, waive, reopen"}
 	var f steward.FindingFilter
 	var status string
-	list := &cobra.Command{
-		Use: "list", Short: "List findings (filters: --severity --owasp --csf --owner --team --status --identity)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v := url.Values{}
-			for k, val := range map[string]string{"severity": string(f.Severity), "owasp": f.OWASP, "csf": f.CSF, "owner": f.OwnerID, "team": f.Team,
-				"status": status, "identity_id": f.IdentityID, "check": f.Check, "cursor": f.Cursor} {
-				if val != "" {
-					v.Set(k, val)
-				}
+	list := listCmd(g, "list", "List findings (filters: --severity --owasp --csf --owner --team --status --identity)", cobra.NoArgs, true,
+		findingColumns, findingRow, func(ctx context.Context, _ []string, limit int, cursor string) (*steward.Page[*steward.Finding], error) {
+			ff := f
+			ff.Status, ff.Limit, ff.Cursor = steward.FindingStatus(status), limit, cursor
+			if status == "unresolved" {
+				ff.Status, ff.Unresolved = "", true
 			}
-			if f.Limit > 0 {
-				v.Set("limit", strconv.Itoa(f.Limit))
-			}
-			var page steward.Page[*steward.Finding]
-			if err := g.client().Do(cmd.Context(), "GET", "/api/v1/findings?"+v.Encode(), nil, "", &page); err != nil {
-				return err
-			}
-			return g.print(findingTable(&page, page.Items...))
-		},
-	}
+			return g.client().Posture().ListFindings(ctx, ff)
+		})
 	fl := list.Flags()
 	fl.StringVar((*string)(&f.Severity), "severity", "", "critical, high, medium, low or info")
 	fl.StringVar(&f.OWASP, "owasp", "", "OWASP NHI Top 10 id, e.g. NHI1")
@@ -60,21 +84,15 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	fl.StringVar(&status, "status", "", "open, acknowledged, resolved, waived or unresolved")
 	fl.StringVar(&f.IdentityID, "identity", "", "identity id")
 	fl.StringVar(&f.Check, "check", "", "check id, e.g. owner.departed")
-	fl.IntVar(&f.Limit, "limit", 0, "page size")
-	fl.StringVar(&f.Cursor, "cursor", "", "next page cursor")
 
 	show := &cobra.Command{Use: "show ID", Short: "Show a finding", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out steward.Finding
-			if err := g.client().Do(cmd.Context(), "GET", "/api/v1/findings/"+url.PathEscape(args[0]), nil, "", &out); err != nil {
-				return err
-			}
-			return g.print(findingTable(&out, &out))
+			return printFinding(g)(g.client().Posture().GetFinding(cmd.Context(), args[0]))
 		}}
 	var note string
 	ack := &cobra.Command{Use: "ack ID", Aliases: []string{"acknowledge"}, Short: "Acknowledge a finding", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return findingAction(cmd.Context(), g, args[0], "acknowledge", map[string]string{"reason": note})
+			return printFinding(g)(g.client().Posture().AcknowledgeFinding(cmd.Context(), args[0], note))
 		}}
 	ack.Flags().StringVar(&note, "note", "", "note (recorded)")
 	var w steward.WaiverRequest
@@ -86,7 +104,7 @@ func newFindingsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			w.Until = t
-			return findingAction(cmd.Context(), g, args[0], "waive", w)
+			return printFinding(g)(g.client().Posture().WaiveFinding(cmd.Context(), args[0], w))
 		}}
 	waive.Flags().StringVar(&w.Reason, "reason", "", "why the risk is accepted (required)")
 	waive.Flags().StringVar(&w.Approver, "approver", "", "who approved it (required)")
@@ -94,16 +112,16 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	var reason string
 	reopen := &cobra.Command{Use: "reopen ID", Short: "Reopen a finding", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return findingAction(cmd.Context(), g, args[0], "reopen", map[string]string{"reason": reason})
+			return printFinding(g)(g.client().Posture().ReopenFinding(cmd.Context(), args[0], reason))
 		}}
 	reopen.Flags().StringVar(&reason, "reason", "", "why (recorded)")
 	run := &cobra.Command{Use: "run", Short: "Run a full posture evaluation now", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out steward.PostureRun
-			if err := g.client().Do(cmd.Context(), "POST", "/api/v1/posture/run", nil, "", &out); err != nil {
+			out, err := g.client().Posture().RunNow(cmd.Context())
+			if err != nil {
 				return err
 			}
-			return g.print(kv(&out, "identities", strconv.Itoa(out.Identities), "opened", strconv.Itoa(out.Opened), "reopened", strconv.Itoa(out.Reopened),
+			return g.print(kv(out, "identities", strconv.Itoa(out.Identities), "opened", strconv.Itoa(out.Opened), "reopened", strconv.Itoa(out.Reopened),
 				"resolved", strconv.Itoa(out.Resolved), "duration", out.Duration, "actions", strings.Join(out.Actions, "; ")))
 		}}
 	cmd.AddCommand(list, show, ack, waive, reopen, run)
@@ -126,12 +144,14 @@ func parseUntil(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--until %q is not a date (2026-12-31, RFC 3339) or a duration (30d)", s)
 }
 
-func findingAction(ctx context.Context, g *globals, id, action string, body any) error {
-	var out steward.Finding
-	if err := g.client().DoJSON(ctx, "POST", "/api/v1/findings/"+url.PathEscape(id)+"/"+action, body, &out); err != nil {
-		return err
+// printFinding prints the finding an action answers.
+func printFinding(g *globals) func(*steward.Finding, error) error {
+	return func(f *steward.Finding, err error) error {
+		if err != nil {
+			return err
+		}
+		return g.print(findingTable(f, f))
 	}
-	return g.print(findingTable(&out, &out))
 }
 
 // newReviewCmd is `steward review start|show|decide`.
@@ -173,11 +193,11 @@ func newReviewCmd(g *globals) *cobra.Command {
 				}
 				req.Deadline = &t
 			}
-			var out steward.ReviewCampaign
-			if err := g.client().DoJSON(cmd.Context(), "POST", "/api/v1/reviews", req, &out); err != nil {
+			out, err := g.client().Posture().StartReview(cmd.Context(), req)
+			if err != nil {
 				return err
 			}
-			return g.print(reviewTable(&out))
+			return g.print(reviewTable(out))
 		}}
 	sf := start.Flags()
 	sf.StringSliceVar(&scope, "scope", nil, "identities to review: team=…, owner=…, sensitivity=…, provider=…, environment=…, kind=…")
@@ -186,11 +206,11 @@ func newReviewCmd(g *globals) *cobra.Command {
 	sf.BoolVar(&req.AutoSuspend, "auto-suspend", false, "suspend identities left unanswered past the deadline")
 	show := &cobra.Command{Use: "show ID", Short: "Show a campaign and its items", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out steward.ReviewCampaign
-			if err := g.client().Do(cmd.Context(), "GET", "/api/v1/reviews/"+url.PathEscape(args[0]), nil, "", &out); err != nil {
+			out, err := g.client().Posture().GetReview(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			return g.print(reviewTable(&out))
+			return g.print(reviewTable(out))
 		}}
 	var d steward.ReviewDecisionRequest
 	var scopes string
@@ -204,11 +224,11 @@ func newReviewCmd(g *globals) *cobra.Command {
 					}
 				}
 			}
-			var out steward.ReviewItem
-			if err := g.client().DoJSON(cmd.Context(), "POST", "/api/v1/reviews/"+url.PathEscape(args[0])+"/items/"+url.PathEscape(args[1])+"/decide", d, &out); err != nil {
+			out, err := g.client().Posture().DecideReviewItem(cmd.Context(), args[0], args[1], d)
+			if err != nil {
 				return err
 			}
-			return g.print(kv(&out, "item", out.ID, "identity", out.IdentityID, "decision", string(out.Decision), "decided_by", out.DecidedBy,
+			return g.print(kv(out, "item", out.ID, "identity", out.IdentityID, "decision", string(out.Decision), "decided_by", out.DecidedBy,
 				"audit_seq", strconv.FormatInt(out.EventSeq, 10)))
 		}}
 	df := decide.Flags()
@@ -237,20 +257,20 @@ func newReportCmd(g *globals) *cobra.Command {
 			if dir == "" {
 				return fmt.Errorf("-o/--output DIR is required")
 			}
-			v := url.Values{"format": {"zip"}}
-			for name, s := range map[string]string{"from": from, "to": to} {
+			var period [2]time.Time
+			for n, s := range []string{from, to} {
 				if s == "" {
 					continue
 				}
 				t, err := time.Parse(time.RFC3339, s)
 				if err != nil {
 					if t, err = time.Parse(time.DateOnly, s); err != nil {
-						return fmt.Errorf("--%s %q is not a date (2026-01-31 or RFC 3339)", name, s)
+						return fmt.Errorf("--%s %q is not a date (2026-01-31 or RFC 3339)", []string{"from", "to"}[n], s)
 					}
 				}
-				v.Set(name, t.UTC().Format(time.RFC3339))
+				period[n] = t
 			}
-			body, err := g.client().Download(cmd.Context(), "/api/v1/reports/evidence?"+v.Encode())
+			body, err := g.client().Posture().EvidencePack(cmd.Context(), period[0], period[1])
 			if err != nil {
 				return err
 			}

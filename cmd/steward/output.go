@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/steward-nhi/steward"
 )
 
 // table is a list of rows for every output format.
@@ -93,4 +97,79 @@ func tv(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// pageFlags are the flags every list command has: --all, --limit and,
+// for lists the server pages, --cursor.
+type pageFlags struct {
+	all    bool
+	limit  int
+	cursor string
+}
+
+// listCmd makes a list command: the paging flags, one way to fetch pages
+// and one output shape ({"items": [...], "next_cursor": "..."} in JSON
+// and YAML; a table with a "more:" hint on stderr). paged says whether
+// the server pages the list (fetch gets --limit and --cursor) or returns
+// it whole (--limit keeps the first items, --all changes nothing).
+func listCmd[T any](g *globals, use, short string, args cobra.PositionalArgs, paged bool, columns []string, row func(T) []string,
+	fetch func(ctx context.Context, args []string, limit int, cursor string) (*steward.Page[T], error)) *cobra.Command {
+	var pf pageFlags
+	cmd := &cobra.Command{Use: use, Short: short, Args: args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			page, err := fetchPages(cmd.Context(), pf, paged, func(ctx context.Context, limit int, cursor string) (*steward.Page[T], error) {
+				return fetch(ctx, args, limit, cursor)
+			})
+			if err != nil {
+				return err
+			}
+			t := table{columns: columns, raw: page}
+			for _, it := range page.Items {
+				t.rows = append(t.rows, row(it))
+			}
+			if err := g.print(t); err != nil {
+				return err
+			}
+			if page.NextCursor != "" && (g.output == "table" || g.output == "") {
+				fmt.Fprintf(g.stderr, "more: --cursor %s (or --all)\n", page.NextCursor)
+			}
+			return nil
+		}}
+	f := cmd.Flags()
+	f.BoolVar(&pf.all, "all", false, "fetch every page")
+	f.IntVar(&pf.limit, "limit", 0, "page size (default 50, at most 1000)")
+	if paged {
+		f.StringVar(&pf.cursor, "cursor", "", "cursor of the next page")
+	}
+	return cmd
+}
+
+// fetchPages fetches one page, or every page with --all.
+func fetchPages[T any](ctx context.Context, pf pageFlags, paged bool, fetch func(ctx context.Context, limit int, cursor string) (*steward.Page[T], error)) (*steward.Page[T], error) {
+	out := &steward.Page[T]{Items: []T{}}
+	cursor := pf.cursor
+	for {
+		page, err := fetch(ctx, pf.limit, cursor)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, page.Items...)
+		out.NextCursor = page.NextCursor
+		if !pf.all || page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if !paged && pf.limit > 0 && !pf.all && len(out.Items) > pf.limit {
+		out.Items = out.Items[:pf.limit]
+	}
+	return out, nil
+}
+
+// whole turns an unpaged list into a page.
+func whole[T any](items []T, err error) (*steward.Page[T], error) {
+	if err != nil {
+		return nil, err
+	}
+	return &steward.Page[T]{Items: items}, nil
 }

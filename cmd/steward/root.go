@@ -59,6 +59,9 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newFindingsCmd(g),
 		newReviewCmd(g),
 		newReportCmd(g),
+		newSchedulesCmd(g),
+		newUsageCmd(g),
+		newDiscoveryCmd(g),
 	)
 	return root
 }

@@ -107,8 +107,7 @@ func (p *parser) apps(elems []kit.Element) {
 			break
 		}
 		var a app
-		if re := kit.Decode(el, &a); re != nil {
-			p.c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
+		if !p.c.Decode(el, &a) {
 			continue
 		}
 		if strings.TrimSpace(a.AppID) == "" {
@@ -159,8 +158,7 @@ func (p *parser) bare(elems []kit.Element) {
 	groups := map[string]*group{}
 	for _, el := range elems {
 		var c credential
-		if re := kit.Decode(el, &c); re != nil {
-			p.c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
+		if !p.c.Decode(el, &c) {
 			continue
 		}
 		if c.AppID == "" {
