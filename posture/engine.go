@@ -76,10 +76,10 @@ type Options struct {
 	Config    Config
 	// Optional sources and sinks; checks needing an absent source produce
 	// nothing.
-	Usage       UsageSource
-	Discovery   DiscoverySource
-	Notifier    steward.Notifier
-	Rotator     Rotator
+	Usage     UsageSource
+	Discovery DiscoverySource
+	Notifier  steward.Notifier
+	Rotator   Rotator
 	// Credentials revokes single credentials (dormant credentials); nil
 	// leaves them to people.
 	Credentials CredentialRevoker
