@@ -27,7 +27,7 @@ func discoverySchemas() map[string]any {
 		"suggested_owner": str(), "status": str(), "first_seen": timeT(), "last_seen": timeT(), "occurrences": obj{"type": "integer"}})
 	return obj{
 		"DiscoveryReport":  object(obj{"source": str(), "repository": str(), "findings": arr(item)}, "findings"),
-		"DiscoverySummary": object(obj{"findings": obj{"type": "integer"}, "new": obj{"type": "integer"}, "managed_leaks": obj{"type": "integer"}, "unmanaged": obj{"type": "integer"}, "identities_created": obj{"type": "integer"}, "auto_revoked": obj{"type": "integer"}}),
+		"DiscoverySummary": object(obj{"findings": obj{"type": "integer"}, "duplicates": obj{"type": "integer"}, "new": obj{"type": "integer"}, "managed_leaks": obj{"type": "integer"}, "unmanaged": obj{"type": "integer"}, "identities_created": obj{"type": "integer"}, "auto_revoked": obj{"type": "integer"}}),
 		"Sighting":         sighting,
 		"SightingPage":     page("Sighting"),
 	}
