@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,5 +145,37 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestScannerReportErrorsAreBounded checks that a scanner report of many
+// unreadable items lists the first steward.MaxImportErrors with their lines
+// and counts the rest.
+func TestScannerReportErrorsAreBounded(t *testing.T) {
+	tests := []struct {
+		name, format string
+		report       func(n int) string
+	}{
+		{"trufflehog lines without a raw secret", "trufflehog", func(n int) string {
+			return strings.Repeat(`{"DetectorName":"AWS","Raw":""}`+"\n", n)
+		}},
+		{"redacted gitleaks findings", "gitleaks", func(n int) string {
+			return "[" + strings.TrimSuffix(strings.Repeat(`{"RuleID":"aws","File":"a.env","Secret":"REDACTED"},`, n), ",") + "]"
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 20_000
+			rep, bad, err := discovery.Parse(tc.format, strings.NewReader(tc.report(n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bad) != steward.MaxImportErrors || rep.Rejected != n || len(rep.Items) != 0 {
+				t.Fatalf("listed %d, counted %d, items %d; want %d listed and %d counted", len(bad), rep.Rejected, len(rep.Items), steward.MaxImportErrors, n)
+			}
+			if bad[0].Record != 1 || bad[len(bad)-1].Record != steward.MaxImportErrors {
+				t.Fatalf("not the first errors: %+v … %+v", bad[0], bad[len(bad)-1])
+			}
+		})
 	}
 }

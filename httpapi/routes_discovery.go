@@ -95,7 +95,7 @@ func (s *Server) importDiscovery(w http.ResponseWriter, r *http.Request, format 
 		return
 	}
 	if len(bad) > 0 && !partial {
-		writeProblem(w, r, steward.FieldError("file", "record %d: %s; %d bad record(s), nothing imported (use partial to import the good ones)", bad[0].Record, bad[0].Message, len(bad)), bad)
+		writeProblem(w, r, steward.FieldError("file", "record %d: %s; %d bad record(s), nothing imported (use partial to import the good ones)", bad[0].Record, bad[0].Message, max(len(bad), rep.Rejected)), bad)
 		return
 	}
 	sum, err := s.Discovery.Ingest(r.Context(), rep)
@@ -103,5 +103,5 @@ func (s *Server) importDiscovery(w http.ResponseWriter, r *http.Request, format 
 		Error(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, map[string]any{"format": format, "records": len(rep.Items) + len(bad), "rejected": len(bad), "errors": bad, "discovery": sum})
+	reply(w, http.StatusOK, map[string]any{"format": format, "records": len(rep.Items) + max(len(bad), rep.Rejected), "rejected": max(len(bad), rep.Rejected), "errors": bad, "discovery": sum})
 }
