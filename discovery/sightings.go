@@ -9,16 +9,16 @@ import (
 )
 
 // SightingCache gives posture the open sightings linked to identities. A
-// full posture run asks batch by batch, so for large requests the open
-// sightings are read once and kept for TTL (default 30 s) rather than
-// queried per batch. Small requests (an incremental run after a change, or
-// the evaluation that follows a leak) read their identities' sightings from
-// the store, so that a leak just reported is seen at once.
+// full posture run asks batch by batch, so large requests share one read
+// of every open sighting, kept for TTL; small requests (an incremental
+// run, or a leak just reported) read their identities' sightings from the
+// store, so a new leak is seen at once.
 type SightingCache struct {
 	Reader steward.DiscoveryReader
-	TTL    time.Duration
-	// Fresh is the largest request read from the store (default 64
-	// identities).
+	// TTL is how long the read of every open sighting is reused (default
+	// 30 s).
+	TTL time.Duration
+	// Fresh is the largest request read directly (default 64 identities).
 	Fresh int
 
 	mu   sync.Mutex
@@ -28,9 +28,12 @@ type SightingCache struct {
 
 // DiscoveriesFor returns the open sightings of each of ids.
 func (c *SightingCache) DiscoveriesFor(ctx context.Context, ids []string) (map[string][]steward.Sighting, error) {
-	fresh := c.Fresh
+	fresh, ttl := c.Fresh, c.TTL
 	if fresh <= 0 {
 		fresh = 64
+	}
+	if ttl <= 0 {
+		ttl = 30 * time.Second
 	}
 	out := make(map[string][]steward.Sighting, len(ids))
 	if len(ids) <= fresh {
@@ -46,10 +49,6 @@ func (c *SightingCache) DiscoveriesFor(ctx context.Context, ids []string) (map[s
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ttl := c.TTL
-	if ttl <= 0 {
-		ttl = 30 * time.Second
-	}
 	if c.byID == nil || time.Since(c.at) > ttl {
 		m := map[string][]steward.Sighting{}
 		err := c.each(ctx, steward.SightingFilter{Status: "open"}, func(d *steward.Sighting) {
@@ -70,14 +69,11 @@ func (c *SightingCache) DiscoveriesFor(ctx context.Context, ids []string) (map[s
 	return out, nil
 }
 
-// each calls fn with every sighting f selects, a page at a time.
+// each calls fn with every sighting f selects, page by page.
 func (c *SightingCache) each(ctx context.Context, f steward.SightingFilter, fn func(d *steward.Sighting)) error {
 	f.Limit = steward.MaxLimit
 	return steward.EachPage(func(cursor string) (*steward.Page[*steward.Sighting], error) {
 		f.Cursor = cursor
 		return c.Reader.ListSightings(ctx, f)
-	}, func(d *steward.Sighting) error {
-		fn(d)
-		return nil
-	})
+	}, func(d *steward.Sighting) error { fn(d); return nil })
 }
