@@ -206,7 +206,9 @@ func (s *Server) registerUsageMetrics() {
 	_ = s.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_usage_events_written_total",
 		Help: "Usage events written to the store."}, func() float64 { return float64(a.UsageStats().Written) }))
 	_ = s.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_usage_events_failed_total",
-		Help: "Usage events lost because the store refused a batch."}, func() float64 { return float64(a.UsageStats().Failed) }))
+		Help: "Usage events lost because the store refused them (each retried on its own first)."}, func() float64 { return float64(a.UsageStats().Failed) }))
+	_ = s.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_usage_events_cleaned_total",
+		Help: "Usage events stored with NUL bytes or invalid UTF-8 replaced by U+FFFD."}, func() float64 { return float64(a.UsageStats().Cleaned) }))
 	_ = s.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "steward_usage_queue_length",
 		Help: "Usage events waiting to be written."}, func() float64 { return float64(a.UsageStats().Queued) }))
 }

@@ -152,8 +152,10 @@ func (s *Service) Ingest(ctx context.Context, format string, r io.Reader, opts I
 // (provider, external ref); otherwise it stays an unknown caller.
 func (s *Service) match(ctx context.Context, rec *record, provider string) error {
 	ev := &rec.ev
+	// A reference with NUL bytes or invalid UTF-8 names nothing Steward
+	// keeps (and PostgreSQL refuses it as a query argument).
 	for _, ref := range rec.credRefs {
-		if ref == "" || s.cfg.Credentials == nil {
+		if ref == "" || dirty(ref) || s.cfg.Credentials == nil {
 			continue
 		}
 		c, err := s.cfg.Credentials.FindCredentialByExternalRef(ctx, ref)
@@ -167,7 +169,7 @@ func (s *Service) match(ctx context.Context, rec *record, provider string) error
 		return nil
 	}
 	for _, id := range rec.idents {
-		if id == "" {
+		if id == "" || dirty(id) {
 			continue
 		}
 		i, err := s.cfg.Inventory.GetIdentity(ctx, id)
@@ -185,7 +187,7 @@ func (s *Service) match(ctx context.Context, rec *record, provider string) error
 		refs = append(refs, [2]string{provider, ev.Subject})
 	}
 	for _, pr := range refs {
-		if pr[1] == "" {
+		if pr[1] == "" || dirty(pr[0]) || dirty(pr[1]) {
 			continue
 		}
 		i, err := s.cfg.Inventory.FindIdentityByRef(ctx, pr[0], pr[1])

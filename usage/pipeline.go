@@ -15,6 +15,13 @@ func (r *Recorder) IngestUsage(ctx context.Context, evs []steward.UsageEvent) er
 	if len(evs) == 0 {
 		return nil
 	}
+	// A log may hold anything: clean NUL bytes and invalid UTF-8 so that
+	// PostgreSQL takes every line, as the recorder does for its batches.
+	for i := range evs {
+		if cleanEvent(&evs[i]) {
+			r.cleaned.Add(1)
+		}
+	}
 	if err := r.cfg.Store.AppendUsage(ctx, evs); err != nil {
 		r.failed.Add(int64(len(evs)))
 		return err
@@ -33,5 +40,8 @@ func (w storeWriter) Record(ctx context.Context, ev steward.UsageEvent) {
 }
 
 func (w storeWriter) IngestUsage(ctx context.Context, evs []steward.UsageEvent) error {
+	for i := range evs {
+		cleanEvent(&evs[i])
+	}
 	return w.store.AppendUsage(ctx, evs)
 }
