@@ -32,6 +32,9 @@ type DiscoveryReport struct {
 	Source     string          `json:"source"` // steward-scan, gitleaks, trufflehog, github-secret-scanning
 	Repository string          `json:"repository"`
 	Items      []DiscoveryItem `json:"findings"`
+	// Rejected counts the items of another scanner's report that could not
+	// be read (Parse lists only the first MaxImportErrors of them).
+	Rejected int `json:"-"`
 }
 
 // Limits of a discovery report.

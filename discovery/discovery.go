@@ -23,12 +23,6 @@ const (
 	ActionDiscover = "identity.discover"
 )
 
-// Alerter raises an alert at once, outside the usage stream: the alert
-// store and the notification sinks (alerts.Direct).
-type Alerter interface {
-	Raise(ctx context.Context, a *steward.Alert, ident *steward.Identity) error
-}
-
 // Evaluator re-evaluates the posture of some identities at once (the
 // posture engine).
 type Evaluator interface {
@@ -45,9 +39,10 @@ type Service struct {
 	AutoRevoke bool
 	// Sensitivity of identities created for unmanaged secrets.
 	Sensitivity steward.Sensitivity
-	// Alerts, when set, gets a critical alert for each governed credential
-	// newly found leaked, as soon as the ingest is committed.
-	Alerts Alerter
+	// Alerts, when set, raises a critical alert for each governed
+	// credential newly found leaked, as soon as the ingest is committed
+	// (the alert engine: stored, notified and answered as its rules say).
+	Alerts steward.AlertRaiser
 	// Posture, when set, re-evaluates the identities of leaked credentials
 	// before Ingest returns, so that their secret.leaked findings exist at
 	// once rather than after the next posture run.
@@ -207,8 +202,7 @@ func dedupeItems(r *steward.DiscoveryReport) ([]steward.DiscoveryItem, int) {
 func (s *Service) respond(ctx context.Context, leaks []leak, identities []string) {
 	if s.Alerts != nil {
 		for _, l := range leaks {
-			a, ident := s.leakAlert(ctx, l)
-			if err := s.Alerts.Raise(ctx, a, ident); err != nil {
+			if _, err := s.Alerts.RaiseAlert(ctx, leakAlert(l, s.clock.Now())); err != nil {
 				s.log.ErrorContext(ctx, "discovery: leak alert failed", "identity_id", l.sight.IdentityID, "credential_id", l.sight.CredentialID, "err", err)
 			}
 		}
@@ -237,26 +231,15 @@ func (s *Service) respond(ctx context.Context, leaks []leak, identities []string
 	}
 }
 
-// leakAlert builds the critical alert of one leak.
-func (s *Service) leakAlert(ctx context.Context, l leak) (*steward.Alert, *steward.Identity) {
-	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+// leakAlert is the critical alert of one leak.
+func leakAlert(l leak, now time.Time) steward.RaisedAlert {
 	d := l.sight
 	where := location(l.item)
-	a := &steward.Alert{ID: ids.New("alr_", now), Key: DetSecretLeaked + ":" + d.IdentityID + ":" + d.CredentialID, Detector: DetSecretLeaked,
-		Title: "Governed credential leaked at " + where, Severity: steward.SeverityCritical, Status: steward.AlertOpen,
-		IdentityID: d.IdentityID, CredentialID: d.CredentialID, OWASP: steward.OWASPID("NHI2"), CSF: []string{"PR.AA-01", "DE.CM-09"},
-		Evidence: map[string]any{"location": where, "rule": d.Rule, "source": l.source, "repository": d.Repository, "file": d.File,
-			"line": d.Line, "commit": d.Commit, "fingerprint": d.Fingerprint, "sighting_id": d.ID, "auto_revoked": l.revoked},
-		FirstSeen: now, LastSeen: now, Count: 1, UpdatedAt: now}
-	if l.revoked {
-		a.Response = "revoked credential " + d.CredentialID
-	}
-	ident, err := s.store.GetIdentity(ctx, d.IdentityID)
-	if err != nil {
-		return a, nil
-	}
-	a.OwnerID, a.Team, a.Environment, a.Sensitivity = ident.OwnerID, ident.Team, ident.Environment, ident.Sensitivity
-	return a, ident
+	ev := map[string]any{"location": where, "rule": d.Rule, "source": l.source, "repository": d.Repository, "file": d.File,
+		"line": d.Line, "commit": d.Commit, "fingerprint": d.Fingerprint, "sighting_id": d.ID, "auto_revoked": l.revoked}
+	return steward.RaisedAlert{Detector: DetSecretLeaked, Title: "Governed credential leaked at " + where, Severity: steward.SeverityCritical,
+		IdentityID: d.IdentityID, CredentialID: d.CredentialID, Evidence: ev, OWASP: steward.OWASPID("NHI2"),
+		CSF: []string{"PR.AA-01", "DE.CM-09"}, Time: now}
 }
 
 func firstNonEmpty(v ...string) string {

@@ -21,17 +21,40 @@ func IsFormat(name string) bool { return slices.Contains(Formats, name) }
 
 // Parse reads another scanner's report. Secrets in the report are hashed
 // into fingerprints and dropped; an item whose secret is redacted cannot be
-// linked and is reported as bad.
+// linked and is reported as bad. The first steward.MaxImportErrors bad
+// items are listed; the report's Rejected counts them all.
 func Parse(format string, r io.Reader) (*steward.DiscoveryReport, []steward.RecordError, error) {
+	var parse func(r io.Reader, bad *badList) (*steward.DiscoveryReport, error)
 	switch format {
 	case "gitleaks":
-		return parseGitleaks(r)
+		parse = parseGitleaks
 	case "trufflehog":
-		return parseTrufflehog(r)
+		parse = parseTrufflehog
 	case "github-secret-scanning":
-		return parseGitHubAlerts(r)
+		parse = parseGitHubAlerts
+	default:
+		return nil, nil, steward.FieldError("format", "%q is not one of %s", format, strings.Join(Formats, ", "))
 	}
-	return nil, nil, steward.FieldError("format", "%q is not one of %s", format, strings.Join(Formats, ", "))
+	var bad badList
+	rep, err := parse(r, &bad)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Rejected = bad.count
+	return rep, bad.list, nil
+}
+
+// badList keeps the first steward.MaxImportErrors bad items and counts all.
+type badList struct {
+	list  []steward.RecordError
+	count int
+}
+
+func (b *badList) add(e steward.RecordError) {
+	b.count++
+	if len(b.list) < steward.MaxImportErrors {
+		b.list = append(b.list, e)
+	}
 }
 
 type gitleaksFinding struct {
@@ -40,16 +63,15 @@ type gitleaksFinding struct {
 	Tags                                                                  []string
 }
 
-func parseGitleaks(r io.Reader) (*steward.DiscoveryReport, []steward.RecordError, error) {
+func parseGitleaks(r io.Reader, bad *badList) (*steward.DiscoveryReport, error) {
 	var in []gitleaksFinding
 	if err := json.NewDecoder(r).Decode(&in); err != nil {
-		return nil, nil, steward.FieldError("file", "gitleaks: not a gitleaks JSON report (an array of findings): %s", err.Error())
+		return nil, steward.FieldError("file", "gitleaks: not a gitleaks JSON report (an array of findings): %s", err.Error())
 	}
 	rep := &steward.DiscoveryReport{Source: "gitleaks"}
-	var bad []steward.RecordError
 	for n, f := range in {
 		if f.Secret == "" || f.Secret == "REDACTED" || strings.Contains(f.Secret, "REDACTED") {
-			bad = append(bad, steward.RecordError{Record: n + 1, Field: "Secret", Ref: f.File, Message: "the secret is redacted or missing, so it cannot be fingerprinted; run gitleaks without --redact (Steward keeps only the SHA-256)"})
+			bad.add(steward.RecordError{Record: n + 1, Field: "Secret", Ref: f.File, Message: "the secret is redacted or missing, so it cannot be fingerprinted; run gitleaks without --redact (Steward keeps only the SHA-256)"})
 			continue
 		}
 		it := steward.DiscoveryItem{Rule: f.RuleID, File: f.File, Line: f.StartLine, Column: f.StartColumn, Commit: f.Commit,
@@ -59,7 +81,7 @@ func parseGitleaks(r io.Reader) (*steward.DiscoveryReport, []steward.RecordError
 		}
 		rep.Items = append(rep.Items, it)
 	}
-	return rep, bad, nil
+	return rep, nil
 }
 
 func parseTime(s string) *time.Time {
@@ -90,9 +112,8 @@ type trufflehogLine struct {
 	RawV2        string `json:"RawV2"`
 }
 
-func parseTrufflehog(r io.Reader) (*steward.DiscoveryReport, []steward.RecordError, error) {
+func parseTrufflehog(r io.Reader, bad *badList) (*steward.DiscoveryReport, error) {
 	rep := &steward.DiscoveryReport{Source: "trufflehog"}
-	var bad []steward.RecordError
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	line, rec := 0, 0
@@ -105,7 +126,7 @@ func parseTrufflehog(r io.Reader) (*steward.DiscoveryReport, []steward.RecordErr
 		rec++
 		var l trufflehogLine
 		if err := json.Unmarshal(b, &l); err != nil {
-			bad = append(bad, steward.RecordError{Record: rec, Line: line, Message: "not a TruffleHog JSON line: " + err.Error()})
+			bad.add(steward.RecordError{Record: rec, Line: line, Message: "not a TruffleHog JSON line: " + err.Error()})
 			continue
 		}
 		raw := l.Raw
@@ -113,7 +134,7 @@ func parseTrufflehog(r io.Reader) (*steward.DiscoveryReport, []steward.RecordErr
 			raw = l.RawV2
 		}
 		if raw == "" {
-			bad = append(bad, steward.RecordError{Record: rec, Line: line, Field: "Raw", Message: "no raw secret to fingerprint"})
+			bad.add(steward.RecordError{Record: rec, Line: line, Field: "Raw", Message: "no raw secret to fingerprint"})
 			continue
 		}
 		it := steward.DiscoveryItem{Rule: strings.ToLower(l.DetectorName), Fingerprint: steward.Fingerprint([]byte(raw))}
@@ -126,9 +147,9 @@ func parseTrufflehog(r io.Reader) (*steward.DiscoveryReport, []steward.RecordErr
 		rep.Items = append(rep.Items, it)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, steward.FieldError("file", "trufflehog: line %d: %s", line+1, err.Error())
+		return nil, steward.FieldError("file", "trufflehog: line %d: %s", line+1, err.Error())
 	}
-	return rep, bad, nil
+	return rep, nil
 }
 
 type githubAlert struct {
@@ -147,16 +168,15 @@ type githubAlert struct {
 	} `json:"first_location_detected"`
 }
 
-func parseGitHubAlerts(r io.Reader) (*steward.DiscoveryReport, []steward.RecordError, error) {
+func parseGitHubAlerts(r io.Reader, bad *badList) (*steward.DiscoveryReport, error) {
 	var in []githubAlert
 	if err := json.NewDecoder(r).Decode(&in); err != nil {
-		return nil, nil, steward.FieldError("file", "github-secret-scanning: not an array of secret-scanning alerts: %s", err.Error())
+		return nil, steward.FieldError("file", "github-secret-scanning: not an array of secret-scanning alerts: %s", err.Error())
 	}
 	rep := &steward.DiscoveryReport{Source: "github-secret-scanning"}
-	var bad []steward.RecordError
 	for n, a := range in {
 		if a.Secret == "" {
-			bad = append(bad, steward.RecordError{Record: n + 1, Field: "secret", Ref: fmt.Sprint(a.Number), Message: "the alert has no secret to fingerprint (list alerts with a token allowed to read secrets)"})
+			bad.add(steward.RecordError{Record: n + 1, Field: "secret", Ref: fmt.Sprint(a.Number), Message: "the alert has no secret to fingerprint (list alerts with a token allowed to read secrets)"})
 			continue
 		}
 		it := steward.DiscoveryItem{Rule: "github-" + a.SecretType, Fingerprint: steward.Fingerprint([]byte(a.Secret)), Date: parseTime(a.CreatedAt)}
@@ -171,5 +191,5 @@ func parseGitHubAlerts(r io.Reader) (*steward.DiscoveryReport, []steward.RecordE
 		}
 		rep.Items = append(rep.Items, it)
 	}
-	return rep, bad, nil
+	return rep, nil
 }

@@ -2,8 +2,10 @@ package discovery_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
@@ -71,9 +73,18 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 				notes := &notifications{}
+				eng, err := alerts.New(alerts.Config{Store: store.(steward.AlertStore), Inventory: store.(alerts.Inventory), Notifier: notes,
+					FlushInterval: 10 * time.Millisecond, BaselineInterval: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				runCtx, stop := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { eng.Run(runCtx); close(done) }()
+				t.Cleanup(func() { stop(); <-done })
 				svc := discovery.New(store.(steward.DiscoveryStore), clk, nil)
 				svc.AutoRevoke = tc.autoRevoke
-				svc.Alerts = alerts.Direct{Store: store.(steward.AlertStore), Notifier: notes}
+				svc.Alerts = eng
 				svc.Posture = pe
 
 				rep := &steward.DiscoveryReport{Source: "gitleaks", Repository: "acme/api", Items: []steward.DiscoveryItem{
@@ -100,8 +111,8 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				if a.Severity != steward.SeverityCritical || a.Detector != discovery.DetSecretLeaked || a.CredentialID != credID || a.OwnerID != owner.ID {
 					t.Fatalf("alert %+v", a)
 				}
-				if tc.autoRevoke != (a.Response != "") {
-					t.Fatalf("alert response %q with auto-revoke %v", a.Response, tc.autoRevoke)
+				if a.Evidence["auto_revoked"] != tc.autoRevoke {
+					t.Fatalf("alert evidence %v with auto-revoke %v", a.Evidence, tc.autoRevoke)
 				}
 				notes.mu.Lock()
 				if len(notes.got) != 1 || notes.got[0].Severity != "critical" || notes.got[0].Kind != "alert" {
@@ -134,5 +145,37 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestScannerReportErrorsAreBounded checks that a scanner report of many
+// unreadable items lists the first steward.MaxImportErrors with their lines
+// and counts the rest.
+func TestScannerReportErrorsAreBounded(t *testing.T) {
+	tests := []struct {
+		name, format string
+		report       func(n int) string
+	}{
+		{"trufflehog lines without a raw secret", "trufflehog", func(n int) string {
+			return strings.Repeat(`{"DetectorName":"AWS","Raw":""}`+"\n", n)
+		}},
+		{"redacted gitleaks findings", "gitleaks", func(n int) string {
+			return "[" + strings.TrimSuffix(strings.Repeat(`{"RuleID":"aws","File":"a.env","Secret":"REDACTED"},`, n), ",") + "]"
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 20_000
+			rep, bad, err := discovery.Parse(tc.format, strings.NewReader(tc.report(n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bad) != steward.MaxImportErrors || rep.Rejected != n || len(rep.Items) != 0 {
+				t.Fatalf("listed %d, counted %d, items %d; want %d listed and %d counted", len(bad), rep.Rejected, len(rep.Items), steward.MaxImportErrors, n)
+			}
+			if bad[0].Record != 1 || bad[len(bad)-1].Record != steward.MaxImportErrors {
+				t.Fatalf("not the first errors: %+v … %+v", bad[0], bad[len(bad)-1])
+			}
+		})
 	}
 }

@@ -27,7 +27,7 @@ func discoverySchemas() map[string]any {
 		"suggested_owner": str(), "status": str(), "first_seen": timeT(), "last_seen": timeT(), "occurrences": obj{"type": "integer"}})
 	return obj{
 		"DiscoveryReport":  object(obj{"source": str(), "repository": str(), "findings": arr(item)}, "findings"),
-		"DiscoverySummary": object(obj{"findings": obj{"type": "integer"}, "new": obj{"type": "integer"}, "managed_leaks": obj{"type": "integer"}, "unmanaged": obj{"type": "integer"}, "identities_created": obj{"type": "integer"}, "auto_revoked": obj{"type": "integer"}}),
+		"DiscoverySummary": object(obj{"findings": obj{"type": "integer"}, "duplicates": obj{"type": "integer"}, "new": obj{"type": "integer"}, "managed_leaks": obj{"type": "integer"}, "unmanaged": obj{"type": "integer"}, "identities_created": obj{"type": "integer"}, "auto_revoked": obj{"type": "integer"}}),
 		"Sighting":         sighting,
 		"SightingPage":     page("Sighting"),
 	}
@@ -95,7 +95,7 @@ func (s *Server) importDiscovery(w http.ResponseWriter, r *http.Request, format 
 		return
 	}
 	if len(bad) > 0 && !partial {
-		writeProblem(w, r, steward.FieldError("file", "record %d: %s; %d bad record(s), nothing imported (use partial to import the good ones)", bad[0].Record, bad[0].Message, len(bad)), bad)
+		writeProblem(w, r, steward.FieldError("file", "record %d: %s; %d bad record(s), nothing imported (use partial to import the good ones)", bad[0].Record, bad[0].Message, max(len(bad), rep.Rejected)), bad)
 		return
 	}
 	sum, err := s.Discovery.Ingest(r.Context(), rep)
@@ -103,5 +103,5 @@ func (s *Server) importDiscovery(w http.ResponseWriter, r *http.Request, format 
 		Error(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, map[string]any{"format": format, "records": len(rep.Items) + len(bad), "rejected": len(bad), "errors": bad, "discovery": sum})
+	reply(w, http.StatusOK, map[string]any{"format": format, "records": len(rep.Items) + max(len(bad), rep.Rejected), "rejected": max(len(bad), rep.Rejected), "errors": bad, "discovery": sum})
 }

@@ -110,7 +110,7 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		return nil, err
 	}
 	if a.alerts != nil {
-		a.discovery.Alerts = alerts.Direct{Store: a.store, Notifier: a.notifier}
+		a.discovery.Alerts = a.alerts // RaiseAlert: grouped, notified and answered as the rules say
 	}
 	if !cfg.Authz.Disabled {
 		if a.pdp, err = newPDP(ctx, cfg.Authz, a.store, a.usage, log); err != nil {
