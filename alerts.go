@@ -245,3 +245,23 @@ type AlertStore interface {
 	AddDeadLetter(ctx context.Context, d *DeadLetter) error
 	ListDeadLetters(ctx context.Context, limit int) ([]*DeadLetter, error)
 }
+
+// RaisedAlert is an alert from outside the usage detectors: a leaked
+// governed credential, a broken audit chain. It is grouped, notified and
+// answered like any other.
+type RaisedAlert struct {
+	Detector     string         `json:"detector"` // "secret_leaked", "audit_chain"
+	Title        string         `json:"title"`
+	Severity     Severity       `json:"severity"`
+	IdentityID   string         `json:"identity_id,omitempty"`
+	CredentialID string         `json:"credential_id,omitempty"`
+	Evidence     map[string]any `json:"evidence,omitempty"`
+	OWASP        string         `json:"owasp"`
+	CSF          []string       `json:"csf"`
+	Time         time.Time      `json:"time"`
+}
+
+// AlertRaiser raises alerts that no usage event carries.
+type AlertRaiser interface {
+	RaiseAlert(ctx context.Context, r RaisedAlert) (*Alert, error)
+}

@@ -95,6 +95,10 @@ type VerifyReport struct {
 	HeadHash    string `json:"head_hash"`
 	RootHash    string `json:"root_hash"`
 	Checkpoints int    `json:"checkpoints_checked"`
+	// External says a checkpoint kept outside the database was checked;
+	// without one, a truncated tail whose checkpoints were deleted too
+	// cannot be told from a shorter chain.
+	External bool `json:"external_checkpoint"`
 	// The first problem, when not OK.
 	FirstBadSeq int64  `json:"first_bad_seq,omitempty"`
 	Kind        string `json:"kind,omitempty"`
@@ -104,8 +108,13 @@ type VerifyReport struct {
 // Summary is the report as one line.
 func (r *VerifyReport) Summary() string {
 	if r.OK {
-		return "audit chain intact: " + strconv.FormatInt(r.Entries, 10) + " entries, head seq " + strconv.FormatInt(r.HeadSeq, 10) +
+		s := "audit chain intact: " + strconv.FormatInt(r.Entries, 10) + " entries, head seq " + strconv.FormatInt(r.HeadSeq, 10) +
 			", " + strconv.Itoa(r.Checkpoints) + " checkpoints verified"
+		if !r.External {
+			s += "; NO EXTERNAL CHECKPOINT was checked, so a truncated tail (with the checkpoints that covered it deleted) " +
+				"cannot be detected from the database alone: pass --checkpoint FILE (a checkpoint kept outside the database)"
+		}
+		return s
 	}
 	return "audit chain broken at seq " + strconv.FormatInt(r.FirstBadSeq, 10) + ": " + r.Kind + " entry: " + r.Detail
 }

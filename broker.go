@@ -165,6 +165,9 @@ type BrokerTx interface {
 type BrokerStore interface {
 	Store
 	BrokerReader
+	// UpdateBroker runs fn in one write transaction with the broker's
+	// methods, committed if fn returns nil.
+	UpdateBroker(ctx context.Context, fn func(tx BrokerTx) error) error
 	// TouchCredentials records last use of credentials and identities in
 	// one batch, never moving a time backwards.
 	TouchCredentials(ctx context.Context, credentials, identities map[string]time.Time) error

@@ -120,14 +120,24 @@ type DiscoveryReader interface {
 	FindCredentialsByFingerprint(ctx context.Context, fingerprint string) ([]*Credential, error)
 }
 
-// DiscoveryTx writes discoveries inside a Store.Update transaction; the
-// sqlstore transaction implements it.
+// DiscoveryTx is a write transaction over the inventory and the
+// discoveries.
 type DiscoveryTx interface {
+	Tx
 	DiscoveryReader
 	// UpsertSighting inserts d, or updates the row with the same
 	// fingerprint, repository and file (last seen, occurrences); it reports
 	// whether the row is new and returns the stored row.
 	UpsertSighting(ctx context.Context, d *Sighting) (created bool, err error)
+}
+
+// DiscoveryStore persists discoveries next to the inventory.
+type DiscoveryStore interface {
+	Store
+	DiscoveryReader
+	// UpdateDiscovery runs fn in one write transaction with the discovery
+	// methods, committed if fn returns nil.
+	UpdateDiscovery(ctx context.Context, fn func(tx DiscoveryTx) error) error
 }
 
 // DiscoveryService ingests scanner reports and lists discoveries.

@@ -94,11 +94,14 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 }
 
 // ComputeHash returns the entry hash: SHA-256 hex of the canonical bytes.
+// This is the reference; the store and the audit package use the one-pass
+// encoder in internal/canonjson, which gives the same bytes.
 func (e *Event) ComputeHash() (string, error) {
-	var sum [sha256.Size]byte
-	if err := EntryHashInto(e, &sum); err != nil {
+	b, err := e.CanonicalBytes()
+	if err != nil {
 		return "", err
 	}
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
 

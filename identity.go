@@ -283,3 +283,24 @@ func (f *IdentityFilter) Validate() error {
 	}
 	return nil
 }
+
+// EachPage calls fn on every item of every page, following the cursor:
+// page reads the page that starts at cursor ("" for the first).
+func EachPage[T any](page func(cursor string) (*Page[T], error), fn func(T) error) error {
+	cursor := ""
+	for {
+		p, err := page(cursor)
+		if err != nil {
+			return err
+		}
+		for _, it := range p.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if p.NextCursor == "" {
+			return nil
+		}
+		cursor = p.NextCursor
+	}
+}

@@ -39,8 +39,22 @@ type UsageRecorder interface {
 	Record(ctx context.Context, ev UsageEvent)
 }
 
-// DiscardUsage is a recorder that keeps nothing.
+// UsagePipeline is the one path every usage event takes, whoever produced
+// it (authentication, the PDP, log ingest, the gateway): the usage log's
+// recorder, wrapped by the anomaly detectors when alerts are on, so that
+// the detectors see every event the log keeps.
+type UsagePipeline interface {
+	UsageRecorder
+	// IngestUsage writes evs durably before it returns (bulk log ingest,
+	// where the caller reports what was written), then passes them on.
+	IngestUsage(ctx context.Context, evs []UsageEvent) error
+}
+
+// DiscardUsage is a pipeline that keeps nothing.
 type DiscardUsage struct{}
 
 // Record drops the event.
 func (DiscardUsage) Record(context.Context, UsageEvent) {}
+
+// IngestUsage drops the events.
+func (DiscardUsage) IngestUsage(context.Context, []UsageEvent) error { return nil }

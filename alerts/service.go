@@ -77,7 +77,7 @@ func (e *Engine) ActOnAlert(ctx context.Context, id string, act steward.AlertAct
 		return nil, err
 	}
 	select {
-	case e.feedback <- feedback{a: a}:
+	case e.feedback <- feedback{alert: a}:
 	default:
 		e.cfg.Logger.Warn("alerts: feedback queue full; the baseline does not learn from this verdict", "alert_id", a.ID)
 	}

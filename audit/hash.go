@@ -10,12 +10,13 @@ import (
 	"crypto/sha256"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/canonjson"
 )
 
 // EntryHash returns the event's entry hash (steward.Event.ComputeHash).
-func EntryHash(e *steward.Event) (string, error) { return e.ComputeHash() }
+func EntryHash(e *steward.Event) (string, error) { return canonjson.EntryHash(e) }
 
 // entryHashInto writes the raw entry hash of e into sum.
 func entryHashInto(e *steward.Event, sum *[sha256.Size]byte) error {
-	return steward.EntryHashInto(e, sum)
+	return canonjson.EntryHashInto(e, sum)
 }

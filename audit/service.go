@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -31,6 +32,9 @@ type Config struct {
 	// OnCheckpoint is called with every new checkpoint (export it
 	// somewhere the database administrator cannot write).
 	OnCheckpoint func(c *steward.Checkpoint)
+	// External returns the newest checkpoint kept outside the database
+	// (nil when there is none yet); verification checks it too.
+	External func() (*steward.Checkpoint, error)
 }
 
 // Service serves the audit chain: listing, verification, checkpoints,
@@ -41,6 +45,8 @@ type Service struct {
 	clock  clock.Clock
 	log    *slog.Logger
 	onCP   func(c *steward.Checkpoint)
+	ext    func() (*steward.Checkpoint, error)
+	broken atomic.Pointer[steward.VerifyReport] // set when the chain fails verification
 
 	mu       sync.Mutex // guards tree, headHash, and checkpointing
 	tree     *Tree
@@ -58,7 +64,7 @@ func NewService(c Config) *Service {
 	if c.TreeBase == 0 {
 		c.TreeBase = 4
 	}
-	s := &Service{store: c.Store, signer: c.Signer, clock: c.Clock, log: c.Logger, onCP: c.OnCheckpoint, headHash: steward.GenesisHash}
+	s := &Service{store: c.Store, signer: c.Signer, clock: c.Clock, log: c.Logger, onCP: c.OnCheckpoint, ext: c.External, headHash: steward.GenesisHash}
 	s.tree = NewTree(c.TreeBase, s.fetchLeaves)
 	return s
 }
@@ -109,7 +115,47 @@ func (s *Service) VerifyChain(ctx context.Context) (*steward.VerifyReport, error
 	if err := require(ctx, steward.RoleAdmin, steward.RoleAuditor); err != nil {
 		return nil, err
 	}
-	return VerifyStore(ctx, s.store, nil, nil)
+	return s.verify(ctx)
+}
+
+// verify checks the chain against its stored checkpoints and the external
+// one, and remembers a failure (Healthy).
+func (s *Service) verify(ctx context.Context) (*steward.VerifyReport, error) {
+	var extra []*steward.Checkpoint
+	if s.ext != nil {
+		c, err := s.ext()
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			extra = append(extra, c)
+		}
+	}
+	rep, err := VerifyStore(ctx, s.store, extra, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep.External = len(extra) > 0
+	if rep.OK {
+		s.broken.Store(nil)
+	} else {
+		s.broken.Store(rep)
+	}
+	return rep, nil
+}
+
+// VerifyAtStart verifies the whole chain, with the external checkpoint,
+// as the server starts (no caller role: Steward itself asks).
+func (s *Service) VerifyAtStart(ctx context.Context) (*steward.VerifyReport, error) {
+	return s.verify(ctx)
+}
+
+// Healthy is an error while the last verification found the chain broken.
+func (s *Service) Healthy() error {
+	if rep := s.broken.Load(); rep != nil {
+		return steward.Errorf(steward.EINTERNAL, "%s", rep.Summary())
+	}
+	return nil
 }
 
 // VerifyStore verifies a store's chain against its own checkpoints and

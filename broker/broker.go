@@ -202,13 +202,7 @@ func (b *Broker) newEvent(p *steward.Principal, action, subjectType, subjectID, 
 
 // update runs fn in one transaction of the broker store.
 func (b *Broker) update(ctx context.Context, fn func(tx steward.BrokerTx) error) error {
-	return b.store.Update(ctx, func(tx steward.Tx) error {
-		btx, ok := tx.(steward.BrokerTx)
-		if !ok {
-			return steward.Errorf(steward.EINTERNAL, "the store's transactions do not implement the broker's")
-		}
-		return fn(btx)
-	})
+	return b.store.UpdateBroker(ctx, fn)
 }
 
 // credCache keeps verified credentials and their identity's state for a

@@ -25,7 +25,7 @@ const (
 
 // Service implements steward.DiscoveryService.
 type Service struct {
-	store steward.Store
+	store steward.DiscoveryStore
 	clock clock.Clock
 	log   *slog.Logger
 	// AutoRevoke revokes a leaked credential at once when Steward issued it
@@ -38,7 +38,7 @@ type Service struct {
 var _ steward.DiscoveryService = (*Service)(nil)
 
 // New returns a discovery service.
-func New(store steward.Store, clk clock.Clock, log *slog.Logger) *Service {
+func New(store steward.DiscoveryStore, clk clock.Clock, log *slog.Logger) *Service {
 	if clk == nil {
 		clk = clock.System{}
 	}
@@ -66,11 +66,7 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 	}
 	sum := &steward.DiscoverySummary{Findings: len(r.Items), LeakedIdentities: []string{}}
 	now := s.clock.Now()
-	err = s.store.Update(ctx, func(tx steward.Tx) error {
-		dtx, ok := tx.(steward.DiscoveryTx)
-		if !ok {
-			return steward.Errorf(steward.ENOTIMPLEMENTED, "this store does not keep discoveries")
-		}
+	err = s.store.UpdateDiscovery(ctx, func(tx steward.DiscoveryTx) error {
 		leaked := map[string]bool{}
 		for _, it := range r.Items {
 			if it.Repository == "" {
@@ -82,7 +78,7 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 				Context: it.Context, Severity: it.Severity, Status: "open", FirstSeen: now, LastSeen: now, Occurrences: 1,
 				SuggestedOwner: strings.ToLower(firstNonEmpty(it.OwnerHint, it.Email)),
 			}
-			creds, err := dtx.FindCredentialsByFingerprint(ctx, it.Fingerprint)
+			creds, err := tx.FindCredentialsByFingerprint(ctx, it.Fingerprint)
 			if err != nil {
 				return err
 			}
@@ -90,7 +86,7 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 				c := creds[0]
 				d.Managed, d.CredentialID, d.IdentityID = true, c.ID, c.IdentityID
 			}
-			created, err := dtx.UpsertSighting(ctx, d)
+			created, err := tx.UpsertSighting(ctx, d)
 			if err != nil {
 				return err
 			}
@@ -295,10 +291,6 @@ func (s *Service) ListSightings(ctx context.Context, f steward.SightingFilter) (
 	if err != nil {
 		return nil, err
 	}
-	r, ok := s.store.(steward.DiscoveryReader)
-	if !ok {
-		return nil, steward.Errorf(steward.ENOTIMPLEMENTED, "this store does not keep discoveries")
-	}
 	if p.Role == steward.RoleOwner {
 		if f.IdentityID == "" {
 			return nil, steward.FieldError("identity_id", "an owner token must name one of its identities")
@@ -311,5 +303,5 @@ func (s *Service) ListSightings(ctx context.Context, f steward.SightingFilter) (
 			return nil, steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", i.ID, p.OwnerID)
 		}
 	}
-	return r.ListSightings(ctx, f)
+	return s.store.ListSightings(ctx, f)
 }

@@ -17,7 +17,7 @@ import (
 func TestIngestLinksFindingsToTheInventory(t *testing.T) {
 	for _, eng := range sqltest.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
-			store := eng.Open(t)
+			store := eng.Store(t)
 			ctx := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:t", Role: steward.RoleOperator})
 			inv := inventory.New(inventory.Config{Store: store})
 			owner, err := inv.CreateOwner(ctx, &steward.Owner{Name: "Kim", Email: "kim@example.com"})
@@ -86,7 +86,7 @@ func hasAction(es []*steward.Event, a string) bool {
 }
 
 func TestIngestRejectsSecretsAndBadInput(t *testing.T) {
-	store := sqltest.OpenSQLite(t)
+	store := sqltest.SQLite(t)
 	svc := discovery.New(store, nil, nil)
 	op := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "t", Role: steward.RoleOperator})
 	tests := []struct {

@@ -177,16 +177,6 @@ type itemList[T any] struct {
 // items wraps a list result in its envelope.
 func items[T any](v []T, err error) (itemList[T], error) { return itemList[T]{Items: v}, err }
 
-// queryParams reads a filter that is a set of known query parameters.
-func queryParams(r *http.Request, names ...string) (map[string]string, error) {
-	q := newQuery(r)
-	out := make(map[string]string, len(names))
-	for _, n := range names {
-		out[n] = q.str(n)
-	}
-	return out, q.done()
-}
-
 // notEnabled is the error of a route whose capability is off.
 func notEnabled(c Capability) error {
 	return steward.Errorf(steward.ENOTIMPLEMENTED, "the %s capability is not enabled on this server", c)

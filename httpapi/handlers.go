@@ -132,7 +132,14 @@ func (s *Server) handleReadyz() http.Handler {
 		if s.Ready != nil {
 			if err := s.Ready(r.Context()); err != nil {
 				s.log.WarnContext(r.Context(), "not ready", "err", err)
-				statusProblem(w, r, http.StatusServiceUnavailable, "database is not reachable")
+				// Steward's own reasons (a broken audit chain) are said;
+				// a driver's error is not shown to unauthenticated callers.
+				msg := "database is not reachable"
+				var se *steward.Error
+				if errors.As(err, &se) {
+					msg = "not ready: " + se.Message
+				}
+				statusProblem(w, r, http.StatusServiceUnavailable, msg)
 				return
 			}
 		}

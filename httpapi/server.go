@@ -50,8 +50,11 @@ type Deps struct {
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.
-	Stats    func(ctx context.Context) (*steward.InventoryStats, error)
-	Logger   *slog.Logger
+	Stats  func(ctx context.Context) (*steward.InventoryStats, error)
+	Logger *slog.Logger
+	// Metrics are the server's metrics (NewMetrics); when nil NewServer
+	// makes them on Registry (a new one when nil) and watches Stats.
+	Metrics  *Metrics
 	Registry *prometheus.Registry
 	Tracer   trace.Tracer
 	Version  string
@@ -73,7 +76,7 @@ type Server struct {
 	log         *slog.Logger
 	auth        Authenticator
 	tracer      trace.Tracer
-	metrics     *metrics
+	metrics     *Metrics
 	reqLimit    *limiter
 	failLimit   *limiter
 	quietRoutes map[string]bool
@@ -84,9 +87,13 @@ func NewServer(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.Registry == nil {
-		d.Registry = prometheus.NewRegistry()
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(d.Registry, d.Version)
+		if d.Stats != nil {
+			d.Metrics.WatchInventory(d.Stats)
+		}
 	}
+	d.Registry = d.Metrics.Registry()
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider().Tracer("steward")
 	}
@@ -102,7 +109,7 @@ func NewServer(d Deps) *Server {
 		failLimit:   newLimiter(d.AuthFailureLimit, int(4*d.AuthFailureLimit)),
 		quietRoutes: map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true},
 	}
-	s.metrics = newMetrics(d.Registry, d.Version, d.Stats)
+	s.metrics = d.Metrics
 	if d.Authz != nil {
 		s.registerUsageMetrics()
 	}
@@ -124,15 +131,25 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 // Authenticated wraps h so that it runs only for an authenticated caller.
 func (s *Server) Authenticated(h http.Handler) http.Handler { return s.authenticate(h) }
 
-type metrics struct {
+// Metrics are the server's Prometheus metrics. They are made before the
+// store opens, so the store can report its operations (ObserveStore), and
+// registered once, here, never as a side effect of serving.
+type Metrics struct {
+	reg          *prometheus.Registry
 	requests     *prometheus.CounterVec
 	latency      *prometheus.HistogramVec
 	store        *prometheus.HistogramVec
 	authFailures prometheus.Counter
 }
 
-func newMetrics(reg *prometheus.Registry, version string, stats func(ctx context.Context) (*steward.InventoryStats, error)) *metrics {
-	m := &metrics{
+// NewMetrics registers the server's metrics, the Go runtime's and the
+// process's on reg (a new registry when nil).
+func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{
+		reg:      reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"route", "method"}),
@@ -145,19 +162,24 @@ func newMetrics(reg *prometheus.Registry, version string, stats func(ctx context
 	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, build)
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if stats != nil {
-		reg.MustRegister(&inventoryCollector{stats: stats})
-	}
 	return m
 }
 
+// Registry is where every capability registers its metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// WatchInventory exports the inventory gauges from stats (cached 15 s).
+func (m *Metrics) WatchInventory(stats func(ctx context.Context) (*steward.InventoryStats, error)) {
+	m.reg.MustRegister(&inventoryCollector{stats: stats})
+}
+
 // ObserveStore records a store operation's latency (sqlstore.Options.Observe).
-func (s *Server) ObserveStore(op string, d time.Duration, err error) {
+func (m *Metrics) ObserveStore(op string, d time.Duration, err error) {
 	result := "ok"
 	if err != nil {
 		result = "error"
 	}
-	s.metrics.store.WithLabelValues(op, result).Observe(d.Seconds())
+	m.store.WithLabelValues(op, result).Observe(d.Seconds())
 }
 
 // inventoryCollector exports inventory gauges, caching the counts for 15 s

@@ -43,25 +43,10 @@ type Input struct {
 	// then produce nothing.
 	Usage *steward.UsageSummary
 	// Discoveries is nil when no discovery source is configured.
-	Discoveries []Discovery
+	Discoveries []steward.Sighting
 	Now         time.Time
 	Tier        steward.TierPolicy
 	Config      *Config
-}
-
-// Discovery is a secret the scanner found, linked to an identity's
-// credential by fingerprint.
-type Discovery struct {
-	IdentityID   string    `json:"identity_id"`
-	CredentialID string    `json:"credential_id"`
-	Fingerprint  string    `json:"fingerprint"`
-	Rule         string    `json:"rule"`
-	Repository   string    `json:"repository"`
-	File         string    `json:"file"`
-	Line         int       `json:"line"`
-	Managed      bool      `json:"managed"`
-	Status       string    `json:"status"` // open, resolved
-	FirstSeen    time.Time `json:"first_seen"`
 }
 
 // Config holds the checks' thresholds.

@@ -12,7 +12,7 @@ func TestCheckCIStaticCloud(t *testing.T) {
 		{"a static key outside CI is not this check", in(key), 0, "", ""},
 		{"a CI-labelled identity with an AWS key", in(key, func(x *Input) { x.Identity.Labels["used-by"] = "github-actions" }), 1, steward.SeverityHigh, "ci"},
 		{"a key found in a workflow file", in(key, func(x *Input) {
-			x.Discoveries = []Discovery{{Fingerprint: "fp-crd_1", File: ".github/workflows/deploy.yml", Status: "open"}}
+			x.Discoveries = []steward.Sighting{{Fingerprint: "fp-crd_1", File: ".github/workflows/deploy.yml", Status: "open"}}
 		}), 1, "", "ci"},
 		{"CI with federation is fine", in(func(x *Input) {
 			x.Identity.Labels["ci"] = "true"

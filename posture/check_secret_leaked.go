@@ -48,7 +48,7 @@ var checkSecretLeaked = Check{
 }
 
 // location names where a discovery was found.
-func location(d Discovery) string {
+func location(d steward.Sighting) string {
 	loc := d.File
 	if d.Repository != "" {
 		loc = d.Repository + ":" + loc

@@ -10,7 +10,7 @@ func TestCheckSecretLeaked(t *testing.T) {
 	leak := func(status string) func(*Input) {
 		return func(x *Input) {
 			x.Credentials = []*steward.Credential{cred("crd_1", "aws_access_key")}
-			x.Discoveries = []Discovery{{Fingerprint: "fp-crd_1", Rule: "aws-access-key", Repository: "acme/app", File: ".github/workflows/ci.yml", Line: 3, Status: status}}
+			x.Discoveries = []steward.Sighting{{Fingerprint: "fp-crd_1", Rule: "aws-access-key", Repository: "acme/app", File: ".github/workflows/ci.yml", Line: 3, Status: status}}
 		}
 	}
 	runCheck(t, checkSecretLeaked, []checkCase{

@@ -20,23 +20,10 @@ type UsageSource interface {
 	UsageFor(ctx context.Context, identityIDs []string) (map[string]*steward.UsageSummary, error)
 }
 
-// DiscoverySource gives secrets the scanner found, by identity.
+// DiscoverySource gives the open sightings of secrets the scanner found,
+// by identity (discovery.SightingCache).
 type DiscoverySource interface {
-	DiscoveriesFor(ctx context.Context, identityIDs []string) (map[string][]Discovery, error)
-}
-
-// Notification is a message to owners (offboarding, digests, enforcement).
-type Notification struct {
-	Kind     string         `json:"kind"` // offboarding, digest, dormancy, review
-	OwnerIDs []string       `json:"owner_ids"`
-	Subject  string         `json:"subject"`
-	Body     string         `json:"body"`
-	Data     map[string]any `json:"data,omitempty"`
-}
-
-// Notifier delivers notifications (the alerting capability's sinks).
-type Notifier interface {
-	Notify(ctx context.Context, n Notification) error
+	DiscoveriesFor(ctx context.Context, identityIDs []string) (map[string][]steward.Sighting, error)
 }
 
 // Rotator rotates the credentials of an identity (the credential broker).
@@ -85,7 +72,7 @@ type Options struct {
 	// nothing.
 	Usage       UsageSource
 	Discovery   DiscoverySource
-	Notifier    Notifier
+	Notifier    steward.Notifier
 	Rotator     Rotator
 	Dormancy    DormancyPolicy
 	Offboarding OffboardingPolicy
@@ -204,7 +191,7 @@ type batch struct {
 	// Usage and discoveries read ahead by a full run's reader.
 	prefetched bool
 	usage      map[string]*steward.UsageSummary
-	disc       map[string][]Discovery
+	disc       map[string][]steward.Sighting
 }
 
 // prefetch reads the batch's usage and discoveries.
@@ -467,7 +454,7 @@ func (e *Engine) process(ctx context.Context, st *runState, b *batch, scope []st
 		if e.o.Discovery != nil {
 			in.Discoveries = disc[i.ID]
 			if in.Discoveries == nil {
-				in.Discoveries = []Discovery{}
+				in.Discoveries = []steward.Sighting{}
 			}
 		}
 		if st.snap != nil && i.Status != steward.StatusRevoked {

@@ -18,10 +18,10 @@ import (
 
 type notes struct {
 	mu  sync.Mutex
-	got []posture.Notification
+	got []steward.Notification
 }
 
-func (n *notes) Notify(_ context.Context, x posture.Notification) error {
+func (n *notes) Notify(_ context.Context, x steward.Notification) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.got = append(n.got, x)
@@ -235,7 +235,7 @@ func TestOffboardingAndReassign(t *testing.T) {
 			if f := v.one(a.ID, "owner.departed"); f.OWASP != "NHI1" || f.Status != steward.FindingOpen {
 				t.Fatalf("NHI1 finding %+v", f)
 			}
-			if len(v.notes.got) != 1 || v.notes.got[0].Kind != "offboarding" {
+			if len(v.notes.got) != 1 || v.notes.got[0].Kind != "offboarding" || v.notes.got[0].OwnerID != mgr.ID || v.notes.got[0].Severity != "high" {
 				t.Fatalf("notifications %+v", v.notes.got)
 			}
 			if again, err := v.e.DepartByRef(v.ctx, "okta", "00uada", ""); err != nil || again.Source != "scim" {

@@ -201,8 +201,8 @@ func (e *Engine) SendDigests(ctx context.Context) error {
 		for _, n := range per[o] {
 			total += n
 		}
-		err := e.o.Notifier.Notify(ctx, Notification{Kind: "digest", OwnerIDs: []string{o}, Subject: fmt.Sprintf("Steward: %d open findings on your identities", total),
-			Body: "Review them with: steward findings list --owner " + o, Data: map[string]any{"by_severity": per[o]}})
+		err := e.notifyOwners(ctx, ownerNote{kind: "digest", owners: []string{o}, title: fmt.Sprintf("Steward: %d open findings on your identities", total),
+			body: "Review them with: steward findings list --owner " + o, data: map[string]any{"by_severity": per[o]}})
 		if err != nil {
 			return err
 		}

@@ -45,12 +45,12 @@ func (e *Engine) Offboard(ctx context.Context, ownerID, source string) (*steward
 		}
 	}
 	if e.o.Notifier != nil && len(ob.Notified) > 0 && len(owned) > 0 {
-		n := Notification{Kind: "offboarding", OwnerIDs: ob.Notified,
-			Subject: fmt.Sprintf("%s has left: %d identities need a new owner", o.Name, len(owned)),
-			Body: fmt.Sprintf("%s (%s) departed. Reassign their %d non-human identities before %s or they will be suspended.",
+		n := ownerNote{kind: "offboarding", severity: "high", owners: ob.Notified,
+			title: fmt.Sprintf("%s has left: %d identities need a new owner", o.Name, len(owned)),
+			body: fmt.Sprintf("%s (%s) departed. Reassign their %d non-human identities before %s or they will be suspended.",
 				o.Name, o.Email, len(owned), ob.Deadline.Format(time.RFC3339)),
-			Data: map[string]any{"owner_id": o.ID, "identities": ob.Identities, "deadline": ob.Deadline}}
-		if err := e.o.Notifier.Notify(ctx, n); err != nil {
+			data: map[string]any{"owner_id": o.ID, "identities": ob.Identities, "deadline": ob.Deadline}}
+		if err := e.notifyOwners(ctx, n); err != nil {
 			e.log.Warn("posture: offboarding notification failed", "owner_id", o.ID, "err", err)
 		} else {
 			ob.NotifiedAt = &now

@@ -88,9 +88,9 @@ func (e *Engine) StartReview(ctx context.Context, r steward.ReviewRequest) (*ste
 				to = append(to, o)
 			}
 		}
-		_ = e.o.Notifier.Notify(ctx, Notification{Kind: "review", OwnerIDs: to, Subject: "Access review: " + c.Name,
-			Body: fmt.Sprintf("Attest each of your identities (keep, reduce, revoke or reassign) before %s.", c.Deadline.Format(time.RFC3339)),
-			Data: map[string]any{"campaign_id": c.ID}})
+		_ = e.notifyOwners(ctx, ownerNote{kind: "review", owners: to, title: "Access review: " + c.Name,
+			body: fmt.Sprintf("Attest each of your identities (keep, reduce, revoke or reassign) before %s.", c.Deadline.Format(time.RFC3339)),
+			data: map[string]any{"campaign_id": c.ID}})
 	}
 	return c, nil
 }

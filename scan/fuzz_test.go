@@ -2,6 +2,8 @@ package scan
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -18,21 +20,37 @@ func FuzzScanDetect(f *testing.F) {
 		"a\nb\r\nc" + strings.Repeat("key=", 50),
 		"Z2hwX2FhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh",
 		"kind: Secret\ndata:\n  password: aHVudGVyMg==\n",
+		// Split so that this file holds no token-shaped string.
+		"x\r\n  token = \"" + "ghp_" + "Zq8Lm2Xv9Tr4Kp7Wn3Bd6Fh1Jc5Gs0Ya8Ue\"\n",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		data := []byte(s)
+		// starts[i] is the byte offset of line i+1.
+		starts := []int{0}
+		for i, c := range data {
+			if c == '\n' {
+				starts = append(starts, i+1)
+			}
+		}
 		fs, _ := d.Detect("fuzz/input.yaml", data)
 		for _, fd := range fs {
-			if fd.Line < 1 || fd.Column < 1 || fd.EndLine < fd.Line {
-				t.Fatalf("bad location %+v", fd)
+			if fd.Line < 1 || fd.Column < 1 || fd.EndLine < fd.Line || fd.EndLine > len(starts) {
+				t.Fatalf("location %d:%d-%d:%d outside the input's %d lines", fd.Line, fd.Column, fd.EndLine, fd.EndColumn, len(starts))
 			}
-			if len(fd.Fingerprint) != 64 || fd.Fingerprint != Fingerprint([]byte(fd.Secret)) {
-				t.Fatalf("bad fingerprint %+v", fd)
+			begin, end := starts[fd.Line-1]+fd.Column-1, starts[fd.EndLine-1]+fd.EndColumn
+			if begin > len(data) || end > len(data) || begin > end {
+				t.Fatalf("offsets %d..%d outside the input's %d bytes (%+v)", begin, end, len(data), fd)
 			}
-			if fd.Context == "" && !bytes.Contains(data, []byte(fd.Secret)) {
-				t.Fatalf("secret %q not in input", fd.Secret)
+			if fd.Context == "" && string(data[begin:end]) != fd.Secret {
+				t.Fatalf("the bytes at %d:%d-%d:%d are %q, not the secret %q", fd.Line, fd.Column, fd.EndLine, fd.EndColumn, data[begin:end], fd.Secret)
+			}
+			if fd.Context != "" && !bytes.Contains(data, []byte(fd.Secret)) && begin == end {
+				t.Fatalf("a decoded secret with an empty span: %+v", fd)
+			}
+			if sum := sha256.Sum256([]byte(fd.Secret)); fd.Fingerprint != hex.EncodeToString(sum[:]) {
+				t.Fatalf("fingerprint %s is not the SHA-256 of the matched secret %q", fd.Fingerprint, fd.Secret)
 			}
 			if !utf8.ValidString(fd.Preview) {
 				t.Fatalf("preview is not valid UTF-8: %q", fd.Preview)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -110,14 +108,7 @@ func (s *Store) SaveAlerts(ctx context.Context, as []*steward.Alert) (err error)
 
 // GetAlert returns one alert.
 func (r *reader) GetAlert(ctx context.Context, id string) (*steward.Alert, error) {
-	a, err := scanAlert(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+alertColumns+` FROM alerts WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("alert", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get alert: %w", err)
-	}
-	return a, nil
+	return getOne(ctx, r, "get alert", scanAlert, notFound("alert", id), `SELECT `+alertColumns+` FROM alerts WHERE id = ?`, id)
 }
 
 // ListAlerts lists alerts newest first with keyset pagination.
@@ -127,54 +118,17 @@ func (r *reader) ListAlerts(ctx context.Context, f steward.AlertFilter) (_ *stew
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if f.IdentityID != "" {
-		add("identity_id = ?", f.IdentityID)
+	var w filter
+	w.eq("identity_id", f.IdentityID)
+	w.eq("detector", f.Detector)
+	w.eq("severity", string(f.Severity))
+	w.eq("status", string(f.Status))
+	w.eq("owner_id", f.OwnerID)
+	if err := w.afterID(f.Cursor, "id < ?"); err != nil {
+		return nil, err
 	}
-	if f.Detector != "" {
-		add("detector = ?", f.Detector)
-	}
-	if f.Severity != "" {
-		add("severity = ?", string(f.Severity))
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	if f.OwnerID != "" {
-		add("owner_id = ?", f.OwnerID)
-	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		add("id < ?", c.ID)
-	}
-	q := `SELECT ` + alertColumns + ` FROM alerts`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit+1)
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.Alert]{Items: []*steward.Alert{}}
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			page.NextCursor = encodeCursor(cursor{ID: page.Items[len(page.Items)-1].ID})
-			break
-		}
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list alerts: %w", err)
-		}
-		page.Items = append(page.Items, a)
-	}
-	return page, rows.Err()
+	return listPage(ctx, r, "list alerts", f.Limit, scanAlert, func(x *steward.Alert) string { return byID(x.ID) },
+		`SELECT `+alertColumns+` FROM alerts`+w.where()+` ORDER BY id DESC`, w.args...)
 }
 
 // LiveAlerts returns open and acknowledged alerts last seen at or after since.

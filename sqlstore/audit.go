@@ -112,20 +112,7 @@ func (s *Store) ListCheckpoints(ctx context.Context, limit int) ([]*steward.Chec
 	if limit > 0 {
 		q += ` LIMIT ` + strconv.Itoa(limit)
 	}
-	rows, err := s.readDB.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("list checkpoints: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.Checkpoint{}
-	for rows.Next() {
-		c, err := scanCheckpoint(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list checkpoints: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.readPool(), "list checkpoints", scanCheckpoint, q)
 }
 
 // CheckpointCovering returns the smallest checkpoint of at least size entries.

@@ -35,31 +35,11 @@ func (r *reader) ListAuthzPolicies(ctx context.Context) (_ []*steward.AuthzPolic
 }
 
 func (r *reader) queryPolicies(ctx context.Context, q string, args ...any) ([]*steward.AuthzPolicy, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.AuthzPolicy{}
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "list policies", scanPolicy, q, args...)
 }
 
 func (r *reader) GetAuthzPolicy(ctx context.Context, name string) (*steward.AuthzPolicy, error) {
-	p, err := scanPolicy(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+policyColumns+` FROM authz_policies WHERE name = ? AND deleted = 0`), name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("policy", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get policy: %w", err)
-	}
-	return p, nil
+	return getOne(ctx, r, "get policy", scanPolicy, notFound("policy", name), `SELECT `+policyColumns+` FROM authz_policies WHERE name = ? AND deleted = 0`, name)
 }
 
 func (r *reader) ListAuthzPolicyVersions(ctx context.Context, name string, limit int) ([]*steward.AuthzPolicy, error) {
@@ -121,14 +101,7 @@ func (r *reader) AuthzRevision(ctx context.Context) (int64, error) {
 
 // FindCredentialByExternalRef returns the newest credential with ref.
 func (r *reader) FindCredentialByExternalRef(ctx context.Context, ref string) (*steward.Credential, error) {
-	c, err := scanCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE external_ref = ? ORDER BY created_at DESC LIMIT 1`), ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("credential", ref)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find credential: %w", err)
-	}
-	return c, nil
+	return getOne(ctx, r, "find credential", scanCredential, notFound("credential", ref), `SELECT `+credentialColumns+` FROM credentials WHERE external_ref = ? ORDER BY created_at DESC LIMIT 1`, ref)
 }
 
 func boolInt(b bool) int {
@@ -216,7 +189,7 @@ func (t *tx) BumpAuthzRevision(ctx context.Context) (int64, error) {
 
 // UpdateAuthz runs fn in one write transaction with the authz methods.
 func (s *Store) UpdateAuthz(ctx context.Context, fn func(tx steward.AuthzTx) error) error {
-	return s.Update(ctx, func(tx steward.Tx) error { return fn(tx.(steward.AuthzTx)) })
+	return s.update(ctx, func(t *tx) error { return fn(t) })
 }
 
 // ChangedIdentities returns the distinct identity ids of events after seq

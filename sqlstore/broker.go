@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +18,11 @@ var (
 	_ steward.BrokerStore = (*Store)(nil)
 	_ steward.BrokerTx    = (*tx)(nil)
 )
+
+// UpdateBroker runs fn in one write transaction with the broker's methods.
+func (s *Store) UpdateBroker(ctx context.Context, fn func(tx steward.BrokerTx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
 
 const brokerCredentialColumns = credentialColumns + `, digest, allowed_cidrs, client_id, public_jwk, predecessor_id, overlap_until`
 
@@ -84,27 +88,13 @@ func (r *reader) queryBrokerCredentials(ctx context.Context, op, where string, a
 }
 
 func (r *reader) GetBrokerCredential(ctx context.Context, id string) (*steward.BrokerCredential, error) {
-	c, err := scanBrokerCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+brokerCredentialColumns+` FROM credentials WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("credential", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get credential: %w", err)
-	}
-	return c, nil
+	return getOne(ctx, r, "get credential", scanBrokerCredential, notFound("credential", id), `SELECT `+brokerCredentialColumns+` FROM credentials WHERE id = ?`, id)
 }
 
 func (r *reader) FindCredentialByDigest(ctx context.Context, digest string) (_ *steward.BrokerCredential, err error) {
 	start := time.Now()
 	defer func() { r.track("find_credential_by_digest", start, err) }()
-	c, err := scanBrokerCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+brokerCredentialColumns+` FROM credentials WHERE digest = ?`), digest))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, steward.Errorf(steward.ENOTFOUND, "credential not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find credential: %w", err)
-	}
-	return c, nil
+	return getOne(ctx, r, "find credential", scanBrokerCredential, steward.Errorf(steward.ENOTFOUND, "credential not found"), `SELECT `+brokerCredentialColumns+` FROM credentials WHERE digest = ?`, digest)
 }
 
 func (r *reader) FindCredentialsByClientID(ctx context.Context, clientID string) ([]*steward.BrokerCredential, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -44,43 +43,16 @@ func scanCredential(row rowScanner) (*steward.Credential, error) {
 }
 
 func (r *reader) GetCredential(ctx context.Context, id string) (*steward.Credential, error) {
-	c, err := scanCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("credential", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get credential: %w", err)
-	}
-	return c, nil
+	return getOne(ctx, r, "get credential", scanCredential, notFound("credential", id), `SELECT `+credentialColumns+` FROM credentials WHERE id = ?`, id)
 }
 
 func (r *reader) FindCredentialByRef(ctx context.Context, identityID, ref string) (*steward.Credential, error) {
-	c, err := scanCredential(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? AND external_ref = ? ORDER BY created_at DESC LIMIT 1`), identityID, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("credential", ref)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find credential: %w", err)
-	}
-	return c, nil
+	return getOne(ctx, r, "find credential", scanCredential, notFound("credential", ref), `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? AND external_ref = ? ORDER BY created_at DESC LIMIT 1`, identityID, ref)
 }
 
 func (r *reader) ListCredentials(ctx context.Context, identityID string) (_ []*steward.Credential, err error) {
 	defer func(start time.Time) { r.track("list_credentials", start, err) }(time.Now())
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? ORDER BY created_at, id`), identityID)
-	if err != nil {
-		return nil, fmt.Errorf("list credentials: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.Credential{}
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list credentials: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "list credentials", scanCredential, `SELECT `+credentialColumns+` FROM credentials WHERE identity_id = ? ORDER BY created_at, id`, identityID)
 }
 
 func credentialArgs(c *steward.Credential) ([]any, error) {

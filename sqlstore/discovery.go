@@ -5,15 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/steward-nhi/steward"
 )
 
 var (
-	_ steward.DiscoveryReader = (*Store)(nil)
-	_ steward.DiscoveryTx     = (*tx)(nil)
+	_ steward.DiscoveryStore = (*Store)(nil)
+	_ steward.DiscoveryTx    = (*tx)(nil)
 )
+
+// UpdateDiscovery runs fn in one write transaction with the discovery
+// methods.
+func (s *Store) UpdateDiscovery(ctx context.Context, fn func(tx steward.DiscoveryTx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
 
 const discoveryColumns = `id, fingerprint, rule, source, repository, file, line, col, commit_sha, author, email, context, severity,
 	managed, credential_id, identity_id, suggested_owner, status, first_seen, last_seen, occurrences, auto_revoked`
@@ -33,81 +38,30 @@ func scanSighting(row rowScanner) (*steward.Sighting, error) {
 }
 
 func (r *reader) ListSightings(ctx context.Context, f steward.SightingFilter) (*steward.Page[*steward.Sighting], error) {
-	if f.Limit < 0 || f.Limit > steward.MaxLimit {
-		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	if err := pageLimit(&f.Limit); err != nil {
+		return nil, err
 	}
-	if f.Limit == 0 {
-		f.Limit = steward.DefaultLimit
-	}
-	var where []string
-	var args []any
-	add := func(c string, a ...any) { where = append(where, c); args = append(args, a...) }
-	if f.IdentityID != "" {
-		add("identity_id = ?", f.IdentityID)
-	}
-	if f.Fingerprint != "" {
-		add("fingerprint = ?", f.Fingerprint)
-	}
-	if f.Repository != "" {
-		add("repository = ?", f.Repository)
-	}
+	var w filter
+	w.eq("identity_id", f.IdentityID)
+	w.eq("fingerprint", f.Fingerprint)
+	w.eq("repository", f.Repository)
 	if f.Managed != nil {
 		m := 0
 		if *f.Managed {
 			m = 1
 		}
-		add("managed = ?", m)
+		w.add("managed = ?", m)
 	}
-	if f.Status != "" {
-		add("status = ?", f.Status)
+	w.eq("status", f.Status)
+	if err := w.afterID(f.Cursor, "id < ?"); err != nil {
+		return nil, err
 	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		add("id < ?", c.ID)
-	}
-	q := `SELECT ` + discoveryColumns + ` FROM discoveries`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit+1)
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list discoveries: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.Sighting]{Items: []*steward.Sighting{}}
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			page.NextCursor = encodeCursor(cursor{ID: page.Items[len(page.Items)-1].ID})
-			break
-		}
-		d, err := scanSighting(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list discoveries: %w", err)
-		}
-		page.Items = append(page.Items, d)
-	}
-	return page, rows.Err()
+	return listPage(ctx, r, "list discoveries", f.Limit, scanSighting, func(x *steward.Sighting) string { return byID(x.ID) },
+		`SELECT `+discoveryColumns+` FROM discoveries`+w.where()+` ORDER BY id DESC`, w.args...)
 }
 
 func (r *reader) FindCredentialsByFingerprint(ctx context.Context, fp string) ([]*steward.Credential, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+credentialColumns+` FROM credentials WHERE fingerprint = ? ORDER BY created_at`), fp)
-	if err != nil {
-		return nil, fmt.Errorf("find credentials: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.Credential{}
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find credentials: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "find credentials", scanCredential, `SELECT `+credentialColumns+` FROM credentials WHERE fingerprint = ? ORDER BY created_at`, fp)
 }
 
 func (t *tx) UpsertSighting(ctx context.Context, d *steward.Sighting) (bool, error) {

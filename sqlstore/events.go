@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/canonjson"
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
@@ -40,38 +40,25 @@ func scanEvent(row rowScanner) (*steward.Event, error) {
 
 func (r *reader) ListEvents(ctx context.Context, f steward.EventFilter) (_ *steward.Page[*steward.Event], err error) {
 	defer func(start time.Time) { r.track("list_events", start, err) }(time.Now())
-	if f.Limit < 0 || f.Limit > steward.MaxLimit {
-		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	if err := pageLimit(&f.Limit); err != nil {
+		return nil, err
 	}
-	if f.Limit == 0 {
-		f.Limit = steward.DefaultLimit
-	}
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if f.IdentityID != "" {
-		add("identity_id = ?", f.IdentityID)
-	}
-	if f.SubjectID != "" {
-		add("subject_id = ?", f.SubjectID)
-	}
-	if f.Actor != "" {
-		add("actor = ?", f.Actor)
-	}
-	if f.Action != "" {
-		add("action = ?", f.Action)
-	}
+	var w filter
+	w.eq("identity_id", f.IdentityID)
+	w.eq("subject_id", f.SubjectID)
+	w.eq("actor", f.Actor)
+	w.eq("action", f.Action)
 	if f.Since != nil {
-		add("time >= ?", micros(*f.Since))
+		w.add("time >= ?", micros(*f.Since))
 	}
 	if f.Until != nil {
-		add("time < ?", micros(*f.Until))
+		w.add("time < ?", micros(*f.Until))
 	}
 	if f.IdentityIDs != nil {
 		if len(f.IdentityIDs) == 0 {
 			return &steward.Page[*steward.Event]{Items: []*steward.Event{}}, nil
 		}
-		add("identity_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IdentityIDs)), ",")+")", anySlice(f.IdentityIDs)...)
+		w.add("identity_id IN ("+placeholders(len(f.IdentityIDs))+")", anySlice(f.IdentityIDs)...)
 	}
 	op, dir := "<", "DESC"
 	if f.Ascending {
@@ -86,42 +73,14 @@ func (r *reader) ListEvents(ctx context.Context, f steward.EventFilter) (_ *stew
 		if err != nil {
 			return nil, steward.FieldError("cursor", "is not a cursor returned by this list")
 		}
-		add("seq "+op+" ?", seq)
+		w.add("seq "+op+" ?", seq)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY seq %s LIMIT %d", dir, f.Limit+1)
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.Event]{Items: []*steward.Event{}}
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			page.NextCursor = encodeCursor(cursor{ID: strconv.FormatInt(page.Items[len(page.Items)-1].Seq, 10)})
-			break
-		}
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
-		}
-		page.Items = append(page.Items, e)
-	}
-	return page, rows.Err()
+	return listPage(ctx, r, "list events", f.Limit, scanEvent, func(e *steward.Event) string { return byID(strconv.FormatInt(e.Seq, 10)) },
+		`SELECT `+eventColumns+` FROM events`+w.where()+fmt.Sprintf(" ORDER BY seq %s", dir), w.args...)
 }
 
 func (r *reader) LastEvent(ctx context.Context) (*steward.Event, error) {
-	e, err := scanEvent(r.q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events ORDER BY seq DESC LIMIT 1`))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("last event: %w", err)
-	}
-	return e, nil
+	return getOne(ctx, r, "last event", scanEvent, nil, `SELECT `+eventColumns+` FROM events ORDER BY seq DESC LIMIT 1`)
 }
 
 // AppendEvent links e to the chain head and inserts it.
@@ -180,7 +139,7 @@ func chainEvent(e *steward.Event, seq int64, prev string) ([]any, error) {
 	if e.ID == "" {
 		e.ID = ids.New(ids.Event, e.Time)
 	}
-	h, err := e.ComputeHash()
+	h, err := canonjson.EntryHash(e)
 	if err != nil {
 		return nil, fmt.Errorf("append event: hash: %w", err)
 	}

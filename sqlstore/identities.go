@@ -127,55 +127,37 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	var w filter
 	switch f.OwnerID {
 	case "":
 	case "none":
-		add("owner_id IS NULL")
+		w.add("owner_id IS NULL")
 	default:
-		add("owner_id = ?", f.OwnerID)
+		w.add("owner_id = ?", f.OwnerID)
 	}
-	if f.OwnedBy != "" {
-		add("owner_id = ?", f.OwnedBy)
-	}
-	if f.Team != "" {
-		add("team = ?", f.Team)
-	}
-	if f.Kind != "" {
-		add("kind = ?", string(f.Kind))
-	}
-	if f.Provider != "" {
-		add("provider = ?", f.Provider)
-	}
-	if f.Environment != "" {
-		add("environment = ?", f.Environment)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	if f.Sensitivity != "" {
-		add("sensitivity = ?", string(f.Sensitivity))
-	}
-	if f.Source != "" {
-		add("source = ?", string(f.Source))
-	}
+	w.eq("owner_id", f.OwnedBy)
+	w.eq("team", f.Team)
+	w.eq("kind", string(f.Kind))
+	w.eq("provider", f.Provider)
+	w.eq("environment", f.Environment)
+	w.eq("status", string(f.Status))
+	w.eq("sensitivity", string(f.Sensitivity))
+	w.eq("source", string(f.Source))
 	if f.ExpiresBefore != nil {
-		add("expires_at < ?", micros(*f.ExpiresBefore))
+		w.add("expires_at < ?", micros(*f.ExpiresBefore))
 	}
 	if f.UnusedSince != nil {
-		add("(last_used_at IS NULL OR last_used_at < ?)", micros(*f.UnusedSince))
+		w.add("(last_used_at IS NULL OR last_used_at < ?)", micros(*f.UnusedSince))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		add(`(lower(name) LIKE ? ESCAPE '\' OR lower(COALESCE(external_ref, '')) LIKE ? ESCAPE '\' OR lower(purpose) LIKE ? ESCAPE '\' OR lower(team) LIKE ? ESCAPE '\')`, like, like, like, like)
+		w.add(`(lower(name) LIKE ? ESCAPE '\' OR lower(COALESCE(external_ref, '')) LIKE ? ESCAPE '\' OR lower(purpose) LIKE ? ESCAPE '\' OR lower(team) LIKE ? ESCAPE '\')`, like, like, like, like)
 	}
 	if f.IDs != nil {
 		if len(f.IDs) == 0 {
 			return &steward.Page[*steward.Identity]{Items: []*steward.Identity{}}, nil
 		}
-		add("id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")", anySlice(f.IDs)...)
+		w.add("id IN ("+placeholders(len(f.IDs))+")", anySlice(f.IDs)...)
 	}
 
 	sortKey := strings.TrimPrefix(f.Sort, "-")
@@ -202,65 +184,50 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		if desc {
 			op = "<"
 		}
+		var key any
 		switch {
 		case textKey && c.S != nil:
-			add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", keyExpr, op, keyExpr, op), *c.S, *c.S, c.ID)
+			key = *c.S
 		case !textKey && c.K != nil:
-			add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", keyExpr, op, keyExpr, op), *c.K, *c.K, c.ID)
+			key = *c.K
 		default:
 			return nil, steward.FieldError("cursor", "does not belong to sort %q", f.Sort)
 		}
+		w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", keyExpr, op, keyExpr, op), key, key, c.ID)
 	}
 	dir := "ASC"
 	if desc {
 		dir = "DESC"
 	}
-	q := `SELECT ` + identityColumns + `, ` + keyExpr + ` FROM identities`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %d", keyExpr, dir, dir, f.Limit+1)
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.Identity]{Items: make([]*steward.Identity, 0, f.Limit)}
-	var last cursor
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			page.NextCursor = encodeCursor(last)
-			break
-		}
+	// Each row comes with its sort key, which makes the next page's cursor.
+	var keys []cursor
+	scan := func(row rowScanner) (*steward.Identity, error) {
 		var keyText sql.NullString
 		var keyNum sql.NullInt64
 		var keyDest any = &keyNum
 		if textKey {
 			keyDest = &keyText
 		}
-		i, err := scanIdentity(scanWithExtra{rows, keyDest})
+		i, err := scanIdentity(scanWithExtra{row, keyDest})
 		if err != nil {
-			return nil, fmt.Errorf("list identities: %w", err)
+			return nil, err
 		}
-		page.Items = append(page.Items, i)
-		last = cursor{ID: i.ID}
+		c := cursor{ID: i.ID}
 		if textKey {
-			s := keyText.String
-			last.S = &s
+			c.S = &keyText.String
 		} else {
-			k := keyNum.Int64
-			last.K = &k
+			c.K = &keyNum.Int64
 		}
+		keys = append(keys, c)
+		return i, nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	return page, nil
+	return listPage(ctx, r, "list identities", f.Limit, scan, func(*steward.Identity) string { return encodeCursor(keys[f.Limit-1]) },
+		`SELECT `+identityColumns+`, `+keyExpr+` FROM identities`+w.where()+fmt.Sprintf(" ORDER BY %s %s, id %s", keyExpr, dir, dir), w.args...)
 }
 
 // scanWithExtra scans a row with one extra trailing column.
 type scanWithExtra struct {
-	rows  *sql.Rows
+	rows  rowScanner
 	extra any
 }
 

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,72 +31,34 @@ func scanOwner(row rowScanner) (*steward.Owner, error) {
 
 func (r *reader) GetOwner(ctx context.Context, id string) (_ *steward.Owner, err error) {
 	defer func(start time.Time) { r.track("get_owner", start, err) }(time.Now())
-	o, err := scanOwner(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+ownerColumns+` FROM owners WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("owner", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get owner: %w", err)
-	}
-	return o, nil
+	return getOne(ctx, r, "get owner", scanOwner, notFound("owner", id), `SELECT `+ownerColumns+` FROM owners WHERE id = ?`, id)
 }
 
 func (r *reader) ListOwners(ctx context.Context, f steward.OwnerFilter) (_ *steward.Page[*steward.Owner], err error) {
 	defer func(start time.Time) { r.track("list_owners", start, err) }(time.Now())
-	if f.Limit < 0 || f.Limit > steward.MaxLimit {
-		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	if err := pageLimit(&f.Limit); err != nil {
+		return nil, err
 	}
-	if f.Limit == 0 {
-		f.Limit = steward.DefaultLimit
-	}
-	var where []string
-	var args []any
+	var w filter
 	if f.Status != "" {
 		if f.Status != steward.OwnerActive && f.Status != steward.OwnerDeparted {
 			return nil, steward.FieldError("status", "%q is not one of active, departed", f.Status)
 		}
-		where, args = append(where, "status = ?"), append(args, string(f.Status))
+		w.add("status = ?", string(f.Status))
 	}
-	if f.Team != "" {
-		where, args = append(where, "team = ?"), append(args, f.Team)
-	}
+	w.eq("team", f.Team)
 	if f.Email != "" {
-		where, args = append(where, "email = ?"), append(args, strings.ToLower(f.Email))
+		w.add("email = ?", strings.ToLower(f.Email))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		where, args = append(where, `(lower(name) LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`), append(args, like, like)
+		w.add(`(lower(name) LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`, like, like)
 	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		where, args = append(where, "id > ?"), append(args, c.ID)
+	if err := w.afterID(f.Cursor, "id > ?"); err != nil {
+		return nil, err
 	}
-	q := `SELECT ` + ownerColumns + ` FROM owners`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", f.Limit+1)
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list owners: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.Owner]{Items: []*steward.Owner{}}
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			page.NextCursor = encodeCursor(cursor{ID: page.Items[len(page.Items)-1].ID})
-			break
-		}
-		o, err := scanOwner(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list owners: %w", err)
-		}
-		page.Items = append(page.Items, o)
-	}
-	return page, rows.Err()
+	return listPage(ctx, r, "list owners", f.Limit, scanOwner, func(x *steward.Owner) string { return byID(x.ID) },
+		`SELECT `+ownerColumns+` FROM owners`+w.where()+` ORDER BY id`, w.args...)
 }
 
 func ownerArgs(o *steward.Owner) []any {

@@ -7,24 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
-	"github.com/steward-nhi/steward/storetest"
 )
-
-func TestPostureStore(t *testing.T) {
-	for _, e := range sqltest.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			storetest.RunPosture(t, func(t *testing.T) steward.PostureStore { return e.Open(t).(steward.PostureStore) })
-		})
-	}
-}
 
 func TestUsageForReadsAggregates(t *testing.T) {
 	for _, e := range sqltest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
-			s := e.Open(t).(*sqlstore.Store)
+			s := e.Store(t)
 			ctx := context.Background()
 			at := sqltest.Base.UnixMicro()
 			for _, r := range []struct{ key, dim, val string }{

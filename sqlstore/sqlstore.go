@@ -175,7 +175,14 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Update runs fn in one write transaction.
-func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) (err error) {
+func (s *Store) Update(ctx context.Context, fn func(tx steward.Tx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
+
+// update runs fn in one write transaction on the store's own transaction
+// type, which implements every capability's Tx: the typed Update* methods
+// hand it on as theirs.
+func (s *Store) update(ctx context.Context, fn func(t *tx) error) (err error) {
 	start := time.Now()
 	defer func() {
 		if s.observe != nil {

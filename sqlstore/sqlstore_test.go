@@ -15,15 +15,21 @@ import (
 	"github.com/steward-nhi/steward/storetest"
 )
 
-func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) steward.Store { return sqltest.OpenSQLite(t) })
-}
-
-func TestPostgres(t *testing.T) {
-	if os.Getenv(sqltest.PostgresEnv) == "" {
-		t.Skipf("%s not set", sqltest.PostgresEnv)
+// TestConformance runs every part of the store suite on SQLite, and on
+// PostgreSQL when STEWARD_TEST_POSTGRES_URL names a server.
+func TestConformance(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Run("inventory", func(t *testing.T) { storetest.Run(t, e.Store) })
+			t.Run("audit", func(t *testing.T) { storetest.RunAudit(t, e.Store) })
+			t.Run("broker", func(t *testing.T) { storetest.RunBroker(t, e.Store) })
+			t.Run("authz", func(t *testing.T) { storetest.RunAuthz(t, e.Store) })
+			t.Run("alerts", func(t *testing.T) { storetest.RunAlerts(t, e.Store) })
+			t.Run("posture", func(t *testing.T) { storetest.RunPosture(t, e.Store) })
+			t.Run("discovery", func(t *testing.T) { storetest.RunDiscovery(t, e.Store) })
+			t.Run("web", func(t *testing.T) { storetest.RunWeb(t, e.Store) })
+		})
 	}
-	storetest.Run(t, func(t *testing.T) steward.Store { return sqltest.OpenPostgres(t) })
 }
 
 func TestSQLiteFileIsPrivate(t *testing.T) {
@@ -72,8 +78,7 @@ func TestMigrationsAreIdempotentAndChecked(t *testing.T) {
 }
 
 func TestSQLiteUsesWALAndForeignKeys(t *testing.T) {
-	s := sqltest.OpenSQLite(t)
-	db := s.(*sqlstore.Store).DB()
+	db := sqltest.SQLite(t).DB()
 	var mode string
 	var fk int
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/steward-nhi/steward"
@@ -47,42 +46,15 @@ func scanToken(row rowScanner) (*steward.OperatorToken, error) {
 }
 
 func (r *reader) GetToken(ctx context.Context, id string) (*steward.OperatorToken, error) {
-	t, err := scanToken(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+tokenColumns+` FROM operator_tokens WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("token", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get token: %w", err)
-	}
-	return t, nil
+	return getOne(ctx, r, "get token", scanToken, notFound("token", id), `SELECT `+tokenColumns+` FROM operator_tokens WHERE id = ?`, id)
 }
 
 func (r *reader) FindTokenByDigest(ctx context.Context, digest string) (*steward.OperatorToken, error) {
-	t, err := scanToken(r.q.QueryRowContext(ctx, rebind(r.d, `SELECT `+tokenColumns+` FROM operator_tokens WHERE digest = ?`), digest))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, steward.Errorf(steward.ENOTFOUND, "token not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find token: %w", err)
-	}
-	return t, nil
+	return getOne(ctx, r, "find token", scanToken, steward.Errorf(steward.ENOTFOUND, "token not found"), `SELECT `+tokenColumns+` FROM operator_tokens WHERE digest = ?`, digest)
 }
 
 func (r *reader) ListTokens(ctx context.Context) ([]*steward.OperatorToken, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenColumns+` FROM operator_tokens ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.OperatorToken{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "list tokens", scanToken, `SELECT `+tokenColumns+` FROM operator_tokens ORDER BY created_at, id`)
 }
 
 func (t *tx) CreateToken(ctx context.Context, tok *steward.OperatorToken) error {

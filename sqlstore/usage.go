@@ -217,72 +217,37 @@ func scanUsage(row rowScanner) (*steward.UsageEvent, error) {
 func (s *Store) ListUsage(ctx context.Context, f steward.UsageFilter) (_ *steward.Page[*steward.UsageEvent], err error) {
 	start := time.Now()
 	defer func() { s.track("list_usage", start, err) }()
-	if f.Limit < 0 || f.Limit > steward.MaxLimit {
-		return nil, steward.FieldError("limit", "must be between 1 and %d", steward.MaxLimit)
+	if err := pageLimit(&f.Limit); err != nil {
+		return nil, err
 	}
-	if f.Limit == 0 {
-		f.Limit = steward.DefaultLimit
-	}
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	var w filter
 	switch {
 	case f.IdentityID != "":
 		// The second term names the identity index's condition, so both
 		// engines see that the partial index applies.
-		add("identity_id = ? AND identity_id <> ''", f.IdentityID)
+		w.add("identity_id = ? AND identity_id <> ''", f.IdentityID)
 	case f.Unknown:
-		add("identity_id = ''")
+		w.add("identity_id = ''")
 	}
-	if f.Subject != "" {
-		add("subject = ?", f.Subject)
-	}
-	if f.Kind != "" {
-		add("kind = ?", f.Kind)
-	}
-	if f.Outcome != "" {
-		add("outcome = ?", f.Outcome)
-	}
-	if f.Action != "" {
-		add("action = ?", f.Action)
-	}
+	w.eq("subject", f.Subject)
+	w.eq("kind", f.Kind)
+	w.eq("outcome", f.Outcome)
+	w.eq("action", f.Action)
 	if f.Since != nil {
-		add("time >= ?", micros(*f.Since))
+		w.add("time >= ?", micros(*f.Since))
 	}
 	if f.Until != nil {
-		add("time < ?", micros(*f.Until))
+		w.add("time < ?", micros(*f.Until))
 	}
 	if f.Cursor != "" {
 		t, id, err := decodeUsageCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		add("(time < ? OR (time = ? AND id < ?))", t, t, id)
+		w.add("(time < ? OR (time = ? AND id < ?))", t, t, id)
 	}
-	q := `SELECT ` + usageColumns + ` FROM usage_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY time DESC, id DESC LIMIT %d", f.Limit+1)
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list usage: %w", err)
-	}
-	defer rows.Close()
-	page := &steward.Page[*steward.UsageEvent]{Items: []*steward.UsageEvent{}}
-	for rows.Next() {
-		if len(page.Items) == f.Limit {
-			last := page.Items[len(page.Items)-1]
-			page.NextCursor = encodeUsageCursor(micros(last.Time), last.ID)
-			break
-		}
-		e, err := scanUsage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list usage: %w", err)
-		}
-		page.Items = append(page.Items, e)
-	}
-	return page, rows.Err()
+	return listPage(ctx, s.readPool(), "list usage", f.Limit, scanUsage, func(e *steward.UsageEvent) string { return encodeUsageCursor(micros(e.Time), e.ID) },
+		`SELECT `+usageColumns+` FROM usage_events`+w.where()+` ORDER BY time DESC, id DESC`, w.args...)
 }
 
 func encodeUsageCursor(t int64, id string) string {

@@ -236,7 +236,7 @@ func (s *Store) OwnerIdentityCounts(ctx context.Context, ownerIDs []string) (map
 		return out, nil
 	}
 	q := `SELECT owner_id, COUNT(*) FROM identities WHERE owner_id IN (` +
-		strings.TrimSuffix(strings.Repeat("?,", len(ownerIDs)), ",") + `) GROUP BY owner_id`
+		placeholders(len(ownerIDs)) + `) GROUP BY owner_id`
 	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), anySlice(ownerIDs)...)
 	if err != nil {
 		return nil, fmt.Errorf("owner identity counts: %w", err)

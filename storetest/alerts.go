@@ -10,30 +10,22 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-// RunAlerts runs the alerts capability's part of the suite: the store must
-// implement steward.AlertStore.
-func RunAlerts(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s steward.Store, as steward.AlertStore)
-	}{
+// AlertStore is a store that also keeps alerts.
+type AlertStore interface {
+	steward.Store
+	steward.AlertStore
+}
+
+// RunAlerts runs the alerts capability's part of the suite.
+func RunAlerts[S AlertStore](t *testing.T, open func(t testing.TB) S) {
+	run(t, func(t testing.TB) AlertStore { return open(t) }, []test[AlertStore]{
 		{"alerts round-trip and a second save updates occurrences, not the status", testAlertRoundTrip},
 		{"alerts are listed newest first with filters and cursors", testAlertList},
 		{"live alerts are the open and acknowledged ones seen since a time", testLiveAlerts},
 		{"an alert update commits with its event or not at all", testAlertUpdate},
 		{"baselines round-trip and a save replaces them", testBaselines},
 		{"dead letters are listed newest first", testDeadLetters},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			as, ok := s.(steward.AlertStore)
-			if !ok {
-				t.Fatal("store does not implement steward.AlertStore")
-			}
-			tc.fn(t, s, as)
-		})
-	}
+	})
 }
 
 func newAlert(detector, identityID string, at time.Time, mod func(a *steward.Alert)) *steward.Alert {
@@ -47,7 +39,7 @@ func newAlert(detector, identityID string, at time.Time, mod func(a *steward.Ale
 	return a
 }
 
-func testAlertRoundTrip(t *testing.T, _ steward.Store, s steward.AlertStore) {
+func testAlertRoundTrip(t *testing.T, s AlertStore) {
 	ctx := context.Background()
 	a := newAlert("new_network", "nhi_1", base, func(a *steward.Alert) { a.CredentialID, a.OwnerID = "crd_1", "own_1" })
 	if err := s.SaveAlerts(ctx, []*steward.Alert{a}); err != nil {
@@ -76,7 +68,7 @@ func testAlertRoundTrip(t *testing.T, _ steward.Store, s steward.AlertStore) {
 	wantCode(t, err, steward.ENOTFOUND)
 }
 
-func testAlertList(t *testing.T, _ steward.Store, s steward.AlertStore) {
+func testAlertList(t *testing.T, s AlertStore) {
 	ctx := context.Background()
 	var all []*steward.Alert
 	for n := range 5 {
@@ -137,7 +129,7 @@ func testAlertList(t *testing.T, _ steward.Store, s steward.AlertStore) {
 	wantCode(t, err, steward.EINVALID)
 }
 
-func testLiveAlerts(t *testing.T, _ steward.Store, s steward.AlertStore) {
+func testLiveAlerts(t *testing.T, s AlertStore) {
 	ctx := context.Background()
 	old := newAlert("rate_spike", "nhi_a", base.Add(-time.Hour), nil)
 	open := newAlert("new_network", "nhi_a", base, nil)
@@ -159,7 +151,7 @@ func testLiveAlerts(t *testing.T, _ steward.Store, s steward.AlertStore) {
 	}
 }
 
-func testAlertUpdate(t *testing.T, st steward.Store, s steward.AlertStore) {
+func testAlertUpdate(t *testing.T, s AlertStore) {
 	ctx := context.Background()
 	a := newAlert("new_network", "nhi_a", base, nil)
 	if err := s.SaveAlerts(ctx, []*steward.Alert{a}); err != nil {
@@ -185,7 +177,7 @@ func testAlertUpdate(t *testing.T, st steward.Store, s steward.AlertStore) {
 	if err != nil || got.Status != steward.AlertAcknowledged {
 		t.Fatalf("update: %v %+v", err, got)
 	}
-	evs, err := st.ListEvents(ctx, steward.EventFilter{Action: steward.ActionAlertAcknowledge})
+	evs, err := s.ListEvents(ctx, steward.EventFilter{Action: steward.ActionAlertAcknowledge})
 	if err != nil || len(evs.Items) != 1 || evs.Items[0].SubjectID != a.ID {
 		t.Fatalf("events: %v %+v", err, evs)
 	}
@@ -193,7 +185,7 @@ func testAlertUpdate(t *testing.T, st steward.Store, s steward.AlertStore) {
 	wantCode(t, err, steward.ENOTFOUND)
 }
 
-func testBaselines(t *testing.T, _ steward.Store, s steward.AlertStore) {
+func testBaselines(t *testing.T, s AlertStore) {
 	ctx := context.Background()
 	in := []steward.Baseline{
 		{IdentityID: "nhi_a", Data: []byte(`{"n":1}`), UpdatedAt: base},
@@ -214,7 +206,7 @@ func testBaselines(t *testing.T, _ steward.Store, s steward.AlertStore) {
 	}
 }
 
-func testDeadLetters(t *testing.T, _ steward.Store, s steward.AlertStore) {
+func testDeadLetters(t *testing.T, s AlertStore) {
 	ctx := context.Background()
 	for n := range 3 {
 		d := &steward.DeadLetter{ID: ids.New("dlq_", base), Sink: "hook", Error: "503 Service Unavailable", Attempts: 5, CreatedAt: base.Add(time.Duration(n) * time.Second),

@@ -15,24 +15,15 @@ type AuditStore interface {
 	steward.AuditStore
 }
 
-// AuditOpener returns a new, empty audit store for one test.
-type AuditOpener func(t *testing.T) AuditStore
-
 // RunAudit runs the audit conformance suite.
-func RunAudit(t *testing.T, open AuditOpener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s AuditStore)
-	}{
+func RunAudit[S AuditStore](t *testing.T, open func(t testing.TB) S) {
+	run(t, func(t testing.TB) AuditStore { return open(t) }, []test[AuditStore]{
 		{"events stream in batches in seq order", testScanEvents},
 		{"entry hashes come back by seq range", testEntryHashes},
 		{"checkpoints are kept once per tree size", testCheckpoints},
 		{"signing keys are listed oldest first", testAuditKeys},
 		{"sink cursors only move forward", testSinkCursors},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
-	}
+	})
 }
 
 func appendEvents(t *testing.T, s steward.Store, n int) {

@@ -10,42 +10,31 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-// RunAuthz runs the suite of the authz and usage store methods; the store
-// must implement steward.AuthzStore and steward.UsageStore.
-func RunAuthz(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s steward.Store)
-	}{
+// AuthzStore is a store that also keeps the decision point's data and the
+// usage log.
+type AuthzStore interface {
+	steward.Store
+	steward.AuthzStore
+	steward.UsageStore
+}
+
+// RunAuthz runs the suite of the authz and usage store methods.
+func RunAuthz[S AuthzStore](t *testing.T, open func(t testing.TB) S) {
+	run(t, func(t testing.TB) AuthzStore { return open(t) }, []test[AuthzStore]{
 		{"policies keep every version", testPolicyVersions},
 		{"entities are replaced or upserted", testAuthzEntities},
 		{"the schema and the revision", testSchemaAndRevision},
 		{"usage events page newest first", testUsagePages},
 		{"usage aggregates count per dimension", testUsageAggregates},
 		{"changed identities follow the event chain", testChangedIdentities},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, open(t))
-		})
-	}
+	})
 }
 
-func authzStore(t *testing.T, s steward.Store) steward.AuthzStore {
-	t.Helper()
-	as, ok := s.(steward.AuthzStore)
-	if !ok {
-		t.Fatalf("%T does not implement steward.AuthzStore", s)
-	}
-	return as
-}
-
-func testPolicyVersions(t *testing.T, s steward.Store) {
+func testPolicyVersions(t *testing.T, s AuthzStore) {
 	ctx := context.Background()
-	as := authzStore(t, s)
 	put := func(text string, deleted bool) {
 		t.Helper()
-		if err := as.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
+		if err := s.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
 			v, err := tx.NextPolicyVersion(ctx, "p")
 			if err != nil {
 				return err
@@ -57,23 +46,23 @@ func testPolicyVersions(t *testing.T, s steward.Store) {
 	}
 	put("one", false)
 	put("two", false)
-	p, err := as.GetAuthzPolicy(ctx, "p")
+	p, err := s.GetAuthzPolicy(ctx, "p")
 	if err != nil || p.Text != "two" || p.Version != 2 || p.UpdatedBy != "token:x" || !p.UpdatedAt.Equal(base) {
 		t.Fatalf("get: %+v %v", p, err)
 	}
 	put("two", true)
-	if _, err := as.GetAuthzPolicy(ctx, "p"); steward.ErrorCode(err) != steward.ENOTFOUND {
+	if _, err := s.GetAuthzPolicy(ctx, "p"); steward.ErrorCode(err) != steward.ENOTFOUND {
 		t.Fatalf("deleted policy: %v", err)
 	}
-	if list, _ := as.ListAuthzPolicies(ctx); len(list) != 0 {
+	if list, _ := s.ListAuthzPolicies(ctx); len(list) != 0 {
 		t.Fatalf("list after delete: %d", len(list))
 	}
-	vs, err := as.ListAuthzPolicyVersions(ctx, "p", 10)
+	vs, err := s.ListAuthzPolicyVersions(ctx, "p", 10)
 	if err != nil || len(vs) != 3 || vs[0].Version != 3 || !vs[0].Deleted || vs[2].Text != "one" {
 		t.Fatalf("versions: %+v %v", vs, err)
 	}
 	// Writing an existing version is a conflict, and rolls back.
-	err = as.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
+	err = s.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
 		return tx.PutAuthzPolicy(ctx, &steward.AuthzPolicy{Name: "p", Text: "x", Version: 1, UpdatedAt: base})
 	})
 	if steward.ErrorCode(err) != steward.ECONFLICT {
@@ -81,9 +70,8 @@ func testPolicyVersions(t *testing.T, s steward.Store) {
 	}
 }
 
-func testAuthzEntities(t *testing.T, s steward.Store) {
+func testAuthzEntities(t *testing.T, s AuthzStore) {
 	ctx := context.Background()
-	as := authzStore(t, s)
 	ent := func(typ, id, doc string) steward.AuthzEntity {
 		return steward.AuthzEntity{Type: typ, ID: id, Doc: []byte(doc)}
 	}
@@ -91,34 +79,33 @@ func testAuthzEntities(t *testing.T, s steward.Store) {
 	for i := range 700 {
 		many = append(many, ent("User", fmt.Sprintf("u%03d", i), `{"uid":{"type":"User","id":"x"}}`))
 	}
-	if err := as.UpdateAuthz(ctx, func(tx steward.AuthzTx) error { return tx.ReplaceAuthzEntities(ctx, many) }); err != nil {
+	if err := s.UpdateAuthz(ctx, func(tx steward.AuthzTx) error { return tx.ReplaceAuthzEntities(ctx, many) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := as.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
+	if err := s.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
 		return tx.ReplaceAuthzEntities(ctx, []steward.AuthzEntity{ent("User", "a", `{"a":1}`), ent("Group", "g", `{}`)})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := as.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
+	if err := s.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
 		return tx.UpsertAuthzEntities(ctx, []steward.AuthzEntity{ent("User", "a", `{"a":2}`), ent("User", "b", `{}`)})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	es, err := as.ListAuthzEntities(ctx)
+	es, err := s.ListAuthzEntities(ctx)
 	if err != nil || len(es) != 3 || es[0].Type != "Group" || es[1].ID != "a" || string(es[1].Doc) != `{"a":2}` {
 		t.Fatalf("entities: %+v %v", es, err)
 	}
 }
 
-func testSchemaAndRevision(t *testing.T, s steward.Store) {
+func testSchemaAndRevision(t *testing.T, s AuthzStore) {
 	ctx := context.Background()
-	as := authzStore(t, s)
-	if sc, err := as.GetAuthzSchema(ctx); sc != nil || err != nil {
+	if sc, err := s.GetAuthzSchema(ctx); sc != nil || err != nil {
 		t.Fatalf("empty schema: %+v %v", sc, err)
 	}
-	rev0, _ := as.AuthzRevision(ctx)
+	rev0, _ := s.AuthzRevision(ctx)
 	for v := int64(1); v <= 2; v++ {
-		if err := as.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
+		if err := s.UpdateAuthz(ctx, func(tx steward.AuthzTx) error {
 			if err := tx.PutAuthzSchema(ctx, &steward.AuthzSchema{Text: fmt.Sprint("entity User", v, ";"), Format: "cedar", Version: v, UpdatedAt: base, UpdatedBy: "a"}); err != nil {
 				return err
 			}
@@ -128,45 +115,35 @@ func testSchemaAndRevision(t *testing.T, s steward.Store) {
 			t.Fatal(err)
 		}
 	}
-	sc, err := as.GetAuthzSchema(ctx)
+	sc, err := s.GetAuthzSchema(ctx)
 	if err != nil || sc.Version != 2 || sc.Text != "entity User2;" {
 		t.Fatalf("schema %+v %v", sc, err)
 	}
-	if rev, _ := as.AuthzRevision(ctx); rev != rev0+2 {
+	if rev, _ := s.AuthzRevision(ctx); rev != rev0+2 {
 		t.Fatalf("revision %d, want %d", rev, rev0+2)
 	}
 }
 
-func usageStore(t *testing.T, s steward.Store) steward.UsageStore {
-	t.Helper()
-	us, ok := s.(steward.UsageStore)
-	if !ok {
-		t.Fatalf("%T does not implement steward.UsageStore", s)
-	}
-	return us
-}
-
-func testUsagePages(t *testing.T, s steward.Store) {
+func testUsagePages(t *testing.T, s AuthzStore) {
 	ctx := context.Background()
-	us := usageStore(t, s)
 	var evs []steward.UsageEvent
 	for i := range 450 {
 		at := base.Add(time.Duration(i%150) * time.Second) // ties in time, broken by id
 		evs = append(evs, steward.UsageEvent{ID: fmt.Sprintf("use_%04d", i), Time: at, Kind: steward.UsageDecision, Subject: "s",
 			Action: "read", Outcome: "allow", PolicyIDs: []string{"p"}, Attributes: map[string]string{"k": "v"}})
 	}
-	if err := us.AppendUsage(ctx, evs); err != nil {
+	if err := s.AppendUsage(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
 	// Appending the same events again changes nothing (ids are unique).
-	if err := us.AppendUsage(ctx, evs[:10]); err != nil {
+	if err := s.AppendUsage(ctx, evs[:10]); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	f := steward.UsageFilter{Limit: 100}
 	var prev *steward.UsageEvent
 	for {
-		page, err := us.ListUsage(ctx, f)
+		page, err := s.ListUsage(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,18 +165,17 @@ func testUsagePages(t *testing.T, s steward.Store) {
 	if len(seen) != 450 {
 		t.Fatalf("%d events, want 450", len(seen))
 	}
-	one, _ := us.ListUsage(ctx, steward.UsageFilter{Limit: 1})
+	one, _ := s.ListUsage(ctx, steward.UsageFilter{Limit: 1})
 	if e := one.Items[0]; e.PolicyIDs[0] != "p" || e.Attributes["k"] != "v" || e.Kind != steward.UsageDecision {
 		t.Fatalf("round trip %+v", e)
 	}
-	if _, err := us.ListUsage(ctx, steward.UsageFilter{Cursor: "bogus"}); steward.ErrorField(err) != "cursor" {
+	if _, err := s.ListUsage(ctx, steward.UsageFilter{Cursor: "bogus"}); steward.ErrorField(err) != "cursor" {
 		t.Fatalf("bad cursor: %v", err)
 	}
 }
 
-func testUsageAggregates(t *testing.T, s steward.Store) {
+func testUsageAggregates(t *testing.T, s AuthzStore) {
 	ctx := context.Background()
-	us := usageStore(t, s)
 	o := createOwner(t, s, "agg", nil)
 	i := newIdentity("agg-svc", func(i *steward.Identity) { i.OwnerID = o.ID })
 	if err := s.Update(ctx, func(tx steward.Tx) error { return tx.CreateIdentity(ctx, i) }); err != nil {
@@ -212,11 +188,11 @@ func testUsageAggregates(t *testing.T, s steward.Store) {
 	batch1 := []steward.UsageEvent{mk(2, i.ID, "", "s3:GetObject"), mk(1, i.ID, "", "s3:GetObject"), mk(3, "", "arn:ghost", "s3:PutObject")}
 	batch2 := []steward.UsageEvent{mk(5, i.ID, "", "s3:ListBucket"), mk(0, i.ID, "", "s3:GetObject")}
 	for _, b := range [][]steward.UsageEvent{batch1, batch2} {
-		if err := us.AppendUsage(ctx, b); err != nil {
+		if err := s.AppendUsage(ctx, b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	aggs, err := us.UsageAggregates(ctx, i.ID)
+	aggs, err := s.UsageAggregates(ctx, i.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +210,7 @@ func testUsageAggregates(t *testing.T, s steward.Store) {
 	if got["source=10.0.0.1"].Count != 4 || got["outcome=ok"].Count != 4 {
 		t.Fatalf("aggregates %+v", got)
 	}
-	unknown, err := us.UnknownCallers(ctx, 10)
+	unknown, err := s.UnknownCallers(ctx, 10)
 	if err != nil || len(unknown) != 1 || unknown[0].Key != steward.UnknownKey("arn:ghost") || unknown[0].Count != 1 {
 		t.Fatalf("unknown callers %+v %v", unknown, err)
 	}
@@ -242,16 +218,15 @@ func testUsageAggregates(t *testing.T, s steward.Store) {
 	if back.LastUsedAt == nil || !back.LastUsedAt.Equal(base.Add(5*time.Minute)) || back.Version != i.Version {
 		t.Fatalf("last used %v version %d", back.LastUsedAt, back.Version)
 	}
-	page, _ := us.ListUsage(ctx, steward.UsageFilter{Unknown: true})
+	page, _ := s.ListUsage(ctx, steward.UsageFilter{Unknown: true})
 	if len(page.Items) != 1 || page.Items[0].Subject != "arn:ghost" {
 		t.Fatalf("unknown events %+v", page.Items)
 	}
 }
 
-func testChangedIdentities(t *testing.T, s steward.Store) {
+func testChangedIdentities(t *testing.T, s AuthzStore) {
 	ctx := context.Background()
-	as := authzStore(t, s)
-	_, head, err := as.ChangedIdentities(ctx, 0, 100)
+	_, head, err := s.ChangedIdentities(ctx, 0, 100)
 	if err != nil || head != 0 {
 		t.Fatalf("empty chain: %d %v", head, err)
 	}
@@ -262,11 +237,11 @@ func testChangedIdentities(t *testing.T, s steward.Store) {
 			t.Fatal(err)
 		}
 	}
-	got, head, err := as.ChangedIdentities(ctx, 0, 100)
+	got, head, err := s.ChangedIdentities(ctx, 0, 100)
 	if err != nil || head != 4 || fmt.Sprint(got) != "[nhi_a nhi_b]" {
 		t.Fatalf("changed %v head %d %v", got, head, err)
 	}
-	got, head, _ = as.ChangedIdentities(ctx, 3, 100)
+	got, head, _ = s.ChangedIdentities(ctx, 3, 100)
 	if head != 4 || fmt.Sprint(got) != "[nhi_a]" {
 		t.Fatalf("after 3: %v %d", got, head)
 	}

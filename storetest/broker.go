@@ -12,11 +12,8 @@ import (
 
 // RunBroker runs the credential broker's part of the suite: the store must
 // implement steward.BrokerStore and its transactions steward.BrokerTx.
-func RunBroker(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s steward.BrokerStore)
-	}{
+func RunBroker[S steward.BrokerStore](t *testing.T, open func(t testing.TB) S) {
+	run(t, func(t testing.TB) steward.BrokerStore { return open(t) }, []test[steward.BrokerStore]{
 		{"broker credentials round-trip and are found by digest and client id", testBrokerCredentials},
 		{"credentials due for expiry or end of overlap are listed", testCredentialsDue},
 		{"signing keys round-trip", testSigningKeys},
@@ -24,27 +21,12 @@ func RunBroker(t *testing.T, open Opener) {
 		{"a client assertion jti is accepted once", testAssertionJTIs},
 		{"changes since a sequence number follow the event chain", testChangesSince},
 		{"touching credentials never moves last use backwards", testTouchCredentials},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s, ok := open(t).(steward.BrokerStore)
-			if !ok {
-				t.Fatal("store does not implement steward.BrokerStore")
-			}
-			tc.fn(t, s)
-		})
-	}
+	})
 }
 
-func brokerUpdate(t *testing.T, s steward.Store, fn func(tx steward.BrokerTx) error) error {
+func brokerUpdate(t *testing.T, s steward.BrokerStore, fn func(tx steward.BrokerTx) error) error {
 	t.Helper()
-	return s.Update(context.Background(), func(tx steward.Tx) error {
-		btx, ok := tx.(steward.BrokerTx)
-		if !ok {
-			return fmt.Errorf("transaction does not implement steward.BrokerTx")
-		}
-		return fn(btx)
-	})
+	return s.UpdateBroker(context.Background(), fn)
 }
 
 func newBrokerCredential(identityID, digest string, mod func(c *steward.BrokerCredential)) *steward.BrokerCredential {

@@ -12,15 +12,9 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-// PostureOpener returns a new, empty posture store for one test.
-type PostureOpener func(t *testing.T) steward.PostureStore
-
 // RunPosture runs the posture persistence suite.
-func RunPosture(t *testing.T, open PostureOpener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s steward.PostureStore)
-	}{
+func RunPosture[S steward.PostureStore](t *testing.T, open func(t testing.TB) S) {
+	run(t, func(t testing.TB) steward.PostureStore { return open(t) }, []test[steward.PostureStore]{
 		{"findings round-trip every field", testFindingRoundTrip},
 		{"finding filters and pagination", testFindingFilters},
 		{"waivers keep their history", testWaivers},
@@ -30,10 +24,7 @@ func RunPosture(t *testing.T, open PostureOpener) {
 		{"reviews, items and overdue items", testReviews},
 		{"review items are paged, counted and read one at a time", testReviewItemReads},
 		{"offboardings, snapshots and leases", testOffboardingSnapshotsLeases},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
-	}
+	})
 }
 
 func postureUpdate(t *testing.T, s steward.PostureStore, fn func(tx steward.PostureTx) error) {

@@ -5,10 +5,8 @@ package storetest
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,15 +14,23 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-// Opener returns a new, empty store for one test.
-type Opener func(t *testing.T) steward.Store
+// test is one named conformance test over a store of type S.
+type test[S any] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
 
-// Run runs the whole suite.
-func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s steward.Store)
-	}{
+// run runs each test as a subtest on a new, empty store.
+func run[S any](t *testing.T, open func(t testing.TB) S, tests []test[S]) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+// Run runs the inventory suite; open returns a new, empty store.
+func Run[S steward.Store](t *testing.T, open func(t testing.TB) S) {
+	run(t, func(t testing.TB) steward.Store { return open(t) }, []test[steward.Store]{
 		{"identities round-trip every field", testIdentityRoundTrip},
 		{"an unknown identity is not found", testIdentityNotFound},
 		{"provider and external ref are unique", testUniqueRef},
@@ -41,14 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"operator tokens are found by digest", testTokens},
 		{"inventory stats count by dimension", testStats},
 		{"bulk writes match one-by-one writes", testBulkWrites},
-		{"deferred indexes come back at commit and after a rollback", testDeferIndexes},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			tc.fn(t, s)
-		})
-	}
+	})
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
@@ -648,86 +647,5 @@ func testBulkWrites(t *testing.T, s steward.Store) {
 	})
 	if steward.ErrorCode(err) != steward.EINVALID || steward.ErrorField(err) != "identity_id" {
 		t.Fatalf("credential of a missing identity: %v, want EINVALID on identity_id", err)
-	}
-}
-
-// testDeferIndexes checks that a transaction that defers a table's
-// indexes sees its own rows, leaves the same indexes behind when it
-// commits, and the old ones when it fails.
-func testDeferIndexes(t *testing.T, s steward.Store) {
-	ctx := context.Background()
-	sqlite := false
-	indexes := func() string {
-		db, ok := s.(interface{ DB() *sql.DB })
-		if !ok {
-			t.Fatal("the store does not expose its database")
-		}
-		rows, err := db.DB().QueryContext(ctx, `SELECT name || ':' || sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
-		sqlite = err == nil
-		if err != nil { // PostgreSQL
-			rows, err = db.DB().QueryContext(ctx, `SELECT indexname || ':' || indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		return strings.Join(out, "\n")
-	}
-	before := indexes()
-	mk := func(n int) []*steward.Identity {
-		var is []*steward.Identity
-		for k := range n {
-			is = append(is, newIdentity(fmt.Sprintf("deferred-%05d", k), func(i *steward.Identity) {
-				i.ID, i.ExternalRef, i.Team = fmt.Sprintf("nhi_def%06d", k), fmt.Sprintf("ref-%05d", k), "team-"+fmt.Sprint(k%7)
-			}))
-		}
-		return is
-	}
-	var deferred bool
-	mustUpdate(t, s, func(tx steward.Tx) error {
-		var err error
-		if deferred, err = tx.DeferIndexes(ctx, "identities", 6000); err != nil {
-			return err
-		}
-		if err := tx.CreateIdentities(ctx, mk(6000)); err != nil {
-			return err
-		}
-		page, err := tx.ListIdentities(ctx, steward.IdentityFilter{Team: "team-3", Limit: 5})
-		if err != nil || len(page.Items) != 5 {
-			t.Errorf("inside the transaction: %d identities of team-3 listed, %v", len(page.Items), err)
-		}
-		return nil
-	})
-	if after := indexes(); after != before {
-		t.Fatalf("indexes after the commit differ:\n%s\nwant\n%s", after, before)
-	}
-	page, err := s.ListIdentities(ctx, steward.IdentityFilter{Team: "team-3", Limit: steward.MaxLimit})
-	if err != nil || len(page.Items) == 0 {
-		t.Fatalf("after the commit: %v %v", page, err)
-	}
-	if sqlite && !deferred {
-		t.Fatal("SQLite did not defer the indexes of 6,000 new rows into an empty table")
-	}
-	// A failing transaction keeps the indexes it dropped.
-	boom := errors.New("boom")
-	err = s.Update(ctx, func(tx steward.Tx) error {
-		if _, err := tx.DeferIndexes(ctx, "credentials", 1_000_000); err != nil {
-			return err
-		}
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("update: %v", err)
-	}
-	if after := indexes(); after != before {
-		t.Fatalf("indexes after a rollback differ:\n%s\nwant\n%s", after, before)
 	}
 }

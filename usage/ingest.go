@@ -98,7 +98,7 @@ func (s *Service) Ingest(ctx context.Context, format string, r io.Reader, opts I
 		if len(batch) == 0 {
 			return nil
 		}
-		err := s.cfg.Store.AppendUsage(ctx, batch)
+		err := s.cfg.Pipeline.IngestUsage(ctx, batch)
 		batch = batch[:0]
 		return err
 	}

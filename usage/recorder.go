@@ -8,9 +8,12 @@ package usage
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/clock"
@@ -46,6 +49,7 @@ type Recorder struct {
 	dropped atomic.Int64
 	written atomic.Int64
 	failed  atomic.Int64
+	cleaned atomic.Int64
 	writeMu sync.Mutex           // one Flush at a time
 	batch   []steward.UsageEvent // reused by Flush, under writeMu
 }
@@ -99,11 +103,15 @@ type RecorderStats struct {
 	Dropped int64 `json:"dropped"`
 	Written int64 `json:"written"`
 	Failed  int64 `json:"failed"`
+	// Cleaned counts events written with NUL bytes or invalid UTF-8
+	// replaced (PostgreSQL refuses both in text).
+	Cleaned int64 `json:"cleaned"`
 }
 
 // Stats returns the counters (exported as Prometheus counters by httpapi).
 func (r *Recorder) Stats() RecorderStats {
-	return RecorderStats{Queued: len(r.q), Dropped: r.dropped.Load(), Written: r.written.Load(), Failed: r.failed.Load()}
+	return RecorderStats{Queued: len(r.q), Dropped: r.dropped.Load(), Written: r.written.Load(), Failed: r.failed.Load(),
+		Cleaned: r.cleaned.Load()}
 }
 
 // Dropped returns how many events were dropped because the queue was full.
@@ -140,6 +148,9 @@ drain:
 	for n := len(r.q); n > 0; n-- {
 		select {
 		case ev := <-r.q:
+			if cleanEvent(&ev) {
+				r.cleaned.Add(1)
+			}
 			r.batch = append(r.batch, ev)
 			if len(r.batch) >= r.cfg.BatchSize {
 				r.write(ctx)
@@ -161,10 +172,91 @@ func (r *Recorder) write(ctx context.Context) {
 		clear(batch) // let the events' strings go
 		r.batch = batch[:0]
 	}()
-	if err := r.cfg.Store.AppendUsage(ctx, batch); err != nil {
-		r.failed.Add(int64(len(batch)))
-		r.cfg.Logger.ErrorContext(ctx, "write usage events", "events", len(batch), "err", err)
+	err := r.cfg.Store.AppendUsage(ctx, batch)
+	if err == nil {
+		r.written.Add(int64(len(batch)))
 		return
 	}
-	r.written.Add(int64(len(batch)))
+	if len(batch) == 1 {
+		r.fail(ctx, batch, err)
+		return
+	}
+	// One bad event must not cost the batch its good ones: write them one
+	// by one, and count and log only those that fail again. When the first
+	// few all fail the database itself is failing, not the events: give up
+	// on the rest rather than try each against it.
+	r.cfg.Logger.WarnContext(ctx, "write usage events: batch failed, writing one by one", "events", len(batch), "err", err)
+	wrote := false
+	for k := range batch {
+		err := r.cfg.Store.AppendUsage(ctx, batch[k:k+1])
+		if err == nil {
+			wrote = true
+			r.written.Add(1)
+			continue
+		}
+		if !wrote && k+1 >= maxFailedRetries || ctx.Err() != nil {
+			r.fail(ctx, batch[k:], err)
+			return
+		}
+		r.fail(ctx, batch[k:k+1], err)
+	}
+}
+
+// maxFailedRetries is how many events in a row, none written, end the
+// one-by-one retry of a failed batch.
+const maxFailedRetries = 8
+
+// fail counts and logs events that could not be written.
+func (r *Recorder) fail(ctx context.Context, evs []steward.UsageEvent, err error) {
+	r.failed.Add(int64(len(evs)))
+	if len(evs) == 1 {
+		r.cfg.Logger.ErrorContext(ctx, "write usage event", "id", evs[0].ID, "kind", evs[0].Kind, "err", err)
+		return
+	}
+	r.cfg.Logger.ErrorContext(ctx, "write usage events", "events", len(evs), "err", err)
+}
+
+// cleanEvent replaces NUL bytes and invalid UTF-8 in ev's text with U+FFFD
+// so that every engine stores it (PostgreSQL refuses both in text), and
+// reports whether it changed anything. The caller may have sent anything:
+// a subject id in an AuthZEN request, a user agent, a resource name.
+func cleanEvent(ev *steward.UsageEvent) bool {
+	changed := false
+	for _, f := range []*string{&ev.ID, &ev.Kind, &ev.IdentityID, &ev.CredentialID, &ev.Subject, &ev.Action, &ev.Resource,
+		&ev.Source, &ev.UserAgent, &ev.Environment, &ev.Outcome, &ev.Reason} {
+		changed = cleanText(f) || changed
+	}
+	// The slice and the map may still be the caller's: copy before changing.
+	if slices.ContainsFunc(ev.PolicyIDs, dirty) {
+		ev.PolicyIDs = slices.Clone(ev.PolicyIDs)
+		for k := range ev.PolicyIDs {
+			cleanText(&ev.PolicyIDs[k])
+		}
+		changed = true
+	}
+	for k, v := range ev.Attributes {
+		if dirty(k) || dirty(v) {
+			attrs := make(map[string]string, len(ev.Attributes))
+			for ak, av := range ev.Attributes {
+				cleanText(&ak)
+				cleanText(&av)
+				attrs[ak] = av
+			}
+			ev.Attributes, changed = attrs, true
+			break
+		}
+	}
+	return changed
+}
+
+// dirty reports whether s holds a NUL byte or invalid UTF-8.
+func dirty(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+
+// cleanText replaces NUL bytes and invalid UTF-8 in *s with U+FFFD.
+func cleanText(s *string) bool {
+	if !dirty(*s) {
+		return false
+	}
+	*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "\uFFFD")
+	return true
 }

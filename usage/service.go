@@ -21,7 +21,10 @@ type Config struct {
 	Inventory   steward.Reader
 	Credentials CredentialFinder
 	Recorder    *Recorder
-	Clock       clock.Clock
+	// Pipeline receives ingested log events (the detectors see them
+	// there); default: written straight to Store.
+	Pipeline steward.UsagePipeline
+	Clock    clock.Clock
 }
 
 // Service answers usage queries and ingests external logs.
@@ -33,6 +36,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
+	}
+	if cfg.Pipeline == nil {
+		cfg.Pipeline = storeWriter{cfg.Store}
 	}
 	return &Service{cfg: cfg}
 }

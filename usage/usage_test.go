@@ -22,7 +22,7 @@ type fixture struct {
 	vault *steward.Identity // accessor acc-1, entity ent-1
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	s := sqltest.OpenSQLite(t)
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -149,14 +149,50 @@ func TestRecorderDropsWhenFull(t *testing.T) {
 	}
 }
 
+// FuzzIngest feeds arbitrary logs to Ingest and checks what it says
+// against what it wrote: an accepted ingest writes exactly the events it
+// reports accepted, every record is accepted or rejected, the error list
+// stays bounded, and a failed ingest wrote only whole batches.
 func FuzzIngest(f *testing.F) {
 	f.Add("cloudtrail", `{"Records":[{"eventName":"X","userIdentity":{"arn":"a"}}]}`)
 	f.Add("vault", `{"type":"response","request":{"path":"p"}}`)
 	f.Add("opa", `{"input":{"user":"u"},"result":{"allow":false}}`)
 	f.Add("jsonl", "{\"subject\":\"s\"}\n[")
-	fx := newFixture(&testing.T{})
+	f.Add("gateway", "{\"s\":\"caller\",\"time\":\"2026-01-02T03:04:05Z\"}\n{\"s\":1}")
+	fx := newFixture(f)
+	us := fx.store.(steward.UsageStore)
+	count := func(t *testing.T) int {
+		n := 0
+		err := steward.EachPage(func(cursor string) (*steward.Page[*steward.UsageEvent], error) {
+			return us.ListUsage(context.Background(), steward.UsageFilter{Limit: steward.MaxLimit, Cursor: cursor})
+		}, func(*steward.UsageEvent) error { n++; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	f.Fuzz(func(t *testing.T, format, body string) {
-		_, _ = fx.svc.Ingest(admin, format, strings.NewReader(body), usage.IngestOptions{Fields: map[string]string{"subject": "s"}})
+		before := count(t)
+		sum, err := fx.svc.Ingest(admin, format, strings.NewReader(body), usage.IngestOptions{Fields: map[string]string{"subject": "s"}})
+		written := count(t) - before
+		if err != nil {
+			if sum != nil && (written > sum.Accepted || written%500 != 0) {
+				t.Fatalf("failed ingest (%v) wrote %d events, %d accepted", err, written, sum.Accepted)
+			}
+			if sum == nil && written != 0 {
+				t.Fatalf("refused ingest (%v) wrote %d events", err, written)
+			}
+			return
+		}
+		if written != sum.Accepted {
+			t.Fatalf("summary says %d accepted, %d written", sum.Accepted, written)
+		}
+		if sum.Accepted+sum.Rejected != sum.Records || sum.Matched+sum.Unknown != sum.Accepted {
+			t.Fatalf("summary does not add up: %+v", sum)
+		}
+		if len(sum.Errors) > usage.MaxIngestErrors || len(sum.Errors) > sum.Rejected {
+			t.Fatalf("%d errors listed for %d rejected", len(sum.Errors), sum.Rejected)
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"slices"
@@ -122,4 +123,18 @@ func ago(now time.Time, t any) string {
 		return "in " + s
 	}
 	return s + " ago"
+}
+
+// The pages of the capabilities beyond the core (alerts_page.go,
+// audit_page.go, discovery_page.go, findings_page.go, policies_page.go)
+// render fragments: each page takes only the methods it shows, so
+// cmd/steward passes the capability's API when it is wired.
+var fragments = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/frag_*.html"))
+
+func fragment(name string, data any) (template.HTML, error) {
+	var b bytes.Buffer
+	if err := fragments.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil
 }

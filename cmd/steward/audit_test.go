@@ -205,8 +205,8 @@ func TestAuditVerifyLocatesTampering(t *testing.T) {
 				defer st.Close()
 				seedChain(t, st, 10)
 				out, err := auditCLI(t, env, append([]string{"audit", "verify"}, args...)...)
-				if err != nil || !strings.Contains(out, "intact: 10 entries") {
-					t.Fatalf("verify = %q, %v", out, err)
+				if err != nil || !strings.Contains(out, "intact: 10 entries") || !strings.Contains(out, "NO EXTERNAL CHECKPOINT") {
+					t.Fatalf("verify = %q, %v (it must say that no external checkpoint was checked)", out, err)
 				}
 			})
 			for _, tc := range tamperCases() {

@@ -128,6 +128,16 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(cpFiles) == 0 && t.dataDir != "" {
+				// The server keeps its checkpoints beside the database too.
+				cp, err := (&audit.CheckpointFile{Path: filepath.Join(t.dataDir, "audit-checkpoints.jsonl")}).Latest()
+				if err != nil {
+					return err
+				}
+				if cp != nil {
+					extra = append(extra, cp)
+				}
+			}
 			var keys audit.Keys
 			if pubFile != "" {
 				b, err := os.ReadFile(pubFile)
@@ -176,6 +186,7 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
+			rep.External = rep.External || len(extra) > 0
 			if g.output == "json" {
 				enc := json.NewEncoder(g.stdout)
 				enc.SetIndent("", "  ")

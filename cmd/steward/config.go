@@ -117,8 +117,14 @@ func (c *Config) set(key, v string) error {
 	case "addr":
 		c.Addr = v
 	case "data_dir":
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("is empty: name the directory of the embedded SQLite database")
+		}
 		c.DataDir = v
 	case "db":
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("is empty: give a postgres:// URL, or leave it out to use the embedded SQLite database in data_dir")
+		}
 		c.DB = v
 	case "tls_cert":
 		c.TLSCert = v

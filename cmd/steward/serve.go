@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,11 +18,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/demo"
 	"github.com/steward-nhi/steward/inventory"
-	"github.com/steward-nhi/steward/sqlstore"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -82,86 +79,21 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 func serve(ctx context.Context, cfg Config, g *globals) error {
 	log := newLogger(cfg, g.stderr)
 	slog.SetDefault(log)
-	policy, err := cfg.lifecyclePolicy()
-	if err != nil {
-		return err
-	}
-
 	tracer, shutdownTracing, err := setupTracing(ctx, g.getenv)
 	if err != nil {
 		return err
 	}
 	defer shutdownTracing()
 
-	var srvRef atomic.Pointer[httpapi.Server]
-	opts := sqlstore.Options{Observe: func(op string, d time.Duration, err error) {
-		if s := srvRef.Load(); s != nil {
-			s.ObserveStore(op, d, err)
-		}
-	}}
-	var store *sqlstore.Store
-	if cfg.DB != "" {
-		store, err = sqlstore.Open(ctx, cfg.DB, opts)
-		log.Info("database", "engine", "postgres", "url", redactURL(cfg.DB))
-	} else {
-		store, err = sqlstore.OpenDataDir(ctx, cfg.DataDir, opts)
-		log.Info("database", "engine", "sqlite", "data_dir", cfg.DataDir)
-	}
+	a, err := assemble(ctx, cfg, g, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-
-	svc := inventory.New(inventory.Config{Store: store, Policy: policy, Logger: log})
-	svc.DefaultSensitivity = steward.Sensitivity(cfg.DefaultSensitivity)
-
-	adminToken := g.getenv("STEWARD_ADMIN_TOKEN")
-	secret, err := svc.Bootstrap(ctx, adminToken)
-	if err != nil {
-		return fmt.Errorf("bootstrap admin token: %w", err)
+	defer a.close()
+	if err := bootstrap(ctx, a, g, log); err != nil {
+		return err
 	}
-	if secret != "" && adminToken == "" {
-		fmt.Fprintf(g.stderr, "\n  First start: an admin token was generated. It is shown once; store it now:\n\n    %s\n\n  Use it with: export STEWARD_TOKEN=<token>\n\n", secret)
-	} else if secret != "" {
-		log.Info("bootstrap admin token created from STEWARD_ADMIN_TOKEN")
-	}
-	if cfg.Demo {
-		st, err := store.InventoryStats(ctx, time.Now())
-		if err != nil {
-			return err
-		}
-		if st.Identities == 0 {
-			sum, err := demo.Seed(ctx, store, time.Now().UTC(), 42)
-			if err != nil {
-				return fmt.Errorf("seed demo data: %w", err)
-			}
-			log.Info("demo organisation seeded", "summary", sum)
-		} else {
-			log.Info("demo: the inventory is not empty; nothing seeded", "identities", st.Identities)
-		}
-	}
-
-	deps := httpapi.Deps{
-		Identities: svc, Owners: svc, Tokens: svc, Imports: svc,
-		Auth:  svc.Authenticate,
-		Ready: store.Ping,
-		Stats: func(ctx context.Context) (*steward.InventoryStats, error) {
-			return store.InventoryStats(ctx, time.Now())
-		},
-		Logger:    log,
-		Tracer:    tracer,
-		Version:   version,
-		RateLimit: cfg.RateLimit,
-	}
-	x := &serverContext{cfg: cfg, g: g, log: log, store: store, svc: svc, deps: &deps, usage: steward.DiscardUsage{}, notify: steward.DiscardNotifier{}}
-	defer x.close()
-	for _, wire := range extensions {
-		if err := wire(ctx, x); err != nil {
-			return err
-		}
-	}
-	srv := httpapi.NewServer(deps)
-	srvRef.Store(srv)
+	srv := httpapi.NewServer(a.httpDeps(tracer))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -196,7 +128,7 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		runJobs(jobsCtx, svc, log, x.jobs)
+		runJobs(jobsCtx, a.inventory, log, a.jobs)
 	}()
 
 	errc := make(chan error, 1)
@@ -218,6 +150,38 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// bootstrap creates the first admin token on an empty database and seeds
+// the demo organisation when asked.
+func bootstrap(ctx context.Context, a *app, g *globals, log *slog.Logger) error {
+	adminToken := g.getenv("STEWARD_ADMIN_TOKEN")
+	secret, err := a.inventory.Bootstrap(ctx, adminToken)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin token: %w", err)
+	}
+	if secret != "" && adminToken == "" {
+		fmt.Fprintf(g.stderr, "\n  First start: an admin token was generated. It is shown once; store it now:\n\n    %s\n\n  Use it with: export STEWARD_TOKEN=<token>\n\n", secret)
+	} else if secret != "" {
+		log.Info("bootstrap admin token created from STEWARD_ADMIN_TOKEN")
+	}
+	if !a.cfg.Demo {
+		return nil
+	}
+	st, err := a.stats(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Identities != 0 {
+		log.Info("demo: the inventory is not empty; nothing seeded", "identities", st.Identities)
+		return nil
+	}
+	sum, err := demo.Seed(ctx, a.store, time.Now().UTC(), 42)
+	if err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	log.Info("demo organisation seeded", "summary", sum)
 	return nil
 }
 

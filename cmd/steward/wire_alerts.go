@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
-	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/notify"
+	"github.com/steward-nhi/steward/sqlstore"
 )
 
 // alertsConfig is the alerts section of steward.yaml. Secrets (webhook
@@ -144,82 +144,46 @@ func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, e
 	return nil, fmt.Errorf("type %q is not webhook, slack, email or syslog", c.Type)
 }
 
-// alertResponder takes the automatic responses as Steward itself, with
-// reason incident.
-type alertResponder struct{ x *serverContext }
-
-func (r alertResponder) SuspendIdentity(ctx context.Context, id, note string) error {
-	ctx = steward.WithPrincipal(ctx, steward.SystemPrincipal("alerts"))
-	_, err := r.x.svc.TransitionIdentity(ctx, id, steward.TransitionSuspend, steward.TransitionRequest{Reason: string(steward.ReasonIncident), Note: note})
-	return err
-}
-
-func (r alertResponder) RevokeCredential(ctx context.Context, id, note string) error {
-	b := r.x.deps.Broker
-	if b == nil {
-		return steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled; cannot revoke %s", id)
-	}
-	ctx = steward.WithPrincipal(ctx, steward.SystemPrincipal("alerts"))
-	_, err := b.Revoke(ctx, id, broker.RevokeRequest{Reason: string(steward.ReasonIncident)})
-	return err
-}
-
-// wireAlerts wires anomaly detection and notifications: the engine wraps
-// x.usage (its detectors see every usage event, then the event goes on to
-// the usage store) and the dispatcher becomes x.notify.
-func wireAlerts(ctx context.Context, x *serverContext) error {
-	c := x.cfg.Alerts
-	if c.Disabled {
-		x.log.Info("alerts disabled")
-		return nil
-	}
-	if x.deps.Registry == nil {
-		x.deps.Registry = prometheus.NewRegistry()
-	}
+// newNotifier builds the dispatcher that delivers alerts and owners'
+// notifications to the configured sinks.
+func newNotifier(c alertsConfig, getenv func(string) string, store *sqlstore.Store, m *httpapi.Metrics, log *slog.Logger) (*notify.Dispatcher, error) {
 	var sinks []notify.Sink
 	for i, sc := range c.Sinks {
-		s, err := newAlertSink(sc, x.g.getenv)
+		s, err := newAlertSink(sc, getenv)
 		if err != nil {
-			return fmt.Errorf("config alerts.sinks[%d]: %w", i, err)
+			return nil, fmt.Errorf("config alerts.sinks[%d]: %w", i, err)
 		}
 		sinks = append(sinks, s)
 	}
-	disp, err := notify.New(notify.Config{Sinks: sinks, Rules: sinkRules(c.Rules), DeadLetters: x.store, Attempts: c.Retry.Attempts,
-		Backoff: time.Duration(c.Retry.Backoff), MaxBackoff: time.Duration(c.Retry.MaxBackoff), Logger: x.log.With("component", "notify")})
+	disp, err := notify.New(notify.Config{Sinks: sinks, Rules: sinkRules(c.Rules), DeadLetters: store, Attempts: c.Retry.Attempts,
+		Backoff: time.Duration(c.Retry.Backoff), MaxBackoff: time.Duration(c.Retry.MaxBackoff), Logger: log.With("component", "notify")})
 	if err != nil {
-		return fmt.Errorf("config alerts: %w", err)
+		return nil, fmt.Errorf("config alerts: %w", err)
 	}
-	reg := x.deps.Registry
-	for _, m := range []struct {
-		name, help string
-		f          func() float64
-	}{
-		{"steward_notifications_sent_total", "Notifications delivered to a sink.", func() float64 { return float64(disp.Stats().Sent) }},
-		{"steward_notification_failures_total", "Failed delivery attempts (each retry counts).", func() float64 { return float64(disp.Stats().Failed) }},
-		{"steward_notification_dead_letters_total", "Notifications given up on after their retries.", func() float64 { return float64(disp.Stats().DeadLetters) }},
-	} {
-		if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, m.f)); err != nil {
-			return fmt.Errorf("alerts metrics: %w", err)
-		}
+	if err := disp.Register(m.Registry()); err != nil {
+		return nil, fmt.Errorf("alerts metrics: %w", err)
 	}
+	return disp, nil
+}
+
+// newAlerts builds the anomaly detectors around next (the usage log): they
+// see every usage event, then pass it on.
+func newAlerts(ctx context.Context, c alertsConfig, store *sqlstore.Store, next steward.UsagePipeline, disp *notify.Dispatcher,
+	responder alerts.Responder, m *httpapi.Metrics, log *slog.Logger) (*alerts.Engine, error) {
 	l := c.Limits
-	eng, err := alerts.New(alerts.Config{Store: x.store, Inventory: x.store, Next: x.usage, Notifier: disp, Tester: disp,
-		Rules: c.Rules, Responder: alertResponder{x}, LearningPeriod: time.Duration(c.LearningPeriod), MinEvents: c.MinEvents,
-		Window: time.Duration(c.Window), QueueSize: c.QueueSize, Disabled: c.DisabledDetectors, Registry: reg, Logger: x.log.With("component", "alerts"),
+	eng, err := alerts.New(alerts.Config{Store: store, Inventory: store, Next: next, Notifier: disp, Tester: disp,
+		Rules: c.Rules, Responder: responder, LearningPeriod: time.Duration(c.LearningPeriod), MinEvents: c.MinEvents,
+		Window: time.Duration(c.Window), QueueSize: c.QueueSize, Disabled: c.DisabledDetectors, Registry: m.Registry(), Logger: log.With("component", "alerts"),
 		Limits: alerts.Limits{AuthFailures: l.AuthFailures, AuthFailureWindow: time.Duration(l.AuthFailureWindow), SpikeZ: l.SpikeZ, SpikeMin: l.SpikeMin,
 			SilenceAfter: time.Duration(l.SilenceAfter), SilenceExpected: l.SilenceExpected}})
 	if err != nil {
-		return fmt.Errorf("config alerts: %w", err)
+		return nil, fmt.Errorf("config alerts: %w", err)
 	}
 	if err := eng.Load(ctx); err != nil {
-		return fmt.Errorf("alerts: %w", err)
+		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	x.usage = eng
-	x.notify = disp
-	x.deps.Alerts = eng
-	x.jobs = append(x.jobs, eng.Run, disp.Run)
-	x.log.Info("alerts", "sinks", disp.Sinks(), "rules", len(c.Rules), "learning_period", time.Duration(c.LearningPeriod).String())
-	return nil
+	log.Info("alerts", "sinks", disp.Sinks(), "rules", len(c.Rules), "learning_period", time.Duration(c.LearningPeriod).String())
+	return eng, nil
 }
 
 // sinkRules are the rules that route to sinks (a response-only rule

@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -70,48 +68,68 @@ func masterBox(getenv func(string) string, dataDir string) (*secretbox.Box, erro
 	return secretbox.New(key)
 }
 
-// wireAudit wires the audit capability into the server: the service behind
-// /api/v1/audit, the checkpoint job and the sinks.
-func wireAudit(ctx context.Context, x *serverContext) error {
-	cfg := x.cfg.Audit.withDefaults()
+// buildAudit builds the audit service behind /api/v1/audit, its signing
+// key (when a master key exists), the checkpoint job and the sinks.
+func (a *app) buildAudit(ctx context.Context, getenv func(string) string) error {
+	cfg := a.cfg.Audit.withDefaults()
 	dataDir := ""
-	if x.cfg.DB == "" {
-		dataDir = x.cfg.DataDir
+	if a.cfg.DB == "" {
+		dataDir = a.cfg.DataDir
 	}
-	var signer *audit.Signer
-	box, err := masterBox(x.g.getenv, dataDir)
-	if err != nil && dataDir == "" && x.g.getenv("STEWARD_MASTER_KEY") == "" && x.g.getenv("STEWARD_MASTER_KEY_FILE") == "" {
+	box, err := masterBox(getenv, dataDir)
+	switch {
+	case err != nil && dataDir == "" && getenv("STEWARD_MASTER_KEY") == "" && getenv("STEWARD_MASTER_KEY_FILE") == "":
 		// PostgreSQL without a master key: the chain is kept and verified,
 		// but no checkpoint can be signed.
-		x.log.Warn("audit: no master key (STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE); signed checkpoints are disabled")
-	} else if err != nil {
+		a.log.Warn("audit: no master key (STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE); signed checkpoints are disabled")
+	case err != nil:
 		return fmt.Errorf("audit: %w", err)
-	} else if signer, err = audit.LoadSigner(ctx, x.store, box, time.Now()); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	var onCP func(c *steward.Checkpoint)
-	if cfg.CheckpointFile != "" {
-		var mu sync.Mutex
-		path := cfg.CheckpointFile
-		onCP = func(c *steward.Checkpoint) {
-			mu.Lock()
-			defer mu.Unlock()
-			if err := appendJSONLine(path, c); err != nil {
-				x.log.Error("audit: export checkpoint", "file", path, "err", err)
-			}
+	default:
+		if a.signer, err = audit.LoadSigner(ctx, a.store, box, time.Now()); err != nil {
+			return fmt.Errorf("audit: %w", err)
 		}
 	}
-	svc := audit.NewService(audit.Config{Store: x.store, Signer: signer, Logger: x.log, OnCheckpoint: onCP})
-	x.auditSigner = signer
-	x.deps.Audit = svc
-	if signer != nil {
-		x.jobs = append(x.jobs, func(ctx context.Context) {
-			svc.RunCheckpoints(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointInterval))
+	// The checkpoints are kept outside the database too: appended to a file
+	// (checkpoint_file, or beside the SQLite database) and pushed to every
+	// sink that takes them, so a truncated tail is caught at start.
+	var ext *audit.CheckpointFile
+	switch {
+	case cfg.CheckpointFile != "":
+		ext = &audit.CheckpointFile{Path: cfg.CheckpointFile}
+	case dataDir != "":
+		ext = &audit.CheckpointFile{Path: filepath.Join(dataDir, "audit-checkpoints.jsonl")}
+	}
+	var cpSinks []audit.CheckpointSink
+	onCP := func(c *steward.Checkpoint) {
+		if ext != nil {
+			if err := ext.Append(c); err != nil {
+				a.log.Error("audit: keep checkpoint outside the database", "err", err)
+			}
+		}
+		for _, s := range cpSinks {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := s.DeliverCheckpoint(ctx, c); err != nil {
+					a.log.Error("audit: push checkpoint to a sink", "tree_size", c.TreeSize, "err", err)
+				}
+			}()
+		}
+	}
+	var latest func() (*steward.Checkpoint, error)
+	if ext != nil {
+		latest = ext.Latest
+	}
+	a.audit = audit.NewService(audit.Config{Store: a.store, Signer: a.signer, Logger: a.log, OnCheckpoint: onCP, External: latest})
+	a.jobs = append(a.jobs, a.verifyChainAtStart)
+	if a.signer != nil {
+		a.jobs = append(a.jobs, func(ctx context.Context) {
+			a.audit.RunCheckpoints(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointInterval))
 		})
 	}
 	seen := map[string]bool{}
 	for i, sc := range cfg.Sinks {
-		sink, err := newSink(sc, x.g.getenv)
+		sink, err := newSink(sc, getenv)
 		if err != nil {
 			return fmt.Errorf("config audit.sinks[%d]: %w", i, err)
 		}
@@ -119,36 +137,57 @@ func wireAudit(ctx context.Context, x *serverContext) error {
 			return fmt.Errorf("config audit.sinks[%d]: name %q is used twice", i, sc.Name)
 		}
 		seen[sc.Name] = true
-		r := &audit.SinkRunner{Name: sc.Name, Store: x.store, Sink: sink, Batch: sc.Batch, Poll: time.Duration(sc.PollInterval),
-			MaxBackoff: time.Duration(sc.MaxBackoff), Log: x.log}
-		x.jobs = append(x.jobs, r.Run)
+		if cs, ok := sink.(audit.CheckpointSink); ok {
+			cpSinks = append(cpSinks, cs)
+		}
+		r := &audit.SinkRunner{Name: sc.Name, Store: a.store, Sink: sink, Batch: sc.Batch, Poll: time.Duration(sc.PollInterval),
+			MaxBackoff: time.Duration(sc.MaxBackoff), Log: a.log}
+		a.jobs = append(a.jobs, r.Run)
 	}
 	keyID := ""
-	if signer != nil {
-		keyID = signer.KeyID()
+	if a.signer != nil {
+		keyID = a.signer.KeyID()
 	}
-	x.log.Info("audit chain", "signing_key", keyID, "checkpoint_every", cfg.CheckpointEvery, "sinks", len(cfg.Sinks))
+	extPath := ""
+	if ext != nil {
+		extPath = ext.Path
+	} else if len(cpSinks) == 0 {
+		a.log.Warn("audit: checkpoints are kept only in the database; set audit.checkpoint_file or a file or webhook sink so a truncated tail can be detected")
+	}
+	a.log.Info("audit chain", "signing_key", keyID, "checkpoint_every", cfg.CheckpointEvery, "sinks", len(cfg.Sinks), "external_checkpoints", extPath)
 	return nil
 }
 
-func appendJSONLine(path string, v any) error {
-	b, err := json.Marshal(v)
+// verifyChainAtStart verifies the chain against its checkpoints and the
+// one kept outside the database. A broken chain is logged as an error,
+// raised as a critical alert, and makes /readyz answer 503 (the server
+// goes on serving, so the evidence can be examined).
+func (a *app) verifyChainAtStart(ctx context.Context) {
+	rep, err := a.audit.VerifyAtStart(ctx)
 	if err != nil {
-		return err
+		if ctx.Err() == nil {
+			a.log.Error("audit: cannot verify the chain at start", "err", err)
+		}
+		return
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
+	if rep.OK {
+		a.log.Info("audit chain verified at start", "entries", rep.Entries, "checkpoints", rep.Checkpoints, "external_checkpoint", rep.External)
+		return
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
+	a.log.Error("AUDIT CHAIN TAMPERED WITH: the chain does not verify; /readyz reports unhealthy", "first_bad_seq", rep.FirstBadSeq,
+		"kind", rep.Kind, "detail", rep.Detail)
+	alert := steward.RaisedAlert{Detector: "audit_chain", Title: "The audit chain does not verify: " + rep.Kind, Severity: steward.SeverityCritical,
+		OWASP: "NHI2:2025", CSF: []string{"PR.DS-01", "DE.CM-09", "RS.AN-03"},
+		Evidence: map[string]any{"first_bad_seq": rep.FirstBadSeq, "kind": rep.Kind, "detail": rep.Detail, "external_checkpoint": rep.External}}
+	switch {
+	case a.alerts != nil:
+		if _, err := a.alerts.RaiseAlert(ctx, alert); err != nil && ctx.Err() == nil {
+			a.log.Error("audit: raise the tampering alert", "err", err)
+		}
+	case a.notifier != nil:
+		_ = a.notifier.Notify(ctx, steward.Notification{Kind: "alert", Severity: string(steward.SeverityCritical), Title: alert.Title,
+			Body: rep.Summary(), Time: time.Now().UTC()})
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func newSink(c auditSinkConfig, getenv func(string) string) (audit.Sink, error) {
@@ -193,41 +232,7 @@ func newSink(c auditSinkConfig, getenv func(string) string) (audit.Sink, error) 
 		if len(secret) == 0 {
 			return nil, fmt.Errorf("a webhook sink needs a signing secret: secret_env or secret_file")
 		}
-		return &webhookSink{url: c.URL, secret: secret, client: &http.Client{Timeout: 30 * time.Second}}, nil
+		return &audit.WebhookSink{URL: c.URL, Secret: secret, Client: &http.Client{Timeout: 30 * time.Second}, UserAgent: "steward/" + version}, nil
 	}
 	return nil, fmt.Errorf("type %q is not file, syslog or webhook", c.Type)
 }
-
-// webhookSink posts batches as JSON signed with HMAC-SHA256
-// (X-Steward-Signature: sha256=<hex>); any 2xx acknowledges the batch.
-type webhookSink struct {
-	url    string
-	secret []byte
-	client *http.Client
-}
-
-func (w *webhookSink) Deliver(ctx context.Context, evs []*steward.Event) error {
-	body, sig, err := audit.WebhookBody(evs, w.secret)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", w.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "steward/"+version)
-	req.Header.Set("X-Steward-Signature", sig)
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
-}
-
-func (w *webhookSink) Close() error { return nil }

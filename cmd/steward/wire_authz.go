@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/usage"
 )
 
@@ -30,39 +32,25 @@ type authzConfig struct {
 	Learning bool `yaml:"learning"`
 }
 
-// authzAPI joins the PDP and the usage service into httpapi.AuthzAPI.
-type authzAPI struct {
-	*authz.PDP
-	*usage.Service
+// newRecorder builds the usage log's batched writer.
+func newRecorder(c authzConfig, store *sqlstore.Store, log *slog.Logger) (*usage.Recorder, error) {
+	if c.PollInterval > steward.Duration(500*time.Millisecond) {
+		return nil, fmt.Errorf("config authz.poll_interval: at most 500ms, so policy changes reach every node within a second")
+	}
+	return usage.NewRecorder(usage.RecorderConfig{Store: store, QueueSize: c.QueueSize, BatchSize: c.BatchSize,
+		FlushInterval: time.Duration(c.FlushInterval), Logger: log}), nil
 }
 
-// wireAuthz wires the usage recorder and the policy decision point.
-func wireAuthz(ctx context.Context, x *serverContext) error {
-	c := x.cfg.Authz
-	if c.Disabled {
-		return nil
-	}
-	if c.PollInterval > steward.Duration(500*time.Millisecond) {
-		return fmt.Errorf("config authz.poll_interval: at most 500ms, so policy changes reach every node within a second")
-	}
-	rec := usage.NewRecorder(usage.RecorderConfig{Store: x.store, QueueSize: c.QueueSize, BatchSize: c.BatchSize,
-		FlushInterval: time.Duration(c.FlushInterval), Logger: x.log})
-	x.usage = rec
-	pdp, err := authz.New(ctx, authz.Config{Inventory: x.store, Store: x.store, Usage: rec, Logger: x.log,
+// newPDP builds the policy decision point; its decisions go into the
+// usage pipeline.
+func newPDP(ctx context.Context, c authzConfig, store *sqlstore.Store, pipeline steward.UsagePipeline, log *slog.Logger) (*authz.PDP, error) {
+	pdp, err := authz.New(ctx, authz.Config{Inventory: store, Store: store, Usage: pipeline, Logger: log,
 		PollInterval: time.Duration(c.PollInterval), IdentityTTL: time.Duration(c.IdentityTTL), Learning: c.Learning})
 	if err != nil {
-		return fmt.Errorf("authz: %w", err)
+		return nil, fmt.Errorf("authz: %w", err)
 	}
-	svc := usage.New(usage.Config{Store: x.store, Inventory: x.store, Credentials: x.store, Recorder: rec})
-	x.deps.Authz = authzAPI{pdp, svc}
-	x.jobs = append(x.jobs, rec.Run, pdp.Run)
-	x.closers = append(x.closers, func() {
-		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		rec.Flush(fctx)
-	})
 	if c.Learning {
-		x.log.Warn("authz learning mode: policy denies are logged but answered as permits")
+		log.Warn("authz learning mode: policy denies are logged but answered as permits")
 	}
-	return nil
+	return pdp, nil
 }

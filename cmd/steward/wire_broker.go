@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/sqlstore"
 )
 
 // brokerConfig is the broker section of steward.yaml.
@@ -45,87 +47,94 @@ type brokerConfig struct {
 	} `yaml:"auto_revoke"`
 }
 
-// wireBroker wires the broker capability into the server.
-func wireBroker(ctx context.Context, x *serverContext) error {
-	c := x.cfg.Broker
+// newBroker builds the credential broker, or nil when it is off: disabled,
+// or on PostgreSQL without a shared master key. Its authentications go
+// into the usage pipeline.
+func newBroker(ctx context.Context, cfg Config, getenv func(string) string, store *sqlstore.Store, pipeline steward.UsagePipeline, log *slog.Logger) (*broker.Broker, error) {
+	c := cfg.Broker
 	if c.Disabled {
-		x.log.Info("credential broker disabled")
-		return nil
+		log.Info("credential broker disabled")
+		return nil, nil
 	}
-	src := secretbox.Source{Env: x.g.getenv("STEWARD_MASTER_KEY"), File: x.g.getenv("STEWARD_MASTER_KEY_FILE")}
-	if x.cfg.DB == "" {
-		src.DataDir = x.cfg.DataDir
+	src := secretbox.Source{Env: getenv("STEWARD_MASTER_KEY"), File: getenv("STEWARD_MASTER_KEY_FILE")}
+	if cfg.DB == "" {
+		src.DataDir = cfg.DataDir
 	} else if src.Env == "" && src.File == "" {
 		// Several nodes need one shared key, so none is generated; without
 		// one the broker stays off (its routes answer 501). A key that is
 		// set but unreadable stops the server below.
-		x.log.Warn("credential broker disabled: set STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE (the same on every node) to issue credentials")
-		return nil
+		log.Warn("credential broker disabled: set STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE (the same on every node) to issue credentials")
+		return nil, nil
 	}
 	master, origin, err := secretbox.Load(src)
 	if err != nil {
-		return fmt.Errorf("credential broker: cannot read the master key, refusing to start: %w", err)
+		return nil, fmt.Errorf("credential broker: cannot read the master key, refusing to start: %w", err)
 	}
 	box, err := secretbox.New(master)
 	if err != nil {
-		return fmt.Errorf("credential broker: master key: %w", err)
+		return nil, fmt.Errorf("credential broker: master key: %w", err)
 	}
-	pepper, pepperOrigin, err := loadPepper(c, x.g.getenv, master)
+	pepper, pepperOrigin, err := loadPepper(c, getenv, master)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	issuer := c.Issuer
 	if issuer == "" {
 		scheme := "http"
-		if x.cfg.TLSCert != "" {
+		if cfg.TLSCert != "" {
 			scheme = "https"
 		}
-		issuer = scheme + "://" + x.cfg.Addr
+		issuer = scheme + "://" + cfg.Addr
 	}
-	policy, err := x.cfg.lifecyclePolicy()
+	policy, err := cfg.lifecyclePolicy()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b, err := broker.New(ctx, broker.Config{Store: x.store, Box: box, Pepper: pepper, Issuer: issuer, TokenTTL: time.Duration(c.TokenTTL),
-		Algorithm: c.Algorithm, Policy: policy, Logger: x.log, Usage: x.usage})
+	b, err := broker.New(ctx, broker.Config{Store: store, Box: box, Pepper: pepper, Issuer: issuer, TokenTTL: time.Duration(c.TokenTTL),
+		Algorithm: c.Algorithm, Policy: policy, Logger: log, Usage: pipeline})
 	if err != nil {
-		return fmt.Errorf("credential broker: %w", err)
+		return nil, fmt.Errorf("credential broker: %w", err)
 	}
-	x.log.Info("credential broker", "issuer", issuer, "master_key", origin, "master_key_id", box.KeyID(), "pepper", pepperOrigin)
-	x.deps.Broker = b
-	operators := x.deps.Auth
-	x.deps.Auth = func(ctx context.Context, tok string) (*steward.Principal, error) {
-		if broker.IsStewardToken(tok) {
-			return b.Authenticate(ctx, tok)
-		}
-		return operators(ctx, tok)
-	}
-	x.jobs = append(x.jobs, func(ctx context.Context) {
+	log.Info("credential broker", "issuer", issuer, "master_key", origin, "master_key_id", box.KeyID(), "pepper", pepperOrigin)
+	return b, nil
+}
+
+// brokerJobs are the broker's background work: following other nodes'
+// revocations, flushing last-use times, and the credential expiry sweep.
+func brokerJobs(c brokerConfig, b *broker.Broker, log *slog.Logger) []func(ctx context.Context) {
+	jobs := []func(ctx context.Context){func(ctx context.Context) {
 		b.Run(ctx, time.Duration(c.SyncInterval), time.Duration(c.LastUsedFlush))
-	})
-	if !c.AutoRevoke.Disabled {
-		every := time.Duration(c.AutoRevoke.Interval)
-		if every <= 0 {
-			every = time.Minute
-		}
-		x.jobs = append(x.jobs, func(ctx context.Context) {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				if n, err := b.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-					x.log.Error("credential expiry sweep", "err", err)
-				} else if n > 0 {
-					x.log.Info("credential expiry sweep", "credentials", n)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
+	}}
+	if c.AutoRevoke.Disabled {
+		return jobs
+	}
+	every := time.Duration(c.AutoRevoke.Interval)
+	if every <= 0 {
+		every = time.Minute
+	}
+	return append(jobs, func(ctx context.Context) {
+		everyTick(ctx, every, func() {
+			if n, err := b.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+				log.Error("credential expiry sweep", "err", err)
+			} else if n > 0 {
+				log.Info("credential expiry sweep", "credentials", n)
 			}
 		})
+	})
+}
+
+// everyTick runs fn at once, then every interval until ctx ends.
+func everyTick(ctx context.Context, every time.Duration, fn func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	return nil
 }
 
 // loadPepper reads the digest pepper: STEWARD_BROKER_PEPPER, the

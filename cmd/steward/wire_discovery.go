@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"log/slog"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/discovery"
+	"github.com/steward-nhi/steward/sqlstore"
 )
 
 // discoveryConfig is the discovery section of steward.yaml.
@@ -17,21 +18,21 @@ type discoveryConfig struct {
 	Sensitivity string `yaml:"sensitivity"`
 }
 
-// wireDiscovery links scanner reports to the inventory.
-func wireDiscovery(ctx context.Context, x *serverContext) error {
-	d := discovery.New(x.store, nil, x.log)
-	d.AutoRevoke = x.cfg.Discovery.AutoRevoke
-	if s := x.cfg.Discovery.Sensitivity; s != "" {
+// newDiscovery builds the service that links scanner reports to the
+// inventory.
+func newDiscovery(c discoveryConfig, store *sqlstore.Store, log *slog.Logger) (*discovery.Service, error) {
+	d := discovery.New(store, nil, log)
+	d.AutoRevoke = c.AutoRevoke
+	if s := c.Sensitivity; s != "" {
 		if !steward.ValidSensitivity(steward.Sensitivity(s)) {
-			return steward.FieldError("discovery.sensitivity", "%q is not one of critical, high, medium, low", s)
+			return nil, steward.FieldError("discovery.sensitivity", "%q is not one of critical, high, medium, low", s)
 		}
 		d.Sensitivity = steward.Sensitivity(s)
 	}
-	x.discovery = d
-	x.deps.Discovery = d
-	x.deps.IsDiscoveryFormat = discovery.IsFormat
-	x.deps.ParseDiscovery = func(format string, body []byte) (*steward.DiscoveryReport, []steward.RecordError, error) {
-		return discovery.Parse(format, bytes.NewReader(body))
-	}
-	return nil
+	return d, nil
+}
+
+// parseDiscovery reads another scanner's report for the import route.
+func parseDiscovery(format string, body []byte) (*steward.DiscoveryReport, []steward.RecordError, error) {
+	return discovery.Parse(format, bytes.NewReader(body))
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/web"
 )
 
@@ -19,135 +17,80 @@ type webConfig struct {
 	SessionLifetime steward.Duration `yaml:"session_lifetime"`
 }
 
-// wireWeb mounts the web console on the server (x.deps.Mount) and runs its
-// housekeeping: a daily inventory snapshot for the trends and the removal
-// of expired sessions.
-func wireWeb(ctx context.Context, x *serverContext) error {
-	wc := x.cfg.Web
+// buildConsole builds the web console from the capabilities assembled
+// before it, or nil when web.enabled is false.
+func (a *app) buildConsole() (*web.Console, error) {
+	wc := a.cfg.Web
 	if wc.Enabled != nil && !*wc.Enabled {
-		x.log.Info("web console disabled (web.enabled: false)")
-		return nil
+		a.log.Info("web console disabled (web.enabled: false)")
+		return nil, nil
 	}
 	lifetime := time.Duration(wc.SessionLifetime)
 	switch {
 	case lifetime == 0:
 		lifetime = web.DefaultSessionLifetime
 	case lifetime < time.Minute || lifetime > 30*24*time.Hour:
-		return fmt.Errorf("config web.session_lifetime: %s must be between 1m and 30d", wc.SessionLifetime)
+		return nil, fmt.Errorf("config web.session_lifetime: %s must be between 1m and 30d", wc.SessionLifetime)
 	}
-	stats := func(ctx context.Context) (*steward.InventoryStats, error) {
-		return x.store.InventoryStats(ctx, time.Now())
+	c := web.Config{
+		Identities: a.inventory, Owners: a.inventory, Authenticate: a.inventory.Authenticate, Stats: a.stats,
+		Sessions: a.store, Dashboard: a.store, Policy: a.inventory.Policy(),
+		Logger: a.log.With("component", "web"), SessionLifetime: lifetime, Version: version,
 	}
-	console, err := web.New(web.Config{
-		Identities: x.svc, Owners: x.svc, Authenticate: x.svc.Authenticate, Stats: stats,
-		Sessions: x.store, Dashboard: x.store, Policy: x.svc.Policy(),
-		Logger: x.log.With("component", "web"), SessionLifetime: lifetime, Version: version,
-		Pages: webPages(x), Findings: findingsOf(x), Alerts: alertsOf(x), Usage: usageOf(x), Policies: policiesOf(x), Broker: brokerOf(x),
-		Reviews: reviewsOf(x), ReviewDecisions: reviewDecisionsOf(x),
-	})
-	if err != nil {
-		return err
+	// Each capability's pages and sections, while it is wired. The access
+	// reviews have their own routes (Reviews); the broker's credentials are
+	// on each identity's page (Broker).
+	if a.posture != nil {
+		c.Findings, c.Reviews, c.ReviewDecisions = a.posture, a.posture, a.posture
+		c.Pages = append(c.Pages, web.FindingsPage(a.posture))
 	}
-	x.deps.Mount = append(x.deps.Mount, func(mux *http.ServeMux, s *httpapi.Server) { console.Register(s.Handle) })
-	x.jobs = append(x.jobs, func(ctx context.Context) { webHousekeeping(ctx, x, console, stats) })
-	return nil
-}
-
-// webPages lists the console pages of capabilities that are wired.
-func webPages(x *serverContext) []web.Page {
-	var pages []web.Page
-	if f := findingsOf(x); f != nil {
-		pages = append(pages, web.FindingsPage(f))
+	if a.audit != nil {
+		c.Pages = append(c.Pages, web.AuditPage(a.audit))
 	}
-	if a, ok := x.deps.Audit.(web.AuditReader); ok && a != nil {
-		pages = append(pages, web.AuditPage(a))
+	if a.alerts != nil {
+		c.Alerts = a.alerts
+		c.Pages = append(c.Pages, web.AlertsPage(a.alerts))
 	}
-	if a := alertsOf(x); a != nil {
-		pages = append(pages, web.AlertsPage(a))
+	if a.discovery != nil {
+		c.Pages = append(c.Pages, web.DiscoveryPage(a.discovery))
 	}
-	if x.discovery != nil {
-		pages = append(pages, web.DiscoveryPage(x.discovery))
+	if a.pdp != nil {
+		c.Policies, c.Usage = a.pdp, a.usageAPI
+		c.Pages = append(c.Pages, web.PoliciesPage(a.pdp))
 	}
-	if p := policiesOf(x); p != nil {
-		pages = append(pages, web.PoliciesPage(p))
+	if a.broker != nil {
+		c.Broker = a.broker
 	}
-	// The access reviews have their own routes (web.Config.Reviews); the
-	// broker's credentials are on each identity's page (web.Config.Broker).
-	return pages
-}
-
-// The capabilities the console shows, each nil while it is not wired (a
-// nil interface in Deps fails the assertion).
-
-func findingsOf(x *serverContext) web.FindingsReader {
-	f, _ := x.deps.Posture.(web.FindingsReader)
-	return f
-}
-
-func alertsOf(x *serverContext) web.AlertsReader {
-	a, _ := x.deps.Alerts.(web.AlertsReader)
-	return a
-}
-
-func policiesOf(x *serverContext) web.PoliciesReader {
-	p, _ := x.deps.Authz.(web.PoliciesReader)
-	return p
-}
-
-func brokerOf(x *serverContext) web.CredentialBroker {
-	b, _ := x.deps.Broker.(web.CredentialBroker)
-	return b
-}
-
-func reviewsOf(x *serverContext) web.ReviewsReader {
-	r, _ := x.deps.Posture.(web.ReviewsReader)
-	return r
-}
-
-func reviewDecisionsOf(x *serverContext) web.ReviewDecider {
-	d, _ := x.deps.Posture.(web.ReviewDecider)
-	return d
-}
-
-func usageOf(x *serverContext) web.UsageReader {
-	u, _ := x.deps.Authz.(web.UsageReader)
-	return u
+	return web.New(c)
 }
 
 // webHousekeeping computes the dashboard once at start (so no request waits
 // for it), then records today's inventory snapshot and removes expired
 // sessions, at start and every hour.
-func webHousekeeping(ctx context.Context, x *serverContext, console *web.Console, stats func(context.Context) (*steward.InventoryStats, error)) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	if err := console.Refresh(ctx); err != nil && ctx.Err() == nil {
-		x.log.Warn("web: dashboard warm-up", "err", err)
+func webHousekeeping(ctx context.Context, a *app) {
+	if err := a.console.Refresh(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("web: dashboard warm-up", "err", err)
 	}
-	for {
+	everyTick(ctx, time.Hour, func() {
 		now := time.Now().UTC()
-		if st, err := stats(ctx); err == nil {
+		if st, err := a.stats(ctx); err == nil {
 			d := steward.DailyStats{Day: now, Identities: st.Identities, Live: st.Identities - st.ByStatus[string(steward.StatusRevoked)],
 				Unowned: st.Unowned, Orphaned: st.Orphaned, Expired: st.Expired, OpenFindings: -1, SevereFindings: -1}
-			if m, ok := x.deps.Posture.(web.FindingMatrixReader); ok && m != nil {
-				if counts, err := m.FindingMatrix(steward.WithPrincipal(ctx, steward.SystemPrincipal("web"))); err == nil {
+			if a.posture != nil {
+				if counts, err := a.posture.FindingMatrix(steward.WithPrincipal(ctx, steward.SystemPrincipal("web"))); err == nil {
 					d.OpenFindings, d.SevereFindings = web.FindingTotals(counts)
 				} else if ctx.Err() == nil {
-					x.log.Warn("web: count findings", "err", err)
+					a.log.Warn("web: count findings", "err", err)
 				}
 			}
-			if err := x.store.RecordDailyStats(ctx, d); err != nil && ctx.Err() == nil {
-				x.log.Warn("web: record daily stats", "err", err)
+			if err := a.store.RecordDailyStats(ctx, d); err != nil && ctx.Err() == nil {
+				a.log.Warn("web: record daily stats", "err", err)
 			}
 		} else if ctx.Err() == nil {
-			x.log.Warn("web: inventory stats", "err", err)
+			a.log.Warn("web: inventory stats", "err", err)
 		}
-		if _, err := x.store.DeleteExpiredWebSessions(ctx, now); err != nil && ctx.Err() == nil {
-			x.log.Warn("web: delete expired sessions", "err", err)
+		if _, err := a.store.DeleteExpiredWebSessions(ctx, now); err != nil && ctx.Err() == nil {
+			a.log.Warn("web: delete expired sessions", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

@@ -1,9 +1,6 @@
 package aws
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,69 +9,30 @@ import (
 	"github.com/steward-nhi/steward/importer/internal/importtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 const sample = "testdata/credential-report.csv"
 
-func read(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseMatchesGolden(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, Parse, sample)
 	importtest.Check(t, res, "aws")
-	importtest.Golden(t, "testdata/credential-report.golden.json", res, *update)
+	importtest.Golden(t, "testdata/credential-report.golden.json", res)
 }
 
 func TestEveryFormOfTheReportParsesTheSame(t *testing.T) {
-	want, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := importtest.ParseFile(t, Parse, sample)
 	for _, path := range []string{"testdata/credential-report.b64", "testdata/get-credential-report.json"} {
 		t.Run(path, func(t *testing.T) {
-			got, err := Parse(bytes.NewReader(read(t, path)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
+			if got := importtest.ParseFile(t, Parse, path); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s parses differently from the CSV", path)
 			}
 		})
 	}
 }
 
-func TestParseIsDeterministic(t *testing.T) {
-	a, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(a, b) {
-		t.Error("two parses of the same file differ")
-	}
-}
+func TestParseIsDeterministic(t *testing.T) { importtest.Deterministic(t, Parse, sample) }
 
 func TestParseReadsTheReport(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]steward.ImportRecord{}
-	for _, r := range res.Records {
-		byName[r.Identity.Name] = r
-	}
+	res := importtest.ParseFile(t, Parse, sample)
+	byName := importtest.ByName(res)
 	tests := []struct {
 		name  string
 		check func(t *testing.T, r steward.ImportRecord)
@@ -148,58 +106,28 @@ func TestBadRowsAreReportedWithTheirLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Parse(strings.NewReader(header + tt.row + "\n"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Bad) != 1 {
-				t.Fatalf("bad records %+v, want one", res.Bad)
-			}
-			b := res.Bad[0]
 			lines := strings.Count(tt.row, "\n") + 2
-			if b.Field != tt.wantField || b.Line != lines || b.Record != lines-1 {
-				t.Errorf("got %+v, want field %q at line %d", b, tt.wantField, lines)
+			if b := importtest.OneBadRecord(t, Parse, header+tt.row+"\n", tt.wantField, lines); b.Record != lines-1 {
+				t.Errorf("got %+v, want record %d", b, lines-1)
 			}
 		})
 	}
 }
 
 func TestMalformedFilesAreRejectedNamingTheLine(t *testing.T) {
-	tests := []struct {
-		name, input, want string
-	}{
+	importtest.Rejects(t, Parse, []importtest.Malformed{
 		{"an empty file", "", "empty"},
 		{"a header without a required column", "user,arn,password_enabled\nx,arn:aws:iam::1:user/x,false\n", `line 1: the header has no "user_creation_time" column`},
 		{"a stray quote", header + "svc,\"arn:aws:iam::1:user/svc,N/A\n", "line 2"},
 		{"text that is neither CSV nor base64", "hello world!\n", "line 1: not a credential report"},
 		{"JSON that is not the command's output", `{"Foo": 1}`, "Content"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(strings.NewReader(tt.input))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q (code %s), want it to contain %q", err, steward.ErrorCode(err), tt.want)
-			}
-		})
-	}
+	})
 }
 
 func FuzzParse(f *testing.F) {
 	for _, p := range []string{sample, "testdata/credential-report.b64", "testdata/get-credential-report.json"} {
-		f.Add(read(f, p))
+		f.Add(importtest.Read(f, p))
 	}
 	f.Add([]byte(header + "svc,arn:aws:iam::1:user/svc,N/A,true,N/A,true,true,2024-01-01T00:00:00Z,N/A,false,N/A,N/A\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Parse(bytes.NewReader(data))
-		if err != nil {
-			if steward.ErrorCode(err) != steward.EINVALID {
-				t.Fatalf("error of code %s: %v", steward.ErrorCode(err), err)
-			}
-			return
-		}
-		importtest.Check(t, res, "aws")
-	})
+	importtest.Fuzz(f, Parse, "aws")
 }

@@ -104,8 +104,7 @@ type parser struct {
 func (p *parser) apps(elems []kit.Element) {
 	for _, el := range elems {
 		var a app
-		if re := kit.Decode(el, &a); re != nil {
-			p.c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
+		if !p.c.Decode(el, &a) {
 			continue
 		}
 		if strings.TrimSpace(a.AppID) == "" {
@@ -156,8 +155,7 @@ func (p *parser) bare(elems []kit.Element) {
 	groups := map[string]*group{}
 	for _, el := range elems {
 		var c credential
-		if re := kit.Decode(el, &c); re != nil {
-			p.c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
+		if !p.c.Decode(el, &c) {
 			continue
 		}
 		if c.AppID == "" {

@@ -1,62 +1,33 @@
 package azure
 
 import (
-	"bytes"
-	"flag"
-	"os"
-	"reflect"
-	"strings"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/importer/internal/importtest"
+	"github.com/steward-nhi/steward/importer/internal/kit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const sample = "testdata/applications.json"
 
 // now is the fixed time the tests parse at.
 var now = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
-func read(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// parse is Parse at the fixed time now.
+func parse(r io.Reader) (kit.Result, error) { return Parse(r, now) }
 
 func TestParseMatchesGolden(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, parse, sample)
 	importtest.Check(t, res, "azure")
-	importtest.Golden(t, "testdata/applications.golden.json", res, *update)
+	importtest.Golden(t, "testdata/applications.golden.json", res)
 }
 
-func TestParseIsDeterministic(t *testing.T) {
-	a, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(a, b) {
-		t.Error("two parses of the same file differ")
-	}
-}
+func TestParseIsDeterministic(t *testing.T) { importtest.Deterministic(t, parse, sample) }
 
 func TestApplications(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, parse, sample)
 	tests := []struct {
 		name    string
 		creds   int
@@ -103,14 +74,7 @@ func TestApplications(t *testing.T) {
 		{Record: 4, Line: 63, Field: "passwordCredentials[0].endDateTime"},
 		{Record: 5, Line: 77, Field: "appId"},
 	}
-	if len(res.Bad) != len(wantBad) {
-		t.Fatalf("bad %+v", res.Bad)
-	}
-	for n, w := range wantBad {
-		if g := res.Bad[n]; g.Record != w.Record || g.Line != w.Line || g.Field != w.Field {
-			t.Errorf("bad %d: got %+v, want %+v", n, g, w)
-		}
-	}
+	importtest.SameRecordErrors(t, res.Bad, wantBad)
 }
 
 func TestEveryShapeOfTheExportIsAccepted(t *testing.T) {
@@ -126,10 +90,7 @@ func TestEveryShapeOfTheExportIsAccepted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Parse(strings.NewReader(tt.input), now)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importtest.ParseString(t, parse, tt.input)
 			if len(res.Records) != tt.records || len(res.Bad) != 0 {
 				t.Errorf("got %+v", res)
 			}
@@ -140,10 +101,7 @@ func TestEveryShapeOfTheExportIsAccepted(t *testing.T) {
 
 func TestABareListGroupsCredentialsByApplication(t *testing.T) {
 	in := `[{"appId": "a1", "keyId": "k1", "hint": "abc"}, {"appId": "a1", "keyId": "k2", "type": "AsymmetricX509Cert"}, {"appId": "a2", "appDisplayName": "two", "keyId": "k3"}]`
-	res, err := Parse(strings.NewReader(in), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseString(t, parse, in)
 	if len(res.Records) != 2 {
 		t.Fatalf("got %+v", res)
 	}
@@ -158,10 +116,7 @@ func TestABareListGroupsCredentialsByApplication(t *testing.T) {
 func TestSecretTextIsOnlyFingerprinted(t *testing.T) {
 	const secret = "Q~aV3ryS3cr3tV4lu3.ForTestsOnly"
 	in := `{"appId": "a1", "passwordCredentials": [{"keyId": "k1", "hint": "Q~a", "secretText": "` + secret + `", "endDateTime": "2026-01-01T00:00:00Z"}]}`
-	res, err := Parse(strings.NewReader(in), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseString(t, parse, in)
 	importtest.Check(t, res, "azure", secret)
 	if fp := res.Records[0].Credentials[0].Fingerprint; fp != steward.Fingerprint([]byte(secret)) {
 		t.Errorf("fingerprint %q", fp)
@@ -182,52 +137,24 @@ func TestBadRecordsNameTheirField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Parse(strings.NewReader(tt.input), now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Bad) != 1 || res.Bad[0].Field != tt.field || res.Bad[0].Line != 1 {
-				t.Errorf("bad %+v, want one naming %q on line 1", res.Bad, tt.field)
-			}
+			importtest.OneBadRecord(t, parse, tt.input, tt.field, 1)
 		})
 	}
 }
 
 func TestMalformedFilesAreRejectedNamingTheLine(t *testing.T) {
-	tests := []struct {
-		name, input, want string
-	}{
+	importtest.Rejects(t, parse, []importtest.Malformed{
 		{"a bare list of credentials without any appId", "[\n  {\"keyId\": \"k1\", \"hint\": \"abc\"}\n]", "line 2: record 1 is a credential"},
 		{"a syntax error", "{\"value\": [\n  {\"appId\": \"a\"}\n  {\"appId\": \"b\"}\n]}", "line 3"},
 		{"a value that is not a list", "{\"value\": \"x\"}", `line 1: "value" must be an array`},
 		{"a number", "42", "line 1: expected a JSON array or object"},
 		{"YAML", "appId: a\n", "line 1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(strings.NewReader(tt.input), now)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q, want it to contain %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(read(f, sample))
+	f.Add(importtest.Read(f, sample))
 	f.Add([]byte(`[{"appId": "a1", "keyId": "k1", "endDateTime": "2026-01-01T00:00:00Z"}, {"keyId": "k2"}]`))
 	f.Add([]byte(`{"appId": "a", "keyCredentials": [{"keyId": "k", "key": "AAAA"}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Parse(bytes.NewReader(data), now)
-		if err != nil {
-			if steward.ErrorCode(err) != steward.EINVALID {
-				t.Fatalf("error of code %s: %v", steward.ErrorCode(err), err)
-			}
-			return
-		}
-		importtest.Check(t, res, "azure")
-	})
+	importtest.Fuzz(f, parse, "azure")
 }

@@ -56,8 +56,7 @@ func Parse(r io.Reader, now time.Time) (kit.Result, error) {
 	groups := map[string]*group{}
 	for _, el := range elems {
 		var k key
-		if re := kit.Decode(el, &k); re != nil {
-			c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
+		if !c.Decode(el, &k) {
 			continue
 		}
 		project, saRef, keyID, ok := splitName(k.Name)

@@ -1,69 +1,35 @@
 package gcp
 
 import (
-	"bytes"
-	"flag"
-	"os"
-	"reflect"
-	"strings"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/importer/internal/importtest"
+	"github.com/steward-nhi/steward/importer/internal/kit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const sample = "testdata/keys.json"
 
 // now is the fixed time the tests parse at.
 var now = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
-func read(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// parse is Parse at the fixed time now.
+func parse(r io.Reader) (kit.Result, error) { return Parse(r, now) }
 
 func parseSample(t *testing.T) map[string]steward.ImportRecord {
 	t.Helper()
-	res, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]steward.ImportRecord{}
-	for _, r := range res.Records {
-		out[r.Identity.Name] = r
-	}
-	return out
+	return importtest.ByName(importtest.ParseFile(t, parse, sample))
 }
 
 func TestParseMatchesGolden(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, parse, sample)
 	importtest.Check(t, res, "gcp")
-	importtest.Golden(t, "testdata/keys.golden.json", res, *update)
+	importtest.Golden(t, "testdata/keys.golden.json", res)
 }
 
-func TestParseIsDeterministic(t *testing.T) {
-	a, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(a, b) {
-		t.Error("two parses of the same file differ")
-	}
-}
+func TestParseIsDeterministic(t *testing.T) { importtest.Deterministic(t, parse, sample) }
 
 func TestKeysAreGroupedByServiceAccount(t *testing.T) {
 	recs := parseSample(t)
@@ -134,31 +100,18 @@ func TestKeyStatusAndExpiry(t *testing.T) {
 }
 
 func TestBadKeysAreReportedWithTheirRecordAndLine(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, parse, sample)
 	want := []steward.RecordError{
 		{Record: 7, Line: 58, Field: "validAfterTime"},
 		{Record: 8, Line: 66, Field: "name"},
 	}
-	if len(res.Bad) != len(want) {
-		t.Fatalf("bad records %+v", res.Bad)
-	}
-	for n, w := range want {
-		if g := res.Bad[n]; g.Record != w.Record || g.Line != w.Line || g.Field != w.Field {
-			t.Errorf("bad record %d: got %+v, want %+v", n, g, w)
-		}
-	}
+	importtest.SameRecordErrors(t, res.Bad, want)
 }
 
 func TestPrivateKeyDataIsOnlyFingerprinted(t *testing.T) {
 	const secret = "eyJ0eXBlIjoic2VydmljZV9hY2NvdW50In0="
 	in := `[{"name":"projects/p/serviceAccounts/new@p.iam.gserviceaccount.com/keys/k1","keyType":"USER_MANAGED","validAfterTime":"2025-01-01T00:00:00Z","validBeforeTime":"9999-12-31T23:59:59Z","privateKeyData":"` + secret + `"}]`
-	res, err := Parse(strings.NewReader(in), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseString(t, parse, in)
 	importtest.Check(t, res, "gcp", secret, `{"type":"service_account"}`)
 	if fp := res.Records[0].Credentials[0].Fingerprint; fp != steward.Fingerprint([]byte(`{"type":"service_account"}`)) {
 		t.Errorf("fingerprint %q", fp)
@@ -166,52 +119,27 @@ func TestPrivateKeyDataIsOnlyFingerprinted(t *testing.T) {
 }
 
 func TestMalformedFilesAreRejectedNamingTheLine(t *testing.T) {
-	tests := []struct {
-		name, input, want string
-	}{
+	importtest.Rejects(t, parse, []importtest.Malformed{
 		{"an empty file", " \n", "empty"},
 		{"a syntax error", "[\n  {\"name\": \"x\",}\n]", "line 2"},
 		{"a truncated array", "[\n  {\"name\": \"x\"},\n", "line 3"},
 		{"an object", "\n{\"name\": \"projects/p/serviceAccounts/a/keys/k\"}", "line 2: expected a JSON array"},
 		{"CSV", "user,arn\nx,y\n", "line 1"},
 		{"trailing data", "[]\n[]", "line 2: unexpected data"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(strings.NewReader(tt.input), now)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q, want it to contain %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestTheAPIsKeysObjectIsAccepted(t *testing.T) {
 	in := `{"keys": [{"name": "projects/p/serviceAccounts/a@p.iam.gserviceaccount.com/keys/k1", "validAfterTime": "2025-01-01T00:00:00Z"}]}`
-	res, err := Parse(strings.NewReader(in), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseString(t, parse, in)
 	if len(res.Records) != 1 || len(res.Bad) != 0 {
 		t.Errorf("got %+v", res)
 	}
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(read(f, sample))
+	f.Add(importtest.Read(f, sample))
 	f.Add([]byte(`{"keys": [{"name": "projects/p/serviceAccounts/a/keys/k", "disabled": true}]}`))
 	f.Add([]byte(`[{"name": 1}, "x", null]`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Parse(bytes.NewReader(data), now)
-		if err != nil {
-			if steward.ErrorCode(err) != steward.EINVALID {
-				t.Fatalf("error of code %s: %v", steward.ErrorCode(err), err)
-			}
-			return
-		}
-		importtest.Check(t, res, "gcp")
-	})
+	importtest.Fuzz(f, parse, "gcp")
 }

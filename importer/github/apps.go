@@ -40,22 +40,7 @@ func ParseAppInstallations(r io.Reader) (kit.Result, error) {
 	if single {
 		return kit.Result{}, kit.Invalid(elems[0].Line, `expected {"installations": […]} or a JSON array of installations (GET /orgs/{org}/installations)`)
 	}
-	var c kit.Collector
-	for _, el := range elems {
-		var in installation
-		if re := kit.Decode(el, &in); re != nil {
-			c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
-			continue
-		}
-		rec, field, err := appRecord(&in)
-		if err != nil {
-			c.Bad(el.Index, el.Line, rec.Identity.ExternalRef, field, "%v", err)
-			continue
-		}
-		rec.Line = el.Line
-		c.Add(el.Index, rec)
-	}
-	return c.Result(), nil
+	return kit.Records(elems, appRecord), nil
 }
 
 func appRecord(in *installation) (steward.ImportRecord, string, error) {

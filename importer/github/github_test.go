@@ -1,12 +1,8 @@
 package github
 
 import (
-	"bytes"
-	"flag"
 	"io"
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,17 +10,6 @@ import (
 	"github.com/steward-nhi/steward/importer/internal/importtest"
 	"github.com/steward-nhi/steward/importer/internal/kit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func read(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 var parsers = []struct {
 	name   string
@@ -39,12 +24,9 @@ var parsers = []struct {
 func TestParseMatchesGolden(t *testing.T) {
 	for _, p := range parsers {
 		t.Run(p.name, func(t *testing.T) {
-			res, err := p.parse(bytes.NewReader(read(t, p.sample)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importtest.ParseFile(t, p.parse, p.sample)
 			importtest.Check(t, res, "github")
-			importtest.Golden(t, p.golden, res, *update)
+			importtest.Golden(t, p.golden, res)
 		})
 	}
 }
@@ -52,26 +34,13 @@ func TestParseMatchesGolden(t *testing.T) {
 func TestParseIsDeterministic(t *testing.T) {
 	for _, p := range parsers {
 		t.Run(p.name, func(t *testing.T) {
-			a, err := p.parse(bytes.NewReader(read(t, p.sample)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := p.parse(bytes.NewReader(read(t, p.sample)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(a, b) {
-				t.Error("two parses of the same file differ")
-			}
+			importtest.Deterministic(t, p.parse, p.sample)
 		})
 	}
 }
 
 func TestPATGrants(t *testing.T) {
-	res, err := ParsePATGrants(bytes.NewReader(read(t, "testdata/pat-grants.json")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, ParsePATGrants, "testdata/pat-grants.json")
 	tests := []struct {
 		ref, name, owner string
 		status           steward.Status
@@ -120,10 +89,7 @@ func fmtTime(t *time.Time) string {
 }
 
 func TestAppInstallations(t *testing.T) {
-	res, err := ParseAppInstallations(bytes.NewReader(read(t, "testdata/app-installations.json")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, ParseAppInstallations, "testdata/app-installations.json")
 	tests := []struct {
 		ref, name string
 		status    steward.Status
@@ -156,10 +122,7 @@ func TestAppInstallations(t *testing.T) {
 }
 
 func TestABareArrayOfInstallationsIsAccepted(t *testing.T) {
-	res, err := ParseAppInstallations(strings.NewReader(`[{"id": 7, "app_slug": "x", "app_id": 9}]`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseString(t, ParseAppInstallations, `[{"id": 7, "app_slug": "x", "app_id": 9}]`)
 	if len(res.Records) != 1 || res.Records[0].Identity.ExternalRef != "installation:7" {
 		t.Errorf("got %+v", res)
 	}
@@ -183,63 +146,27 @@ func TestBadRecordsNameTheirField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := tt.parse(strings.NewReader(tt.input))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Bad) != 1 || res.Bad[0].Field != tt.field || res.Bad[0].Line != 1 {
-				t.Errorf("bad %+v, want one naming %q on line 1", res.Bad, tt.field)
-			}
+			importtest.OneBadRecord(t, tt.parse, tt.input, tt.field, 1)
 		})
 	}
 }
 
 func TestMalformedFilesAreRejectedNamingTheLine(t *testing.T) {
-	tests := []struct {
-		name  string
-		parse func(io.Reader) (kit.Result, error)
-		input string
-		want  string
-	}{
-		{"PAT grants with a syntax error", ParsePATGrants, "[\n{\"token_id\": 1},\n{\"token_id\": 2,,}\n]", "line 3"},
-		{"PAT grants as an object", ParsePATGrants, `{"token_id": 1}`, "line 1: expected a JSON array"},
-		{"installations that are not an array", ParseAppInstallations, "{\n  \"installations\": 3\n}", `line 2: "installations" must be an array`},
-		{"installations with a truncated file", ParseAppInstallations, "{\"installations\": [\n{\"id\": 1}", "line 2"},
-		{"an empty file", ParseAppInstallations, "", "empty"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.parse(strings.NewReader(tt.input))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q, want it to contain %q", err, tt.want)
-			}
-		})
-	}
-}
-
-func fuzz(f *testing.F, parse func(io.Reader) (kit.Result, error), seeds ...[]byte) {
-	for _, s := range seeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := parse(bytes.NewReader(data))
-		if err != nil {
-			if steward.ErrorCode(err) != steward.EINVALID {
-				t.Fatalf("error of code %s: %v", steward.ErrorCode(err), err)
-			}
-			return
-		}
-		importtest.Check(t, res, "github")
+	importtest.Rejects(t, ParsePATGrants, []importtest.Malformed{
+		{"PAT grants with a syntax error", "[\n{\"token_id\": 1},\n{\"token_id\": 2,,}\n]", "line 3"},
+		{"PAT grants as an object", `{"token_id": 1}`, "line 1: expected a JSON array"},
+	})
+	importtest.Rejects(t, ParseAppInstallations, []importtest.Malformed{
+		{"installations that are not an array", "{\n  \"installations\": 3\n}", `line 2: "installations" must be an array`},
+		{"installations with a truncated file", "{\"installations\": [\n{\"id\": 1}", "line 2"},
+		{"an empty file", "", "empty"},
 	})
 }
 
 func FuzzParsePATGrants(f *testing.F) {
-	fuzz(f, ParsePATGrants, read(f, "testdata/pat-grants.json"), []byte(`[{"id": 1, "permissions": {"repository": {"a": ""}}}]`))
+	importtest.Fuzz(f, ParsePATGrants, "github", importtest.Read(f, "testdata/pat-grants.json"), []byte(`[{"id": 1, "permissions": {"repository": {"a": ""}}}]`))
 }
 
 func FuzzParseAppInstallations(f *testing.F) {
-	fuzz(f, ParseAppInstallations, read(f, "testdata/app-installations.json"), []byte(`[{"id": 1, "app_id": 2}]`))
+	importtest.Fuzz(f, ParseAppInstallations, "github", importtest.Read(f, "testdata/app-installations.json"), []byte(`[{"id": 1, "app_id": 2}]`))
 }

@@ -47,22 +47,7 @@ func ParsePATGrants(r io.Reader) (kit.Result, error) {
 	if single {
 		return kit.Result{}, kit.Invalid(elems[0].Line, "expected a JSON array of personal access token grants (GET /orgs/{org}/personal-access-tokens), got an object")
 	}
-	var c kit.Collector
-	for _, el := range elems {
-		var g patGrant
-		if re := kit.Decode(el, &g); re != nil {
-			c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
-			continue
-		}
-		rec, field, err := patRecord(&g)
-		if err != nil {
-			c.Bad(el.Index, el.Line, rec.Identity.ExternalRef, field, "%v", err)
-			continue
-		}
-		rec.Line = el.Line
-		c.Add(el.Index, rec)
-	}
-	return c.Result(), nil
+	return kit.Records(elems, patRecord), nil
 }
 
 func patRecord(g *patGrant) (steward.ImportRecord, string, error) {

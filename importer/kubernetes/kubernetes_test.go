@@ -1,10 +1,7 @@
 package kubernetes
 
 import (
-	"bytes"
 	"encoding/base64"
-	"flag"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,8 +9,6 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/importer/internal/importtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const sample = "testdata/manifests.yaml"
 
@@ -24,43 +19,16 @@ const (
 	token2    = "eyJhbGciOiJSUzI1NiJ9.ZmFrZS10b2tlbi10d28.c2lnbmF0dXJl"
 )
 
-func read(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseMatchesGolden(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, Parse, sample)
 	importtest.Check(t, res, "kubernetes", token1, token1b64, token2, base64.StdEncoding.EncodeToString([]byte(token2)))
-	importtest.Golden(t, "testdata/manifests.golden.json", res, *update)
+	importtest.Golden(t, "testdata/manifests.golden.json", res)
 }
 
-func TestParseIsDeterministic(t *testing.T) {
-	a, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(a, b) {
-		t.Error("two parses of the same file differ")
-	}
-}
+func TestParseIsDeterministic(t *testing.T) { importtest.Deterministic(t, Parse, sample) }
 
 func TestServiceAccountsAndTheirTokens(t *testing.T) {
-	res, err := Parse(bytes.NewReader(read(t, sample)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseFile(t, Parse, sample)
 	recs := map[string]steward.ImportRecord{}
 	var order []string
 	for _, r := range res.Records {
@@ -121,14 +89,7 @@ func TestServiceAccountsAndTheirTokens(t *testing.T) {
 		{Record: 7, Line: 74, Field: "metadata.annotations.kubernetes.io/service-account.name"},
 		{Record: 8, Line: 83, Field: "metadata.annotations.steward.io/sensitivity"},
 	}
-	if len(res.Bad) != len(wantBad) {
-		t.Fatalf("bad %+v", res.Bad)
-	}
-	for n, w := range wantBad {
-		if g := res.Bad[n]; g.Record != w.Record || g.Line != w.Line || g.Field != w.Field {
-			t.Errorf("bad %d: got %+v, want %+v", n, g, w)
-		}
-	}
+	importtest.SameRecordErrors(t, res.Bad, wantBad)
 }
 
 func TestBadObjectsAreReportedWithTheirLine(t *testing.T) {
@@ -147,49 +108,24 @@ func TestBadObjectsAreReportedWithTheirLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Parse(strings.NewReader(tt.input))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Bad) != 1 {
-				t.Fatalf("bad %+v, want one", res.Bad)
-			}
-			if b := res.Bad[0]; b.Field != tt.field || b.Line != tt.line {
-				t.Errorf("got %+v, want field %q at line %d", b, tt.field, tt.line)
-			}
+			importtest.OneBadRecord(t, Parse, tt.input, tt.field, tt.line)
 		})
 	}
 }
 
 func TestMalformedFilesAreRejectedNamingTheLine(t *testing.T) {
-	tests := []struct {
-		name, input, want string
-	}{
+	importtest.Rejects(t, Parse, []importtest.Malformed{
 		{"a YAML syntax error", "kind: ServiceAccount\nmetadata:\n  name: a\n  labels: {a: b\n", "line"},
 		{"a bad indentation in the second document", "kind: ServiceAccount\nmetadata: {name: a}\n---\nkind: Secret\n metadata: x\n", "document 2: yaml: line"},
 		{"a scalar document", "kind: ServiceAccount\nmetadata: {name: a}\n---\njust text\n", "line 4: document 2 is not a Kubernetes object"},
 		{"mappings without any kind", "name: a\n---\nname: b\n", "line 1: not Kubernetes manifests"},
 		{"a List whose items are not a sequence", "kind: List\nitems: 3\n", "line 2"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(strings.NewReader(tt.input))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q, want it to contain %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestJSONFromKubectlIsAccepted(t *testing.T) {
 	in := `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"a","namespace":"x"}}]}`
-	res, err := Parse(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importtest.ParseString(t, Parse, in)
 	if len(res.Records) != 1 || res.Records[0].Identity.ExternalRef != "x/a" {
 		t.Errorf("got %+v", res)
 	}
@@ -206,17 +142,8 @@ func TestAnEmptyFileHasNoRecords(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(read(f, sample))
+	f.Add(importtest.Read(f, sample))
 	f.Add([]byte("kind: List\nitems:\n- kind: Secret\n  type: kubernetes.io/service-account-token\n  metadata: {name: t, annotations: {kubernetes.io/service-account.name: a}}\n  data: {token: dG9r}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Parse(bytes.NewReader(data))
-		if err != nil {
-			if steward.ErrorCode(err) != steward.EINVALID {
-				t.Fatalf("error of code %s: %v", steward.ErrorCode(err), err)
-			}
-			return
-		}
-		importtest.Check(t, res, "kubernetes")
-	})
+	importtest.Fuzz(f, Parse, "kubernetes")
 }

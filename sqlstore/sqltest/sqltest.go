@@ -25,7 +25,10 @@ const PostgresEnv = "STEWARD_TEST_POSTGRES_URL"
 var Base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // OpenSQLite returns a store on a new SQLite file.
-func OpenSQLite(t testing.TB) steward.Store {
+func OpenSQLite(t testing.TB) steward.Store { return SQLite(t) }
+
+// SQLite returns a store on a new SQLite file, with every capability.
+func SQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "steward.db"), sqlstore.Options{})
 	if err != nil {
@@ -70,7 +73,11 @@ func PostgresURL(t testing.TB) string {
 }
 
 // OpenPostgres returns a store on a new schema of the test server.
-func OpenPostgres(t testing.TB) steward.Store {
+func OpenPostgres(t testing.TB) steward.Store { return Postgres(t) }
+
+// Postgres returns a store on a new schema of the test server, with every
+// capability.
+func Postgres(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.Open(context.Background(), PostgresURL(t), sqlstore.Options{})
 	if err != nil {
@@ -84,13 +91,16 @@ func OpenPostgres(t testing.TB) steward.Store {
 type Engine struct {
 	Name string
 	Open func(t testing.TB) steward.Store
+	// Store opens the same store with its concrete type, which implements
+	// every capability's store.
+	Store func(t testing.TB) *sqlstore.Store
 }
 
 // Engines returns SQLite, and PostgreSQL when configured.
 func Engines(t testing.TB) []Engine {
-	out := []Engine{{"sqlite", OpenSQLite}}
+	out := []Engine{{"sqlite", OpenSQLite, SQLite}}
 	if os.Getenv(PostgresEnv) != "" {
-		out = append(out, Engine{"postgres", OpenPostgres})
+		out = append(out, Engine{"postgres", OpenPostgres, Postgres})
 	}
 	return out
 }

@@ -192,3 +192,32 @@ func (li *lineIndex) at(off int) int {
 func (li *lineIndex) column(off int) int {
 	return off - li.starts[li.at(off)-1] + 1
 }
+
+// Decode unmarshals el into v, or records why it cannot and returns false.
+func (c *Collector) Decode(el Element, v any) bool {
+	if re := Decode(el, v); re != nil {
+		c.Bad(re.Record, re.Line, "", re.Field, "%s", re.Message)
+		return false
+	}
+	return true
+}
+
+// Records collects one record per element: each is decoded into a T and
+// handed to build, which returns the record or the field at fault and why.
+func Records[T any](elems []Element, build func(*T) (steward.ImportRecord, string, error)) Result {
+	var c Collector
+	for _, el := range elems {
+		var v T
+		if !c.Decode(el, &v) {
+			continue
+		}
+		rec, field, err := build(&v)
+		if err != nil {
+			c.Bad(el.Index, el.Line, rec.Identity.ExternalRef, field, "%v", err)
+			continue
+		}
+		rec.Line = el.Line
+		c.Add(el.Index, rec)
+	}
+	return c.Result()
+}

@@ -1,4 +1,4 @@
-package audit
+package canonjson
 
 import (
 	"encoding/json"
@@ -21,6 +21,9 @@ func sampleEvent(before, after string) *steward.Event {
 	return e
 }
 
+// The reference is steward.Event.ComputeHash: SHA-256 of the root package's
+// CanonicalBytes, which decodes before/after into maps.
+
 func TestEntryHashMatchesReference(t *testing.T) {
 	docs := []string{
 		"",
@@ -30,6 +33,7 @@ func TestEntryHashMatchesReference(t *testing.T) {
 		`{"\u00e9":1,"e":2,"\ud83d\ude00":3,"\uffff":4,"<>&":"\u003chtml\u003e \u2028 \n\t\u0001"}`,
 		`{"nested":{"z":{"y":1,"x":2},"a":[{"d":1,"c":2}]},"a":{}}`,
 		`[]`, `"just a string"`, `-12.5e-3`, `{"dup":1,"dup":2}`, `{"bad":}`, `{"raw":"caf` + "\xe9" + `"}`,
+		`[01]`, `[1.]`, `[1e]`, `[-]`, `1234567890123456`, `[0.1,1e21,1e-7,-1e400]`, `{"b":{"d":1,"c":2},"a":3}`,
 	}
 	for _, d := range docs {
 		e := sampleEvent(d, d)
@@ -46,6 +50,7 @@ func FuzzEntryHash(f *testing.F) {
 	f.Add(`{"a":1,"b":[1,2,{"c":"d"}]}`, "actor")
 	f.Add(`{"z":"\u00e9","a":1e400}`, "x\xff")
 	f.Add(`[1.0,2.50,-0.0]`, "")
+	f.Add(`{"b":1,"a":{"y":[true,false,null],"x":"\t\u0000"}}`, "\x01")
 	f.Fuzz(func(t *testing.T, doc, actor string) {
 		e := sampleEvent(doc, `{"k":"v"}`)
 		e.Actor = actor

@@ -1,14 +1,14 @@
-package steward
-
-// This file is the fast path of Event.ComputeHash: it writes the RFC 8785
-// encoding of an event in one pass, without decoding before/after into maps,
-// and defers to the reference encoder (CanonicalBytes) for anything unusual.
-// Tests in package audit check that both give identical bytes.
+// Package canonjson is the fast path of the event entry hash: it writes the
+// RFC 8785 encoding of an event in one pass, without decoding before/after
+// into maps, and defers to the reference encoder in the root package
+// (steward.Event.CanonicalBytes, steward.Canonicalize) for anything unusual.
+// Its tests hold both to identical bytes.
+package canonjson
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,17 +16,29 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/steward-nhi/steward"
 )
 
 var canonPool = sync.Pool{New: func() any { return new(canonicalizer) }}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
+// EntryHash returns the event's entry hash: SHA-256 hex of its canonical
+// bytes, the same value as steward.Event.ComputeHash.
+func EntryHash(e *steward.Event) (string, error) {
+	var sum [sha256.Size]byte
+	if err := EntryHashInto(e, &sum); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // EntryHashInto writes the raw entry hash of e into sum.
-func EntryHashInto(e *Event, sum *[sha256.Size]byte) error {
+func EntryHashInto(e *steward.Event, sum *[sha256.Size]byte) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	b, ok := appendCanonicalEvent((*bp)[:0], e)
+	b, ok := appendEvent((*bp)[:0], e)
 	if !ok {
 		ref, err := e.CanonicalBytes()
 		if err != nil {
@@ -40,45 +52,42 @@ func EntryHashInto(e *Event, sum *[sha256.Size]byte) error {
 	return nil
 }
 
-// appendCanonicalEvent appends the RFC 8785 encoding of the event's hashed
-// fields (keys in sorted order); ok is false when the reference encoder
-// must decide.
-func appendCanonicalEvent(b []byte, e *Event) ([]byte, bool) {
+// appendEvent appends the RFC 8785 encoding of the event's hashed fields
+// (keys in sorted order); ok is false when the reference encoder must decide.
+func appendEvent(b []byte, e *steward.Event) ([]byte, bool) {
 	if e.Seq > 1<<53 || e.Seq < -(1<<53) {
 		return b, false
 	}
 	ok := true
 	field := func(name string) { b = append(b, name...) }
 	b = append(b, `{"action":`...)
-	b = appendCanonicalString(b, e.Action)
+	b = appendString(b, e.Action)
 	field(`,"actor":`)
-	b = appendCanonicalString(b, e.Actor)
+	b = appendString(b, e.Actor)
 	field(`,"after":`)
-	b, ok = appendRawOrNull(b, e.After)
-	if !ok {
+	if b, ok = appendRawOrNull(b, e.After); !ok {
 		return b, false
 	}
 	field(`,"before":`)
-	b, ok = appendRawOrNull(b, e.Before)
-	if !ok {
+	if b, ok = appendRawOrNull(b, e.Before); !ok {
 		return b, false
 	}
 	field(`,"id":`)
-	b = appendCanonicalString(b, e.ID)
+	b = appendString(b, e.ID)
 	field(`,"identity_id":`)
-	b = appendCanonicalString(b, e.IdentityID)
+	b = appendString(b, e.IdentityID)
 	field(`,"prev_hash":`)
-	b = appendCanonicalString(b, e.PrevHash)
+	b = appendString(b, e.PrevHash)
 	field(`,"reason":`)
-	b = appendCanonicalString(b, e.Reason)
+	b = appendString(b, e.Reason)
 	field(`,"seq":`)
 	b = strconv.AppendInt(b, e.Seq, 10)
 	field(`,"subject_id":`)
-	b = appendCanonicalString(b, e.SubjectID)
+	b = appendString(b, e.SubjectID)
 	field(`,"subject_type":`)
-	b = appendCanonicalString(b, e.SubjectType)
+	b = appendString(b, e.SubjectType)
 	field(`,"time":"`)
-	b = e.Time.UTC().AppendFormat(b, ChainTimeFormat)
+	b = e.Time.UTC().AppendFormat(b, steward.ChainTimeFormat)
 	b = append(b, `"}`...)
 	return b, true
 }
@@ -102,10 +111,10 @@ func appendRawOrNull(b []byte, raw json.RawMessage) ([]byte, bool) {
 	return b, true
 }
 
-// appendCanonicalString writes s as a JSON string the way the reference
+// appendString writes s as a JSON string the way the reference
 // does after a json.Marshal round trip: invalid UTF-8 bytes become U+FFFD,
 // only '"', '\\' and control characters are escaped.
-func appendCanonicalString(b []byte, s string) []byte {
+func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	i := 0
 	for i < len(s) && s[i] >= 0x20 && s[i] < utf8.RuneSelf && s[i] != '"' && s[i] != '\\' {
@@ -196,7 +205,7 @@ func (c *canonicalizer) value(b []byte) ([]byte, bool) {
 		if simple {
 			return append(b, c.src[start:c.pos]...), true
 		}
-		return appendCanonicalString(b, s), true
+		return appendString(b, s), true
 	case ch == 't':
 		return c.literal(b, "true")
 	case ch == 'f':
@@ -317,7 +326,7 @@ func (c *canonicalizer) object(b []byte) ([]byte, bool) {
 		if simple {
 			b = append(b, c.src[keyStart:keyEnd]...)
 		} else {
-			b = appendCanonicalString(b, key)
+			b = appendString(b, key)
 		}
 		b = append(b, ':')
 		if b, ok = c.value(b); !ok {
@@ -393,15 +402,11 @@ func (c *canonicalizer) number(b []byte) ([]byte, bool) {
 	if p < len(c.src) && c.src[p] == '-' {
 		p++
 	}
-	digits := 0
+	var digits, n int
 	if p < len(c.src) && c.src[p] == '0' {
-		p++
-		digits = 1
+		p, digits = p+1, 1
 	} else {
-		for p < len(c.src) && c.src[p] >= '0' && c.src[p] <= '9' {
-			p++
-			digits++
-		}
+		p, digits = c.digits(p)
 	}
 	if digits == 0 {
 		return b, false
@@ -409,13 +414,7 @@ func (c *canonicalizer) number(b []byte) ([]byte, bool) {
 	integer := true
 	if p < len(c.src) && c.src[p] == '.' {
 		integer = false
-		p++
-		n := 0
-		for p < len(c.src) && c.src[p] >= '0' && c.src[p] <= '9' {
-			p++
-			n++
-		}
-		if n == 0 {
+		if p, n = c.digits(p + 1); n == 0 {
 			return b, false
 		}
 	}
@@ -425,12 +424,7 @@ func (c *canonicalizer) number(b []byte) ([]byte, bool) {
 		if p < len(c.src) && (c.src[p] == '+' || c.src[p] == '-') {
 			p++
 		}
-		n := 0
-		for p < len(c.src) && c.src[p] >= '0' && c.src[p] <= '9' {
-			p++
-			n++
-		}
-		if n == 0 {
+		if p, n = c.digits(p); n == 0 {
 			return b, false
 		}
 	}
@@ -442,33 +436,21 @@ func (c *canonicalizer) number(b []byte) ([]byte, bool) {
 		}
 		return append(b, lit...), true
 	}
-	s, ok := fastCanonicalNumber(string(lit))
-	if !ok {
+	// Fractions, exponents and long integers are rare in event snapshots:
+	// the reference formats them as ECMAScript's Number.prototype.toString.
+	canon, err := steward.Canonicalize(lit)
+	if err != nil {
 		return b, false
 	}
-	return append(b, s...), true
+	return append(b, canon...), true
 }
 
-// canonicalNumber formats a JSON number as ECMAScript's
-// Number.prototype.toString (RFC 8785 section 3.2.2.3).
-func fastCanonicalNumber(s string) (string, bool) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return "", false
+// digits returns the end of the run of decimal digits that starts at p, and
+// its length.
+func (c *canonicalizer) digits(p int) (end, n int) {
+	end = p
+	for end < len(c.src) && c.src[end] >= '0' && c.src[end] <= '9' {
+		end++
 	}
-	if f == 0 {
-		return "0", true
-	}
-	abs := math.Abs(f)
-	if abs >= 1e21 || abs < 1e-6 {
-		e := strconv.FormatFloat(f, 'e', -1, 64)
-		mant, exp, _ := strings.Cut(e, "e")
-		sign := exp[0]
-		exp = strings.TrimLeft(exp[1:], "0")
-		if exp == "" {
-			exp = "0"
-		}
-		return mant + "e" + string(sign) + exp, true
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64), true
+	return end, end - p
 }

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConfigRefusesBadValues: each bad value is refused with an error that
+// names the key, where it came from, and the problem; none falls back to a
+// default silently.
+func TestConfigRefusesBadValues(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "unknown.yaml")
+	if err := os.WriteFile(unknown, []byte("adress: 127.0.0.1:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"an empty --db does not fall back to SQLite", []string{"--db", ""}, nil, []string{"config db (--db)", "is empty"}},
+		{"an empty --data-dir", []string{"--data-dir", " "}, nil, []string{"config data_dir (--data-dir)", "is empty"}},
+		{"an address without a port", []string{"--addr", "localhost"}, nil, []string{"config addr", "HOST:PORT"}},
+		{"a rate limit that is not a number", nil, map[string]string{"STEWARD_RATE_LIMIT": "fast"}, []string{"config rate_limit (STEWARD_RATE_LIMIT)", "not a number"}},
+		{"an unknown key in the file", []string{"--config", unknown}, nil, []string{"config file", "adress"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := newServeCmd(&globals{getenv: func(k string) string { return tc.env[k] }})
+			if err := cmd.ParseFlags(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			path, _ := cmd.Flags().GetString("config")
+			_, err := loadConfig(path, func(k string) string { return tc.env[k] }, cmd.Flags())
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
