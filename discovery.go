@@ -102,7 +102,10 @@ type SightingFilter struct {
 
 // DiscoverySummary reports what an ingest did.
 type DiscoverySummary struct {
-	Findings         int      `json:"findings"`
+	Findings int `json:"findings"`
+	// Duplicates counts items dropped because another item reported the
+	// same secret at the same location (another rule matched it).
+	Duplicates       int      `json:"duplicates"`
 	New              int      `json:"new"`
 	Seen             int      `json:"seen_before"`
 	ManagedLeaks     int      `json:"managed_leaks"`

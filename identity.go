@@ -81,6 +81,10 @@ type Identity struct {
 	// Version increases with every change; PATCH may send it to detect
 	// concurrent edits.
 	Version int64 `json:"version"`
+	// UnownedReason is written only when registering an identity by hand
+	// without an owner: why it has none. It is recorded in the creation
+	// event, not stored with the identity.
+	UnownedReason string `json:"unowned_reason,omitempty"`
 }
 
 // Exception is a recorded, time-bound departure from the lifecycle policy.
@@ -211,6 +215,23 @@ func (i *Identity) Validate() error {
 		if i.Exception.Until.IsZero() {
 			return FieldError("exception.until", "is required for a policy exception")
 		}
+	}
+	return nil
+}
+
+// CheckRegisteredOwner enforces accountable ownership on an identity
+// registered by hand: it names an owner, or says in UnownedReason why it has
+// none. Imports and discovery do not call it; their unowned identities are
+// flagged by posture instead.
+func (i *Identity) CheckRegisteredOwner() error {
+	i.UnownedReason = strings.TrimSpace(i.UnownedReason)
+	switch {
+	case i.OwnerID != "" && i.UnownedReason != "":
+		return FieldError("unowned_reason", "is only for an identity without an owner")
+	case i.OwnerID == "" && i.UnownedReason == "":
+		return FieldError("owner_id", "is required when registering an identity; name an owner, or give unowned_reason to say why it has none")
+	case len(i.UnownedReason) > MaxTextLen:
+		return FieldError("unowned_reason", "is longer than %d characters", MaxTextLen)
 	}
 	return nil
 }

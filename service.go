@@ -76,24 +76,56 @@ func (o Opt[T]) IsZero() bool { return !o.Set }
 // IdentityPatch changes some fields of an identity. Status changes go
 // through TransitionIdentity.
 type IdentityPatch struct {
-	Name          Opt[string]            `json:"name,omitzero"`
-	Kind          Opt[Kind]              `json:"kind,omitzero"`
-	Provider      Opt[string]            `json:"provider,omitzero"`
-	ExternalRef   Opt[string]            `json:"external_ref,omitzero"`
-	OwnerID       Opt[string]            `json:"owner_id,omitzero"`
-	Team          Opt[string]            `json:"team,omitzero"`
-	Purpose       Opt[string]            `json:"purpose,omitzero"`
-	Environment   Opt[string]            `json:"environment,omitzero"`
-	Scopes        Opt[[]string]          `json:"scopes,omitzero"`
-	Sensitivity   Opt[Sensitivity]       `json:"sensitivity,omitzero"`
-	VendorManaged Opt[bool]              `json:"vendor_managed,omitzero"`
-	ExpiresAt     Opt[time.Time]         `json:"expires_at,omitzero"`
-	LastRotatedAt Opt[time.Time]         `json:"last_rotated_at,omitzero"`
-	Labels        Opt[map[string]string] `json:"labels,omitzero"`
-	Exception     Opt[Exception]         `json:"exception,omitzero"`
-	Reason        string                 `json:"reason,omitempty"`
+	Name          Opt[string]      `json:"name,omitzero"`
+	Kind          Opt[Kind]        `json:"kind,omitzero"`
+	Provider      Opt[string]      `json:"provider,omitzero"`
+	ExternalRef   Opt[string]      `json:"external_ref,omitzero"`
+	OwnerID       Opt[string]      `json:"owner_id,omitzero"`
+	Team          Opt[string]      `json:"team,omitzero"`
+	Purpose       Opt[string]      `json:"purpose,omitzero"`
+	Environment   Opt[string]      `json:"environment,omitzero"`
+	Scopes        Opt[[]string]    `json:"scopes,omitzero"`
+	Sensitivity   Opt[Sensitivity] `json:"sensitivity,omitzero"`
+	VendorManaged Opt[bool]        `json:"vendor_managed,omitzero"`
+	ExpiresAt     Opt[time.Time]   `json:"expires_at,omitzero"`
+	LastRotatedAt Opt[time.Time]   `json:"last_rotated_at,omitzero"`
+	Labels        Opt[LabelPatch]  `json:"labels,omitzero"`
+	Exception     Opt[Exception]   `json:"exception,omitzero"`
+	Reason        string           `json:"reason,omitempty"`
 	// Version, when set, must equal the stored version (optimistic locking).
 	Version int64 `json:"version,omitempty"`
+}
+
+// LabelPatch is a JSON merge patch (RFC 7386) of an identity's labels: a key
+// with a value sets that label, a key set to null (a nil pointer) removes it,
+// and labels not named are kept. A patch whose labels member is itself null
+// removes every label.
+type LabelPatch map[string]*string
+
+// SetLabels returns a patch that sets each label of m and keeps the others.
+func SetLabels(m map[string]string) LabelPatch {
+	p := make(LabelPatch, len(m))
+	for k, v := range m {
+		p[k] = &v
+	}
+	return p
+}
+
+// Apply merges the patch into labels and returns the result; labels is not
+// modified.
+func (p LabelPatch) Apply(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels)+len(p))
+	for k, v := range labels {
+		out[k] = v
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = *v
+		}
+	}
+	return out
 }
 
 // OwnerPatch changes some fields of an owner.
@@ -120,15 +152,23 @@ type ImportOptions struct {
 
 // ImportSummary reports what an import did.
 type ImportSummary struct {
-	Format    string        `json:"format"`
-	Records   int           `json:"records"`
-	Created   int           `json:"created"`
-	Updated   int           `json:"updated"`
-	Unchanged int           `json:"unchanged"`
-	Rejected  int           `json:"rejected"`
-	Unowned   int           `json:"unowned"`
-	Errors    []RecordError `json:"errors"`
+	Format    string `json:"format"`
+	Records   int    `json:"records"`
+	Created   int    `json:"created"`
+	Updated   int    `json:"updated"`
+	Unchanged int    `json:"unchanged"`
+	Rejected  int    `json:"rejected"`
+	Unowned   int    `json:"unowned"`
+	// Errors lists the first MaxImportErrors bad records; Rejected counts
+	// them all.
+	Errors []RecordError `json:"errors"`
+	// Stopped says why the import gave up before the end of the file (too
+	// many bad records for the import to succeed); nothing was imported.
+	Stopped string `json:"stopped,omitempty"`
 }
+
+// MaxImportErrors bounds the bad records an import summary lists.
+const MaxImportErrors = 100
 
 // RecordError names a bad record of an import.
 type RecordError struct {

@@ -64,7 +64,7 @@ func newEnv(t *testing.T) *env {
 	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
 	e := &env{t: t, store: st, svc: inventory.New(inventory.Config{Store: st}), notes: &notes{}, resp: &responder{done: make(chan struct{}, 4)}}
 	var err error
-	e.id, err = e.svc.CreateIdentity(admin, &steward.Identity{Name: "reporter", Kind: steward.KindWorkload, Environment: "prod", Team: "data"})
+	e.id, err = e.svc.CreateIdentity(admin, &steward.Identity{Name: "reporter", Kind: steward.KindWorkload, Environment: "prod", Team: "data", UnownedReason: "test fixture"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestFalsePositiveTeachesTheBaselineAndRestartsKeepIt(t *testing.T) {
 
 func TestHoneytokenSuspendsByRule(t *testing.T) {
 	e := newEnv(t)
-	decoy, err := e.svc.CreateIdentity(admin, &steward.Identity{Name: "aws-backup-admin", Kind: steward.KindAPIKey, Labels: map[string]string{"honeytoken": "true"}})
+	decoy, err := e.svc.CreateIdentity(admin, &steward.Identity{Name: "aws-backup-admin", Kind: steward.KindAPIKey, Labels: map[string]string{"honeytoken": "true"}, UnownedReason: "test fixture"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func TestAPIKeyAuthenticatesAsTheIdentity(t *testing.T) {
 func TestIssueRules(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	critical := e.identity("critical", steward.SensitivityCritical, []string{"read"})
-	pending, err := e.svc.CreateIdentity(e.adminP, &steward.Identity{Name: "pending", Kind: steward.KindBot, Provider: "steward", Sensitivity: steward.SensitivityLow, Status: steward.StatusPending})
+	pending, err := e.svc.CreateIdentity(e.adminP, &steward.Identity{Name: "pending", Kind: steward.KindBot, Provider: "steward", Sensitivity: steward.SensitivityLow, Status: steward.StatusPending, UnownedReason: "test fixture"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 
 func (e *env) identity(name string, tier steward.Sensitivity, scopes []string) *steward.Identity {
 	e.t.Helper()
-	i, err := e.svc.CreateIdentity(e.adminP, &steward.Identity{Name: name, Kind: steward.KindServiceAccount, Provider: "steward", Sensitivity: tier, Scopes: scopes})
+	i, err := e.svc.CreateIdentity(e.adminP, &steward.Identity{Name: name, Kind: steward.KindServiceAccount, Provider: "steward", Sensitivity: tier, Scopes: scopes, UnownedReason: "test fixture"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

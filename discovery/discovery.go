@@ -23,6 +23,18 @@ const (
 	ActionDiscover = "identity.discover"
 )
 
+// Alerter raises an alert at once, outside the usage stream: the alert
+// store and the notification sinks (alerts.Direct).
+type Alerter interface {
+	Raise(ctx context.Context, a *steward.Alert, ident *steward.Identity) error
+}
+
+// Evaluator re-evaluates the posture of some identities at once (the
+// posture engine).
+type Evaluator interface {
+	Evaluate(ctx context.Context, identityIDs []string) (*steward.PostureRun, error)
+}
+
 // Service implements steward.DiscoveryService.
 type Service struct {
 	store steward.DiscoveryStore
@@ -33,6 +45,27 @@ type Service struct {
 	AutoRevoke bool
 	// Sensitivity of identities created for unmanaged secrets.
 	Sensitivity steward.Sensitivity
+	// Alerts, when set, gets a critical alert for each governed credential
+	// newly found leaked, as soon as the ingest is committed.
+	Alerts Alerter
+	// Posture, when set, re-evaluates the identities of leaked credentials
+	// before Ingest returns, so that their secret.leaked findings exist at
+	// once rather than after the next posture run.
+	Posture Evaluator
+	// PostureWait bounds how long Ingest waits for that evaluation
+	// (default 5 s); it goes on in the background past it.
+	PostureWait time.Duration
+}
+
+// DetSecretLeaked names the alerts raised for leaked governed credentials.
+const DetSecretLeaked = "secret_leaked"
+
+// leak is one governed credential newly found leaked by an ingest.
+type leak struct {
+	item    steward.DiscoveryItem
+	sight   *steward.Sighting
+	source  string
+	revoked bool
 }
 
 var _ steward.DiscoveryService = (*Service)(nil)
@@ -64,14 +97,14 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 	if r.Source == "" {
 		r.Source = "steward-scan"
 	}
-	sum := &steward.DiscoverySummary{Findings: len(r.Items), LeakedIdentities: []string{}}
+	items, dups := dedupeItems(r)
+	sum := &steward.DiscoverySummary{Findings: len(items), Duplicates: dups, LeakedIdentities: []string{}}
 	now := s.clock.Now()
+	var leaks []leak
 	err = s.store.UpdateDiscovery(ctx, func(tx steward.DiscoveryTx) error {
+		leaks = leaks[:0]
 		leaked := map[string]bool{}
-		for _, it := range r.Items {
-			if it.Repository == "" {
-				it.Repository = r.Repository
-			}
+		for _, it := range items {
 			d := &steward.Sighting{
 				ID: ids.New("dsc_", now), Fingerprint: it.Fingerprint, Rule: it.Rule, Source: r.Source, Repository: it.Repository,
 				File: it.File, Line: it.Line, Column: it.Column, Commit: it.Commit, Author: it.Author, Email: strings.ToLower(it.Email),
@@ -106,13 +139,16 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 					"leaked managed credential found at "+where, nil, d)); err != nil {
 					return err
 				}
+				l := leak{item: it, sight: d, source: r.Source}
 				if s.AutoRevoke {
 					n, err := s.revoke(ctx, tx, p, creds, where)
 					if err != nil {
 						return err
 					}
 					sum.AutoRevoked += n
+					l.revoked = n > 0
 				}
+				leaks = append(leaks, l)
 				continue
 			}
 			sum.Unmanaged++
@@ -135,7 +171,92 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 	if sum.ManagedLeaks > 0 {
 		s.log.WarnContext(ctx, "leaked managed credentials found", "count", sum.ManagedLeaks, "identities", sum.LeakedIdentities, "repository", r.Repository)
 	}
+	s.respond(ctx, leaks, sum.LeakedIdentities)
 	return sum, nil
+}
+
+// dedupeItems returns the report's items with their repository filled in,
+// one per secret and location: the same secret matched by several rules at
+// the same place (fingerprint, repository, file, line, commit) is one
+// sighting, under the first rule that matched it. It also returns how many
+// items it dropped.
+func dedupeItems(r *steward.DiscoveryReport) ([]steward.DiscoveryItem, int) {
+	type loc struct {
+		fp, repo, file, commit string
+		line                   int
+	}
+	seen := make(map[loc]bool, len(r.Items))
+	out := make([]steward.DiscoveryItem, 0, len(r.Items))
+	for _, it := range r.Items {
+		if it.Repository == "" {
+			it.Repository = r.Repository
+		}
+		k := loc{it.Fingerprint, it.Repository, it.File, it.Commit, it.Line}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, it)
+	}
+	return out, len(r.Items) - len(out)
+}
+
+// respond acts on the leaks an ingest committed: a critical alert for each
+// leaked credential, then the posture of their identities at once. The
+// ingest stands whatever happens here; failures are logged.
+func (s *Service) respond(ctx context.Context, leaks []leak, identities []string) {
+	if s.Alerts != nil {
+		for _, l := range leaks {
+			a, ident := s.leakAlert(ctx, l)
+			if err := s.Alerts.Raise(ctx, a, ident); err != nil {
+				s.log.ErrorContext(ctx, "discovery: leak alert failed", "identity_id", l.sight.IdentityID, "credential_id", l.sight.CredentialID, "err", err)
+			}
+		}
+	}
+	if s.Posture == nil || len(identities) == 0 {
+		return
+	}
+	// A full posture run in progress delays the evaluation; past
+	// PostureWait the ingest answers and the evaluation goes on.
+	wait := s.PostureWait
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Posture.Evaluate(context.WithoutCancel(ctx), identities)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.log.ErrorContext(ctx, "discovery: posture evaluation of leaked identities failed", "identities", identities, "err", err)
+		}
+	case <-time.After(wait):
+		s.log.WarnContext(ctx, "discovery: posture evaluation of leaked identities goes on in the background", "identities", identities, "waited", wait)
+	}
+}
+
+// leakAlert builds the critical alert of one leak.
+func (s *Service) leakAlert(ctx context.Context, l leak) (*steward.Alert, *steward.Identity) {
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	d := l.sight
+	where := location(l.item)
+	a := &steward.Alert{ID: ids.New("alr_", now), Key: DetSecretLeaked + ":" + d.IdentityID + ":" + d.CredentialID, Detector: DetSecretLeaked,
+		Title: "Governed credential leaked at " + where, Severity: steward.SeverityCritical, Status: steward.AlertOpen,
+		IdentityID: d.IdentityID, CredentialID: d.CredentialID, OWASP: steward.OWASPID("NHI2"), CSF: []string{"PR.AA-01", "DE.CM-09"},
+		Evidence: map[string]any{"location": where, "rule": d.Rule, "source": l.source, "repository": d.Repository, "file": d.File,
+			"line": d.Line, "commit": d.Commit, "fingerprint": d.Fingerprint, "sighting_id": d.ID, "auto_revoked": l.revoked},
+		FirstSeen: now, LastSeen: now, Count: 1, UpdatedAt: now}
+	if l.revoked {
+		a.Response = "revoked credential " + d.CredentialID
+	}
+	ident, err := s.store.GetIdentity(ctx, d.IdentityID)
+	if err != nil {
+		return a, nil
+	}
+	a.OwnerID, a.Team, a.Environment, a.Sensitivity = ident.OwnerID, ident.Team, ident.Environment, ident.Sensitivity
+	return a, ident
 }
 
 func firstNonEmpty(v ...string) string {

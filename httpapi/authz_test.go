@@ -467,7 +467,7 @@ func TestNHICallers(t *testing.T) {
 	e := newAuthzEnv(t, sqltest.OpenSQLite, fake)
 	ctx := steward.WithPrincipal(context.Background(), steward.SystemPrincipal("test"))
 	var err error
-	ident, err = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "payments-api", Kind: steward.KindServiceAccount, Team: "payments", Environment: "prod", Scopes: []string{"charge"}})
+	ident, err = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "payments-api", Kind: steward.KindServiceAccount, Team: "payments", Environment: "prod", Scopes: []string{"charge"}, UnownedReason: "test fixture"})
 	if err != nil {
 		t.Fatal(err)
 	}

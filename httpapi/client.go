@@ -187,7 +187,7 @@ func (c *Client) Discovery() DiscoveryClient { return DiscoveryClient{c} }
 func (c *Client) CreateIdentity(ctx context.Context, i *steward.Identity) (*steward.Identity, error) {
 	in := IdentityCreate{Name: i.Name, Kind: i.Kind, Provider: i.Provider, ExternalRef: i.ExternalRef, OwnerID: i.OwnerID, Team: i.Team,
 		Purpose: i.Purpose, Environment: i.Environment, Scopes: i.Scopes, Sensitivity: i.Sensitivity, VendorManaged: i.VendorManaged,
-		Status: i.Status, ExpiresAt: i.ExpiresAt, LastRotatedAt: i.LastRotatedAt, LastUsedAt: i.LastUsedAt, Labels: i.Labels, Exception: i.Exception}
+		Status: i.Status, ExpiresAt: i.ExpiresAt, LastRotatedAt: i.LastRotatedAt, LastUsedAt: i.LastUsedAt, Labels: i.Labels, Exception: i.Exception, UnownedReason: i.UnownedReason}
 	return call[steward.Identity](ctx, c, "POST", "/api/v1/identities", in)
 }
 

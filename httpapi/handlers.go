@@ -266,13 +266,14 @@ type IdentityCreate struct {
 	LastUsedAt    *time.Time          `json:"last_used_at"`
 	Labels        map[string]string   `json:"labels"`
 	Exception     *steward.Exception  `json:"exception"`
+	UnownedReason string              `json:"unowned_reason"`
 }
 
 func (c *IdentityCreate) identity() *steward.Identity {
 	return &steward.Identity{Name: c.Name, Kind: c.Kind, Provider: c.Provider, ExternalRef: c.ExternalRef, OwnerID: c.OwnerID,
 		Team: c.Team, Purpose: c.Purpose, Environment: c.Environment, Scopes: c.Scopes, Sensitivity: c.Sensitivity,
 		VendorManaged: c.VendorManaged, Status: c.Status, ExpiresAt: c.ExpiresAt, LastRotatedAt: c.LastRotatedAt,
-		LastUsedAt: c.LastUsedAt, Labels: c.Labels, Exception: c.Exception}
+		LastUsedAt: c.LastUsedAt, Labels: c.Labels, Exception: c.Exception, UnownedReason: c.UnownedReason}
 }
 
 // ownerParam reads owner (or its alias owner_id).

@@ -44,10 +44,13 @@ func schemas() obj {
 		createProps[k] = identityProps[k]
 	}
 	createProps["status"] = strEnum("pending", "active")
+	createProps["unowned_reason"] = obj{"type": "string", "description": "required when owner_id is empty: why the identity has no owner (recorded in its creation event)"}
 	patchProps := obj{"reason": str(), "version": obj{"type": "integer", "description": "if set, must equal the stored version"}}
 	for _, k := range []string{"name", "kind", "provider", "external_ref", "owner_id", "team", "purpose", "environment", "scopes", "sensitivity", "vendor_managed", "expires_at", "last_rotated_at", "labels", "exception"} {
 		patchProps[k] = identityProps[k]
 	}
+	patchProps["labels"] = obj{"type": []string{"object", "null"}, "additionalProperties": obj{"type": []string{"string", "null"}},
+		"description": "JSON merge patch (RFC 7386): labels named are set, a label set to null is removed, others are kept; null removes every label"}
 	ownerProps := obj{"id": str(), "name": str(), "email": str(), "kind": strEnum("person", "team"), "status": strEnum("active", "departed"),
 		"team": str(), "manager_id": str(), "backup_owner_id": str(), "external_ref": str(), "created_at": timeT(), "updated_at": timeT(),
 		"departed_at": timeT(), "version": obj{"type": "integer"}}

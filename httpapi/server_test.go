@@ -406,7 +406,7 @@ func TestOwnerDepartureListsIdentities(t *testing.T) {
 func TestPaginationAndFiltersOverHTTP(t *testing.T) {
 	e := newEnv(t, sqltest.OpenSQLite, nil)
 	for n := 0; n < 7; n++ {
-		r := e.call("POST", "/api/v1/identities", "admin", map[string]any{"name": fmt.Sprintf("batch-%d", n), "kind": "api_key", "environment": "prod"})
+		r := e.call("POST", "/api/v1/identities", "admin", map[string]any{"name": fmt.Sprintf("batch-%d", n), "kind": "api_key", "environment": "prod", "unowned_reason": "test fixture"})
 		if r.status != 201 {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}

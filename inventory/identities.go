@@ -11,8 +11,10 @@ import (
 	"github.com/steward-nhi/steward/internal/ids"
 )
 
-// CreateIdentity registers an identity. Status may be pending or active
-// (default active); owner-role callers create identities they own.
+// CreateIdentity registers an identity by hand. Status may be pending or
+// active (default active); owner-role callers create identities they own.
+// An identity needs an owner unless UnownedReason says why not; the reason is
+// recorded in the creation event.
 func (s *Service) CreateIdentity(ctx context.Context, in *steward.Identity) (*steward.Identity, error) {
 	p, err := steward.Authorize(ctx, steward.PermWrite)
 	if err != nil {
@@ -51,6 +53,13 @@ func (s *Service) CreateIdentity(ctx context.Context, in *steward.Identity) (*st
 	if err := s.policy.CheckExpiry(i.Sensitivity, i.ExpiresAt, i.Exception, now); err != nil {
 		return nil, err
 	}
+	if err := i.CheckRegisteredOwner(); err != nil {
+		return nil, err
+	}
+	var reason string
+	if i.UnownedReason != "" {
+		reason = "registered without an owner: " + i.UnownedReason
+	}
 	err = s.store.Update(ctx, func(tx steward.Tx) error {
 		if err := checkOwnerUsable(ctx, tx, i.OwnerID); err != nil {
 			return err
@@ -58,7 +67,7 @@ func (s *Service) CreateIdentity(ctx context.Context, in *steward.Identity) (*st
 		if err := tx.CreateIdentity(ctx, &i); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionIdentityCreate, steward.SubjectIdentity, i.ID, i.ID, "", nil, &i))
+		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionIdentityCreate, steward.SubjectIdentity, i.ID, i.ID, reason, nil, &i))
 	})
 	if err != nil {
 		return nil, err
@@ -251,7 +260,11 @@ func applyIdentityPatch(old *steward.Identity, pt steward.IdentityPatch) (*stewa
 		}
 	}
 	if pt.Labels.Set {
-		n.Labels = pt.Labels.Value
+		if pt.Labels.Null {
+			n.Labels = map[string]string{}
+		} else {
+			n.Labels = pt.Labels.Value.Apply(old.Labels)
+		}
 	}
 	if pt.Exception.Set {
 		if pt.Exception.Null {

@@ -37,8 +37,22 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 	if err != nil {
 		return nil, steward.FieldError("file", "%s: %s", format, err.Error())
 	}
-	sum := &steward.ImportSummary{Format: format, Records: len(res.Records) + len(res.Bad), Errors: []steward.RecordError{}}
+	// The parser lists at most kit.MaxListedErrors record errors and
+	// counts the rest; the summary lists at most as many.
+	sum := &steward.ImportSummary{Format: format, Records: len(res.Records) + res.BadCount(), Errors: []steward.RecordError{}, Stopped: res.Stopped}
 	sum.Errors = append(sum.Errors, res.Bad...)
+	rejected := res.BadCount()
+	reject := func(e steward.RecordError) {
+		rejected++
+		if len(sum.Errors) < steward.MaxImportErrors {
+			sum.Errors = append(sum.Errors, e)
+		}
+	}
+	if res.Stopped != "" {
+		sum.Rejected = rejected
+		return sum, &steward.Error{Code: steward.EINVALID, Field: "file", Message: fmt.Sprintf("%s: %s; %d bad record(s) in the %d read, nothing imported",
+			format, res.Stopped, rejected, sum.Records)}
+	}
 	now := s.clock.Now()
 
 	// Validate every record before writing anything.
@@ -68,16 +82,16 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 		}
 		i.UpdatedAt = now
 		if err := i.Validate(); err != nil {
-			sum.Errors = append(sum.Errors, steward.RecordError{Record: n + 1, Line: rec.Line, Ref: i.ExternalRef, Field: steward.ErrorField(err), Message: steward.ErrorMessage(err)})
+			reject(steward.RecordError{Record: n + 1, Line: rec.Line, Ref: i.ExternalRef, Field: steward.ErrorField(err), Message: steward.ErrorMessage(err)})
 			continue
 		}
 		if i.ExternalRef == "" {
-			sum.Errors = append(sum.Errors, steward.RecordError{Record: n + 1, Line: rec.Line, Field: "external_ref", Message: "an imported identity needs an external reference"})
+			reject(steward.RecordError{Record: n + 1, Line: rec.Line, Field: "external_ref", Message: "an imported identity needs an external reference"})
 			continue
 		}
 		good = append(good, prepared{rec: rec, n: n + 1})
 	}
-	sum.Rejected = len(sum.Errors)
+	sum.Rejected = rejected
 	slices.SortStableFunc(sum.Errors, func(a, b steward.RecordError) int { return a.Record - b.Record })
 	if sum.Rejected > 0 && !opts.Partial {
 		first := sum.Errors[0]

@@ -122,7 +122,7 @@ func TestExpirySweep(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func(testing.TB) steward.Store) {
 		svc, ctx, clk := setup(t, open)
 		exp := clk.Now().Add(time.Hour)
-		i, err := svc.CreateIdentity(ctx, &steward.Identity{Name: "short", Kind: steward.KindAPIKey, ExpiresAt: &exp})
+		i, err := svc.CreateIdentity(ctx, &steward.Identity{Name: "short", Kind: steward.KindAPIKey, ExpiresAt: &exp, UnownedReason: "test fixture"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestRevokingAnIdentityRevokesItsCredentials(t *testing.T) {
 
 func TestOptimisticConcurrency(t *testing.T) {
 	svc, ctx, _ := setup(t, sqltest.OpenSQLite)
-	i, _ := svc.CreateIdentity(ctx, &steward.Identity{Name: "v", Kind: steward.KindBot})
+	i, _ := svc.CreateIdentity(ctx, &steward.Identity{Name: "v", Kind: steward.KindBot, UnownedReason: "test fixture"})
 	if _, err := svc.UpdateIdentity(ctx, i.ID, steward.IdentityPatch{Purpose: steward.Some("a"), Version: i.Version}); err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,7 @@ func Checks() []Check {
 		checkCredentialReuse,
 		checkHumanUse,
 		checkDormant,
+		checkCredentialDormant,
 		checkReviewOverdue,
 	}
 }

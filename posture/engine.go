@@ -31,6 +31,12 @@ type Rotator interface {
 	RotateIdentity(ctx context.Context, identityID, reason string) error
 }
 
+// CredentialRevoker revokes one credential and records it (the credential
+// broker's revoke), leaving the identity's other credentials alone.
+type CredentialRevoker interface {
+	RevokeCredential(ctx context.Context, credentialID, reason string) error
+}
+
 // Inventory is what posture changes identities through: the inventory
 // service, so that every change is recorded in the audit chain.
 type Inventory interface {
@@ -70,10 +76,13 @@ type Options struct {
 	Config    Config
 	// Optional sources and sinks; checks needing an absent source produce
 	// nothing.
-	Usage       UsageSource
-	Discovery   DiscoverySource
-	Notifier    steward.Notifier
-	Rotator     Rotator
+	Usage     UsageSource
+	Discovery DiscoverySource
+	Notifier  steward.Notifier
+	Rotator   Rotator
+	// Credentials revokes single credentials (dormant credentials); nil
+	// leaves them to people.
+	Credentials CredentialRevoker
 	Dormancy    DormancyPolicy
 	Offboarding OffboardingPolicy
 	// ReviewDays is the default length of a review campaign.

@@ -70,6 +70,9 @@ func (v *env) identity(name, owner string, mod func(i *steward.Identity)) *stewa
 	used := v.clk.Now()
 	exp := v.clk.Now().Add(30 * 24 * time.Hour)
 	i := &steward.Identity{Name: name, Kind: steward.KindServiceAccount, Provider: "steward", OwnerID: owner, LastUsedAt: &used, ExpiresAt: &exp, LastRotatedAt: &used}
+	if owner == "" {
+		i.UnownedReason = "test fixture"
+	}
 	if mod != nil {
 		mod(i)
 	}

@@ -36,18 +36,9 @@ func (e *Engine) enforceDormancy(ctx context.Context) ([]string, []string, error
 		return nil, nil, nil
 	}
 	var actions, touched []string
-	f := steward.FindingFilter{Check: checkDormant.ID, Unresolved: true, Limit: steward.MaxLimit}
-	var candidates []*steward.Finding
-	for {
-		p, err := e.o.Store.ListFindings(ctx, f)
-		if err != nil {
-			return nil, nil, err
-		}
-		candidates = append(candidates, p.Items...)
-		if p.NextCursor == "" {
-			break
-		}
-		f.Cursor = p.NextCursor
+	candidates, err := e.unresolved(ctx, checkDormant.ID)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, fd := range candidates {
 		if fd.Status == steward.FindingWaived {
@@ -105,7 +96,58 @@ func (e *Engine) enforceDormancy(ctx context.Context) ([]string, []string, error
 		}
 		ef.Cursor = p.NextCursor
 	}
+	a, t, err := e.enforceCredentialDormancy(ctx)
+	return append(actions, a...), append(touched, t...), err
+}
+
+// enforceCredentialDormancy revokes each credential with an unresolved,
+// unwaived dormant-credential finding, and that credential only: the
+// identity and its other credentials stay as they are. In dry run it only
+// reports.
+func (e *Engine) enforceCredentialDormancy(ctx context.Context) ([]string, []string, error) {
+	candidates, err := e.unresolved(ctx, checkCredentialDormant.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var actions, touched []string
+	for _, fd := range candidates {
+		if fd.Status == steward.FindingWaived || fd.CredentialID == "" {
+			continue
+		}
+		what := "credential " + fd.CredentialID + " of " + fd.IdentityID
+		switch {
+		case e.o.Dormancy.DryRun:
+			actions = append(actions, "would revoke "+what+" (dormant credential)")
+			continue
+		case e.o.Credentials == nil:
+			actions = append(actions, "cannot revoke "+what+" (dormant credential): no credential revoker is configured")
+			continue
+		}
+		if err := e.o.Credentials.RevokeCredential(system(ctx), fd.CredentialID, dormantReason); err != nil {
+			e.log.Warn("posture: dormant credential revoke failed", "credential_id", fd.CredentialID, "identity_id", fd.IdentityID, "err", err)
+			continue
+		}
+		actions = append(actions, "revoked "+what+" (dormant credential)")
+		touched = append(touched, fd.IdentityID)
+	}
 	return actions, touched, nil
+}
+
+// unresolved returns every unresolved finding of one check.
+func (e *Engine) unresolved(ctx context.Context, check string) ([]*steward.Finding, error) {
+	f := steward.FindingFilter{Check: check, Unresolved: true, Limit: steward.MaxLimit}
+	var out []*steward.Finding
+	for {
+		p, err := e.o.Store.ListFindings(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if p.NextCursor == "" {
+			return out, nil
+		}
+		f.Cursor = p.NextCursor
+	}
 }
 
 func (e *Engine) lastSuspension(ctx context.Context, id string) (*steward.Event, error) {

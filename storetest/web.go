@@ -170,7 +170,9 @@ func testDashboardCounts(t *testing.T, s WebStore) {
 	idle := newIdentity("idle", func(i *steward.Identity) {
 		i.ExternalRef, i.CreatedAt, i.LastRotatedAt, i.LastUsedAt = "r3", *days(-100), days(-50), days(-100)
 	})
-	off := newIdentity("off", func(i *steward.Identity) { i.ExternalRef, i.CreatedAt, i.Status = "r4", *days(-300), steward.StatusSuspended })
+	off := newIdentity("off", func(i *steward.Identity) {
+		i.ExternalRef, i.CreatedAt, i.Status = "r4", *days(-300), steward.StatusSuspended
+	})
 	createIdentities(t, s, fresh, stale, idle, off)
 	mustUpdate(t, s, func(tx steward.Tx) error {
 		for k, st := range []steward.CredentialStatus{steward.CredentialActive, steward.CredentialRevoked} {

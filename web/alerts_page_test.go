@@ -45,7 +45,7 @@ func TestAlertsAndDiscoveryPages(t *testing.T) {
 
 	ctx := steward.WithPrincipal(context.Background(), steward.SystemPrincipal("test"))
 	admin, _ := svc.Bootstrap(ctx, "")
-	id, err := svc.CreateIdentity(ctx, &steward.Identity{Name: "ci-deployer", Kind: steward.KindServiceAccount, Provider: "aws"})
+	id, err := svc.CreateIdentity(ctx, &steward.Identity{Name: "ci-deployer", Kind: steward.KindServiceAccount, Provider: "aws", UnownedReason: "test fixture"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ type credentialRow struct {
 	ClientID     string
 	OverlapUntil *time.Time // replaced by a rotation; valid until then
 	Rotate       bool       // the operator may rotate it now
+	Dormant      string     // the dormant-credential finding's title, if any
 }
 
 // issuedByBroker reports whether Steward issued the credential (it keeps a

@@ -122,6 +122,7 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 			}
 		}
 	}
+	markDormantCredentials(d)
 	if err := c.timeline(r, v, d); err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func newEnv(t *testing.T, open func(testing.TB) steward.Store, wire ...func(e *e
 		t.Fatal(err)
 	}
 	e.b, _ = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "bob-bot", Kind: steward.KindBot, Provider: "github", Environment: "dev", OwnerID: e.bob.ID})
-	_, _ = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "stray-key", Kind: steward.KindAPIKey, Provider: "vendor:stripe", Environment: "prod"})
+	_, _ = e.svc.CreateIdentity(ctx, &steward.Identity{Name: "stray-key", Kind: steward.KindAPIKey, Provider: "vendor:stripe", Environment: "prod", UnownedReason: "test fixture"})
 	return e
 }
 

@@ -112,7 +112,7 @@ func setup(ctx context.Context, dir string) (*fixture, func(), error) {
 	srv := &http.Server{Handler: httpapi.NewServer(httpapi.Deps{Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Auth: auth, Broker: b, Logger: log, Version: "bench"})}
 	go srv.Serve(ln)
 	actx := steward.WithPrincipal(ctx, steward.SystemPrincipal("bench"))
-	id, err := svc.CreateIdentity(actx, &steward.Identity{Name: "bench", Kind: steward.KindServiceAccount, Provider: "steward", Sensitivity: steward.SensitivityMedium, Scopes: []string{"read", "write"}})
+	id, err := svc.CreateIdentity(actx, &steward.Identity{Name: "bench", Kind: steward.KindServiceAccount, Provider: "steward", Sensitivity: steward.SensitivityMedium, Scopes: []string{"read", "write"}, UnownedReason: "benchmark"})
 	if err != nil {
 		return nil, nil, err
 	}

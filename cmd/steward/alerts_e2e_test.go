@@ -80,7 +80,7 @@ func TestRevokedCredentialUseIsAlerted(t *testing.T) {
 				"STEWARD_TEST_ALERT_SECRET": secret}, append(dbArgs(t), "--config", cfg)...)
 
 			var id steward.Identity
-			decode(t, s.mustCLI(t, "identity", "create", "--name", "deployer", "--kind", "workload", "--scope", "deploy", "-o", "json"), &id)
+			decode(t, s.mustCLI(t, "identity", "create", "--name", "deployer", "--kind", "workload", "--unowned-reason", "test fixture", "--scope", "deploy", "-o", "json"), &id)
 			var key broker.Issued
 			decode(t, mustOut(t)(s.credCLI(t, "credential", "issue", id.ID, "--scope", "deploy", "--ttl", "720h", "-o", "json")), &key)
 			if st, body := httpDo(t, "GET", s.url+"/api/v1/whoami", key.Secret, "", ""); st != 200 {

@@ -109,6 +109,9 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 	if a.discovery, err = newDiscovery(cfg.Discovery, a.store, log); err != nil {
 		return nil, err
 	}
+	if a.alerts != nil {
+		a.discovery.Alerts = alerts.Direct{Store: a.store, Notifier: a.notifier}
+	}
 	if !cfg.Authz.Disabled {
 		if a.pdp, err = newPDP(ctx, cfg.Authz, a.store, a.usage, log); err != nil {
 			return nil, err
@@ -138,7 +141,11 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		if a.signer != nil {
 			opts.Signer = audit.Message{S: a.signer}
 		}
+		if a.broker != nil {
+			opts.Credentials = a.broker
+		}
 		a.posture = posture.New(opts)
+		a.discovery.Posture = a.posture
 		loop := postureLoop(cfg.Posture)
 		a.jobs = append(a.jobs, func(ctx context.Context) { a.posture.Run(ctx, loop) })
 	}
@@ -247,6 +254,5 @@ func (r alertResponder) RevokeCredential(ctx context.Context, id, note string) e
 		return steward.Errorf(steward.ENOTIMPLEMENTED, "the credential broker is not enabled; cannot revoke %s", id)
 	}
 	ctx = steward.WithPrincipal(ctx, steward.SystemPrincipal("alerts"))
-	_, err := r.a.broker.Revoke(ctx, id, broker.RevokeRequest{Reason: string(steward.ReasonIncident)})
-	return err
+	return r.a.broker.RevokeCredential(ctx, id, string(steward.ReasonIncident))
 }

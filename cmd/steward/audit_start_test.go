@@ -30,7 +30,7 @@ func TestTruncatedTailIsCaughtAtStart(t *testing.T) {
 			env := map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}
 			s := startServer(t, env, args...)
 			for i := range 8 {
-				s.mustCLI(t, "identity", "create", "--name", "svc-"+string(rune('a'+i)), "--kind", "workload")
+				s.mustCLI(t, "identity", "create", "--name", "svc-"+string(rune('a'+i)), "--kind", "workload", "--unowned-reason", "test")
 			}
 			file := &audit.CheckpointFile{Path: external}
 			deadline := time.Now().Add(15 * time.Second)

@@ -74,7 +74,7 @@ func TestBrokerEndToEnd(t *testing.T) {
 			}
 			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, args...)
 			var id steward.Identity
-			decode(t, s.mustCLI(t, "identity", "create", "--name", "ci-bot", "--kind", "bot", "--scope", "deploy", "--scope", broker.ScopeIntrospect, "-o", "json"), &id)
+			decode(t, s.mustCLI(t, "identity", "create", "--name", "ci-bot", "--kind", "bot", "--unowned-reason", "test fixture", "--scope", "deploy", "--scope", broker.ScopeIntrospect, "-o", "json"), &id)
 
 			key := strings.TrimSpace(mustOut(t)(s.credCLI(t, "credential", "issue", id.ID, "--scope", "deploy", "--scope", broker.ScopeIntrospect, "--ttl", "720h")))
 			if !broker.WellFormed(key) {
@@ -194,7 +194,7 @@ func TestRevocationReachesTheOtherNode(t *testing.T) {
 	}
 	a := start()
 	b := start()
-	st, body := httpDo(t, "POST", a+"/api/v1/identities", adminToken, "application/json", `{"name":"edge","kind":"workload","scopes":["x"]}`)
+	st, body := httpDo(t, "POST", a+"/api/v1/identities", adminToken, "application/json", `{"name":"edge","kind":"workload","scopes":["x"],"unowned_reason":"test fixture"}`)
 	if st != 201 {
 		t.Fatalf("create identity: %d %s", st, body)
 	}

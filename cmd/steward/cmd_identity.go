@@ -104,7 +104,8 @@ func newIdentityCmd(g *globals) *cobra.Command {
 	f.StringVar((*string)(&in.Kind), "kind", "", "api_key, service_account, oauth_app, workload, bot, ai_agent, ssh_key, certificate or pat")
 	f.StringVar(&in.Provider, "provider", "", "provider: steward, aws, gcp, azure, github, kubernetes, vault, okta, vendor:<name>…")
 	f.StringVar(&in.ExternalRef, "external-ref", "", "the provider's reference (ARN, client id…)")
-	f.StringVar(&in.OwnerID, "owner", "", "owner id")
+	f.StringVar(&in.OwnerID, "owner", "", "owner id (required unless --unowned-reason says why there is none)")
+	f.StringVar(&in.UnownedReason, "unowned-reason", "", "why the identity has no owner (recorded in its creation event)")
 	f.StringVar(&in.Team, "team", "", "team")
 	f.StringVar(&in.Purpose, "purpose", "", "what it is for")
 	f.StringVar(&in.Environment, "env", "", "environment: prod, staging, dev…")
@@ -193,7 +194,7 @@ func newIdentityCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				p.Labels = steward.Some(m)
+				p.Labels = steward.Some(steward.SetLabels(m))
 			}
 			if fl.Changed("expires") {
 				if upd.expires == "never" {

@@ -296,7 +296,7 @@ func TestGracefulShutdownKeepsAcknowledgedWrites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := 0; n < 25; n++ {
-				body := strings.NewReader(`{"name":"w","kind":"bot"}`)
+				body := strings.NewReader(`{"name":"w","kind":"bot","unowned_reason":"test fixture"}`)
 				req, _ := http.NewRequest("POST", s.url+"/api/v1/identities", body)
 				req.Header.Set("Authorization", "Bearer "+adminToken)
 				req.Header.Set("Content-Type", "application/json")

@@ -18,9 +18,9 @@ func TestEveryUsageProducerFeedsTheDetectors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, dbArgs(t)...)
 			var viaPDP, viaLog steward.Identity
-			decode(t, s.mustCLI(t, "identity", "create", "--name", "pdp-caller", "--kind", "workload", "-o", "json"), &viaPDP)
+			decode(t, s.mustCLI(t, "identity", "create", "--name", "pdp-caller", "--kind", "workload", "--unowned-reason", "test", "-o", "json"), &viaPDP)
 			decode(t, s.mustCLI(t, "identity", "create", "--name", "ci-user", "--kind", "service_account", "--provider", "aws",
-				"--external-ref", "arn:aws:iam::123456789012:user/ci", "-o", "json"), &viaLog)
+				"--external-ref", "arn:aws:iam::123456789012:user/ci", "--unowned-reason", "test", "-o", "json"), &viaLog)
 			for _, id := range []string{viaPDP.ID, viaLog.ID} {
 				s.mustCLI(t, "identity", "revoke", id, "--reason", "incident")
 			}

@@ -39,7 +39,7 @@ func TestPostureEndToEnd(t *testing.T) {
 			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_SCIM_TOKEN": "scim-token-0123456789",
 				"STEWARD_MASTER_KEY": strings.Repeat("ab", 32)}, dbArgs(t)...)
 			var id steward.Identity
-			decode(t, s.mustCLI(t, "identity", "create", "--name", "nobody-owns-me", "--kind", "api_key", "-o", "json"), &id)
+			decode(t, s.mustCLI(t, "identity", "create", "--name", "nobody-owns-me", "--kind", "api_key", "--unowned-reason", "test fixture", "-o", "json"), &id)
 
 			// Posture follows the change without being asked.
 			deadline := time.Now().Add(15 * time.Second)

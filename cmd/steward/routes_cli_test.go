@@ -181,7 +181,7 @@ func TestListOutputShape(t *testing.T) {
 	var id struct {
 		ID string `json:"id"`
 	}
-	decode(t, s.mustCLI(t, "identity", "create", "--name", "shape-bot", "--kind", "bot", "-o", "json"), &id)
+	decode(t, s.mustCLI(t, "identity", "create", "--name", "shape-bot", "--kind", "bot", "--unowned-reason", "test", "-o", "json"), &id)
 	mustOut(t)(s.credCLI(t, "credential", "issue", id.ID))
 	for _, args := range [][]string{
 		{"identity", "list", "--limit", "1", "--all"},
@@ -211,7 +211,7 @@ func TestListOutputShape(t *testing.T) {
 		}
 	}
 	// --all follows the cursor to the end.
-	s.mustCLI(t, "identity", "create", "--name", "shape-bot-2", "--kind", "bot")
+	s.mustCLI(t, "identity", "create", "--name", "shape-bot-2", "--kind", "bot", "--unowned-reason", "test")
 	var page struct {
 		Items      []json.RawMessage `json:"items"`
 		NextCursor string            `json:"next_cursor"`

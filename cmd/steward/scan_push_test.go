@@ -17,7 +17,7 @@ import (
 func TestScanPushLinksALeakedKeyToItsIdentity(t *testing.T) {
 	s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken}, "--data-dir", filepath.Join(t.TempDir(), "data"))
 	var id steward.Identity
-	decode(t, s.mustCLI(t, "identity", "create", "--name", "billing-api", "--kind", "api_key", "--scope", "billing:read", "-o", "json"), &id)
+	decode(t, s.mustCLI(t, "identity", "create", "--name", "billing-api", "--kind", "api_key", "--unowned-reason", "test fixture", "--scope", "billing:read", "-o", "json"), &id)
 
 	// Issue a Steward API key through the API.
 	body := strings.NewReader(`{"type":"api_key","ttl":"24h","scopes":["billing:read"]}`)

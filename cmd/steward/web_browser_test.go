@@ -373,7 +373,7 @@ func seedActivity(t *testing.T, srv *server) activity {
 	var ident struct {
 		ID string `json:"id"`
 	}
-	decode(t, srv.mustCLI(t, "identity", "create", "--name", "web-timeline-demo", "--kind", "workload", "--scope", "deploy", "-o", "json"), &ident)
+	decode(t, srv.mustCLI(t, "identity", "create", "--name", "web-timeline-demo", "--kind", "workload", "--unowned-reason", "test fixture", "--scope", "deploy", "-o", "json"), &ident)
 	var keys [2]struct {
 		ID     string `json:"id"`
 		Secret string `json:"secret"`

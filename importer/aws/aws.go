@@ -106,7 +106,7 @@ func parseCSV(data []byte) (kit.Result, error) {
 	}
 
 	var c kit.Collector
-	for index := 1; ; index++ {
+	for index := 1; !c.Hopeless(); index++ {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break

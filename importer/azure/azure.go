@@ -103,6 +103,9 @@ type parser struct {
 // apps reads application objects.
 func (p *parser) apps(elems []kit.Element) {
 	for _, el := range elems {
+		if p.c.Hopeless() {
+			break
+		}
 		var a app
 		if !p.c.Decode(el, &a) {
 			continue

@@ -55,6 +55,9 @@ func Parse(r io.Reader, now time.Time) (kit.Result, error) {
 	var order []string
 	groups := map[string]*group{}
 	for _, el := range elems {
+		if c.Hopeless() {
+			break
+		}
 		var k key
 		if !c.Decode(el, &k) {
 			continue

@@ -76,6 +76,9 @@ func Parse(r io.Reader) (kit.Result, error) {
 
 	p := parser{groups: map[string]*group{}}
 	for _, it := range items {
+		if p.c.Hopeless() {
+			break
+		}
 		p.object(it)
 	}
 	for _, ref := range p.order {

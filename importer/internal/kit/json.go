@@ -207,6 +207,9 @@ func (c *Collector) Decode(el Element, v any) bool {
 func Records[T any](elems []Element, build func(*T) (steward.ImportRecord, string, error)) Result {
 	var c Collector
 	for _, el := range elems {
+		if c.Hopeless() {
+			break
+		}
 		var v T
 		if !c.Decode(el, &v) {
 			continue

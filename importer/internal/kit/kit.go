@@ -16,11 +16,34 @@ import (
 )
 
 // Result is what a parser read from one file: the good records, in file
-// order, and the bad ones with the reason.
+// order, and the bad ones with the reason: the first MaxListedErrors of
+// them, the others only counted in Unlisted.
 type Result struct {
 	Records []steward.ImportRecord `json:"records"`
 	Bad     []steward.RecordError  `json:"bad"`
+	// Unlisted counts the bad records beyond those listed in Bad.
+	Unlisted int `json:"-"`
+	// Stopped says why the parser gave up before the end of the file (the
+	// records read made the import hopeless); "" when it read it all.
+	Stopped string `json:"-"`
 }
+
+// BadCount is the number of bad records, listed or not.
+func (r Result) BadCount() int { return len(r.Bad) + r.Unlisted }
+
+// Bounds on what a parse keeps and reads, so that a file of millions of
+// bad rows costs neither memory nor minutes: the first MaxListedErrors
+// record errors are listed (with their lines) and the rest counted, and
+// the parse stops, the file refused, once the records read make the
+// import hopeless: more than HopelessBad bad records before a good one
+// (the file is not this format), or, after HopelessAfter records, more than
+// HopelessPercent of them bad (a corrupted or wrong export).
+const (
+	MaxListedErrors = steward.MaxImportErrors
+	HopelessBad     = 1000
+	HopelessAfter   = 10000
+	HopelessPercent = 10
+)
 
 // Invalid returns the error for a file that cannot be read as the format at
 // all. line is 1-based; 0 means unknown.
@@ -92,19 +115,59 @@ func Ptr(t time.Time) *time.Time { return &t }
 // the way the store will (with a placeholder for fields the caller
 // defaults) so that a record that could never be stored is reported here,
 // with its line, rather than failing later.
+//
+// It lists the first MaxListedErrors record errors and counts the others;
+// once the import is hopeless (see HopelessBad) it ignores what follows and
+// Hopeless tells the parser to stop reading.
 type Collector struct {
-	res  Result
-	seen map[string]steward.RecordError // external_ref → where it was first seen
+	res       Result
+	seen      map[string]steward.RecordError // external_ref → where it was first seen
+	good, bad int
 }
 
 // Bad records a per-record problem.
 func (c *Collector) Bad(record, line int, ref, field, format string, args ...any) {
-	c.res.Bad = append(c.res.Bad, steward.RecordError{Record: record, Line: line, Ref: ref, Field: field, Message: fmt.Sprintf(format, args...)})
+	if c.res.Stopped != "" {
+		return
+	}
+	c.bad++
+	if len(c.res.Bad) < MaxListedErrors {
+		c.res.Bad = append(c.res.Bad, steward.RecordError{Record: record, Line: line, Ref: ref, Field: field, Message: fmt.Sprintf(format, args...)})
+	} else {
+		c.res.Unlisted++
+	}
+	c.check(record, line)
+}
+
+// Hopeless reports whether the records so far make the import hopeless;
+// the parser should then stop reading (the Result says why).
+func (c *Collector) Hopeless() bool { return c.res.Stopped != "" }
+
+// check stops the collection when the import has become hopeless.
+func (c *Collector) check(record, line int) {
+	n := c.good + c.bad
+	var why string
+	switch {
+	case c.good == 0 && c.bad > HopelessBad:
+		why = fmt.Sprintf("%d bad records before a good one: the file does not look like this export format", c.bad)
+	case n >= HopelessAfter && c.bad*100 > n*HopelessPercent:
+		why = fmt.Sprintf("%d of the first %d records are bad (more than %d%%): the export looks corrupted", c.bad, n, HopelessPercent)
+	default:
+		return
+	}
+	where := fmt.Sprintf("record %d", record)
+	if line > 0 {
+		where += fmt.Sprintf(" (line %d)", line)
+	}
+	c.res.Stopped = "stopped reading at " + where + ": " + why
 }
 
 // Add normalises rec, checks it and keeps it, or records why not. record is
 // the 1-based index of the record in the file.
 func (c *Collector) Add(record int, rec steward.ImportRecord) {
+	if c.res.Stopped != "" {
+		return
+	}
 	id := &rec.Identity
 	id.Normalize()
 	// Times as the store keeps them, so that a re-import compares equal.
@@ -161,6 +224,8 @@ func (c *Collector) Add(record int, rec steward.ImportRecord) {
 	}
 	c.seen[ref] = steward.RecordError{Record: record, Line: rec.Line}
 	c.res.Records = append(c.res.Records, rec)
+	c.good++
+	c.check(record, rec.Line)
 }
 
 func message(err error) string {

@@ -1,0 +1,138 @@
+package discovery_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/alerts"
+	"github.com/steward-nhi/steward/discovery"
+	"github.com/steward-nhi/steward/internal/clock"
+	"github.com/steward-nhi/steward/internal/ids"
+	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/posture"
+	"github.com/steward-nhi/steward/sqlstore/sqltest"
+)
+
+type notifications struct {
+	mu  sync.Mutex
+	got []steward.Notification
+}
+
+func (n *notifications) Notify(_ context.Context, x steward.Notification) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, x)
+	return nil
+}
+
+// TestLeakedGovernedCredentialIsAnsweredAtOnce checks that a governed
+// credential reported leaked raises a critical alert and its secret.leaked
+// finding before Ingest returns (no later posture run), is revoked when
+// auto-revoke is on, and that two rules matching the same secret at the
+// same place make one sighting, one alert and one finding.
+func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
+	tests := []struct {
+		name        string
+		autoRevoke  bool
+		wantFinding bool // a revoked credential no longer stands as a finding
+	}{
+		{"without auto-revoke the leak is an alert and an open finding at once", false, true},
+		{"with auto-revoke the credential is revoked and the alert says so", true, false},
+	}
+	for _, eng := range sqltest.Engines(t) {
+		for _, tc := range tests {
+			t.Run(eng.Name+"/"+tc.name, func(t *testing.T) {
+				store := eng.Open(t)
+				clk := clock.NewFake(sqltest.Base)
+				ctx := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:t", Role: steward.RoleAdmin})
+				inv := inventory.New(inventory.Config{Store: store, Clock: clk})
+				owner, err := inv.CreateOwner(ctx, &steward.Owner{Name: "Kim", Email: "kim@example.com"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id, err := inv.CreateIdentity(ctx, &steward.Identity{Name: "billing", Kind: steward.KindAPIKey, OwnerID: owner.ID, Environment: "prod"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				secret := steward.Fingerprint([]byte("stw_leakedsecret"))
+				credID := ids.New(ids.Credential, sqltest.Base)
+				if err := store.Update(ctx, func(tx steward.Tx) error {
+					return tx.CreateCredential(ctx, &steward.Credential{ID: credID, IdentityID: id.ID, Type: "api_key", Fingerprint: secret,
+						Status: steward.CredentialActive, CreatedAt: sqltest.Base, Scopes: []string{}, Metadata: map[string]string{}})
+				}); err != nil {
+					t.Fatal(err)
+				}
+				pe := posture.New(posture.Options{Store: store.(steward.PostureStore), Inventory: inv, Clock: clk,
+					Discovery: &discovery.SightingCache{Reader: store.(steward.DiscoveryReader)}})
+				// A posture run before the leak, as the server's loop has done.
+				if _, err := pe.FullRun(ctx); err != nil {
+					t.Fatal(err)
+				}
+				notes := &notifications{}
+				svc := discovery.New(store.(steward.DiscoveryStore), clk, nil)
+				svc.AutoRevoke = tc.autoRevoke
+				svc.Alerts = alerts.Direct{Store: store.(steward.AlertStore), Notifier: notes}
+				svc.Posture = pe
+
+				rep := &steward.DiscoveryReport{Source: "gitleaks", Repository: "acme/api", Items: []steward.DiscoveryItem{
+					{Rule: "stw-api-key", File: "deploy/values.yaml", Line: 12, Column: 9, Commit: "0123456789abcdef", Fingerprint: secret},
+					{Rule: "generic-api-key", File: "deploy/values.yaml", Line: 12, Column: 3, Commit: "0123456789abcdef", Fingerprint: secret},
+				}}
+				sum, err := svc.Ingest(ctx, rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.Findings != 1 || sum.Duplicates != 1 || sum.New != 1 || sum.ManagedLeaks != 1 {
+					t.Fatalf("summary %+v: two rules on one secret at one place are one finding", sum)
+				}
+				sightings, err := svc.ListSightings(ctx, steward.SightingFilter{IdentityID: id.ID})
+				if err != nil || len(sightings.Items) != 1 || sightings.Items[0].Occurrences != 1 {
+					t.Fatalf("sightings %+v %v", sightings, err)
+				}
+
+				al, err := store.(steward.AlertStore).ListAlerts(ctx, steward.AlertFilter{IdentityID: id.ID})
+				if err != nil || len(al.Items) != 1 {
+					t.Fatalf("alerts %+v %v, want one", al, err)
+				}
+				a := al.Items[0]
+				if a.Severity != steward.SeverityCritical || a.Detector != discovery.DetSecretLeaked || a.CredentialID != credID || a.OwnerID != owner.ID {
+					t.Fatalf("alert %+v", a)
+				}
+				if tc.autoRevoke != (a.Response != "") {
+					t.Fatalf("alert response %q with auto-revoke %v", a.Response, tc.autoRevoke)
+				}
+				notes.mu.Lock()
+				if len(notes.got) != 1 || notes.got[0].Severity != "critical" || notes.got[0].Kind != "alert" {
+					t.Fatalf("notifications %+v, want one critical alert", notes.got)
+				}
+				notes.mu.Unlock()
+
+				creds, _ := store.ListCredentials(ctx, id.ID)
+				if revoked := creds[0].Status == steward.CredentialRevoked; revoked != tc.autoRevoke {
+					t.Fatalf("credential %s with auto-revoke %v", creds[0].Status, tc.autoRevoke)
+				}
+				// No posture run in between: the finding is there already.
+				fs, err := pe.ListFindings(ctx, steward.FindingFilter{IdentityID: id.ID, Check: "secret.leaked", Unresolved: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(fs.Items) == 1; got != tc.wantFinding || len(fs.Items) > 1 {
+					t.Fatalf("%d open secret.leaked findings, want finding %v", len(fs.Items), tc.wantFinding)
+				}
+				if tc.wantFinding && (fs.Items[0].Severity != steward.SeverityCritical || fs.Items[0].CredentialID != credID) {
+					t.Fatalf("finding %+v", fs.Items[0])
+				}
+
+				// The same report again raises nothing new.
+				if _, err := svc.Ingest(ctx, rep); err != nil {
+					t.Fatal(err)
+				}
+				if al, _ := store.(steward.AlertStore).ListAlerts(ctx, steward.AlertFilter{IdentityID: id.ID}); len(al.Items) != 1 {
+					t.Fatalf("a re-reported leak raised %d alerts", len(al.Items))
+				}
+			})
+		}
+	}
+}
