@@ -145,12 +145,9 @@ func newTokenCmd(g *globals) *cobra.Command {
 	create := &cobra.Command{
 		Use: "create --role ROLE [--owner ID]", Short: "Mint a token (the secret is printed once)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if ttl != "" {
-				d, err := steward.ParseDuration(ttl)
-				if err != nil {
-					return fmt.Errorf("--ttl: %w", err)
-				}
-				in.TTL = &d
+			var err error
+			if in.TTL, err = durationFlag("ttl", ttl); err != nil {
+				return err
 			}
 			t, err := g.client().CreateToken(cmd.Context(), in)
 			if err != nil {
