@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
@@ -86,6 +87,10 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// traceContext reads and writes W3C Trace Context headers (traceparent,
+// tracestate).
+var traceContext = propagation.TraceContext{}
+
 // instrument wraps a route's handler with the request id, security headers,
 // panic recovery, tracing, metrics and the access log.
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
@@ -97,6 +102,8 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 		}
 		ctx := withLogger(WithRequestID(r.Context(), id), s.log)
 		ctx = context.WithValue(ctx, actorBoxKey{}, &actorBox{})
+		// A W3C traceparent from the caller makes this span its child.
+		ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		var span trace.Span
 		ctx, span = s.tracer.Start(ctx, route, trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -32,17 +33,8 @@ func scanAlert(row rowScanner) (*steward.Alert, error) {
 	a.Severity, a.Status, a.Sensitivity = steward.Severity(sev), steward.AlertStatus(status), steward.Sensitivity(tier)
 	a.CredentialID, a.OwnerID, a.Team, a.Environment = cred, owner, team, envr
 	a.FirstSeen, a.LastSeen, a.UpdatedAt, a.ActedAt = fromMicros(first), fromMicros(last), fromMicros(updated), fromNullMicros(acted)
-	if err := json.Unmarshal([]byte(ev), &a.Evidence); err != nil {
-		return nil, fmt.Errorf("alert %s: evidence: %w", a.ID, err)
-	}
-	if err := json.Unmarshal([]byte(csf), &a.CSF); err != nil {
-		return nil, fmt.Errorf("alert %s: csf: %w", a.ID, err)
-	}
-	if a.Evidence == nil {
-		a.Evidence = map[string]any{}
-	}
-	if a.CSF == nil {
-		a.CSF = []string{}
+	if err := errors.Join(decodeMap("evidence", ev, &a.Evidence), decodeList("csf", csf, &a.CSF)); err != nil {
+		return nil, fmt.Errorf("alert %s: %w", a.ID, err)
 	}
 	return &a, nil
 }
@@ -133,20 +125,8 @@ func (r *reader) ListAlerts(ctx context.Context, f steward.AlertFilter) (_ *stew
 
 // LiveAlerts returns open and acknowledged alerts last seen at or after since.
 func (r *reader) LiveAlerts(ctx context.Context, since time.Time) ([]*steward.Alert, error) {
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+alertColumns+` FROM alerts WHERE status IN ('open', 'acknowledged') AND last_seen >= ? ORDER BY id`), micros(since))
-	if err != nil {
-		return nil, fmt.Errorf("live alerts: %w", err)
-	}
-	defer rows.Close()
-	var out []*steward.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("live alerts: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, "live alerts", scanAlert,
+		`SELECT `+alertColumns+` FROM alerts WHERE status IN ('open', 'acknowledged') AND last_seen >= ? ORDER BY id`, micros(since))
 }
 
 // UpdateAlert reads the alert in a write transaction, lets fn change it
@@ -208,24 +188,16 @@ func (s *Store) SaveBaselines(ctx context.Context, bs []steward.Baseline) (err e
 
 // LoadBaselines calls fn with every stored baseline.
 func (r *reader) LoadBaselines(ctx context.Context, fn func(b steward.Baseline) error) error {
-	rows, err := r.q.QueryContext(ctx, `SELECT identity_id, data, updated_at FROM alert_baselines ORDER BY identity_id`)
-	if err != nil {
-		return fmt.Errorf("load baselines: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, r, "load baselines", func(row rowScanner) error {
 		var b steward.Baseline
 		var data string
 		var at int64
-		if err := rows.Scan(&b.IdentityID, &data, &at); err != nil {
-			return fmt.Errorf("load baselines: %w", err)
-		}
-		b.Data, b.UpdatedAt = []byte(data), fromMicros(at)
-		if err := fn(b); err != nil {
+		if err := row.Scan(&b.IdentityID, &data, &at); err != nil {
 			return err
 		}
-	}
-	return rows.Err()
+		b.Data, b.UpdatedAt = []byte(data), fromMicros(at)
+		return fn(b)
+	}, `SELECT identity_id, data, updated_at FROM alert_baselines ORDER BY identity_id`)
 }
 
 // AddDeadLetter records an undeliverable notification.
@@ -247,24 +219,17 @@ func (r *reader) ListDeadLetters(ctx context.Context, limit int) ([]*steward.Dea
 	if limit <= 0 || limit > steward.MaxLimit {
 		limit = steward.DefaultLimit
 	}
-	rows, err := r.q.QueryContext(ctx, fmt.Sprintf(`SELECT id, sink, notification, error, attempts, created_at FROM alert_dead_letters ORDER BY created_at DESC, id DESC LIMIT %d`, limit))
-	if err != nil {
-		return nil, fmt.Errorf("list dead letters: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.DeadLetter{}
-	for rows.Next() {
+	return queryAll(ctx, r, "list dead letters", func(row rowScanner) (*steward.DeadLetter, error) {
 		var d steward.DeadLetter
 		var n string
 		var at int64
-		if err := rows.Scan(&d.ID, &d.Sink, &n, &d.Error, &d.Attempts, &at); err != nil {
-			return nil, fmt.Errorf("list dead letters: %w", err)
+		if err := row.Scan(&d.ID, &d.Sink, &n, &d.Error, &d.Attempts, &at); err != nil {
+			return nil, err
 		}
 		if err := json.Unmarshal([]byte(n), &d.Notification); err != nil {
 			return nil, fmt.Errorf("dead letter %s: %w", d.ID, err)
 		}
 		d.CreatedAt = fromMicros(at)
-		out = append(out, &d)
-	}
-	return out, rows.Err()
+		return &d, nil
+	}, fmt.Sprintf(`SELECT id, sink, notification, error, attempts, created_at FROM alert_dead_letters ORDER BY created_at DESC, id DESC LIMIT %d`, limit))
 }

@@ -67,20 +67,10 @@ func (s *Store) scanBatch(ctx context.Context, q string, after int64, batch int)
 
 // EntryHashes returns the entry hashes of seq from..to, in order.
 func (s *Store) EntryHashes(ctx context.Context, from, to int64) ([]string, error) {
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, `SELECT entry_hash FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq`), from, to)
-	if err != nil {
-		return nil, fmt.Errorf("entry hashes: %w", err)
-	}
-	defer rows.Close()
-	out := make([]string, 0, max(0, to-from+1))
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, fmt.Errorf("entry hashes: %w", err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.readPool(), "entry hashes", func(row rowScanner) (h string, err error) {
+		err = row.Scan(&h)
+		return h, err
+	}, `SELECT entry_hash FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq`, from, to)
 }
 
 const checkpointColumns = `tree_size, root_hash, last_seq, last_entry_hash, time, key_id, signature`
@@ -143,26 +133,20 @@ func (s *Store) CreateAuditKey(ctx context.Context, k *steward.AuditKey) error {
 
 // ListAuditKeys returns the signing keys, oldest first.
 func (s *Store) ListAuditKeys(ctx context.Context) ([]*steward.AuditKey, error) {
-	rows, err := s.readDB.QueryContext(ctx, `SELECT id, algorithm, public_key, sealed_private, created_at FROM audit_keys ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("list audit keys: %w", err)
-	}
-	defer rows.Close()
-	var out []*steward.AuditKey
-	for rows.Next() {
+	return queryAll(ctx, s.readPool(), "list audit keys", func(row rowScanner) (*steward.AuditKey, error) {
 		var k steward.AuditKey
 		var pub string
 		var t int64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &pub, &k.SealedPrivate, &t); err != nil {
-			return nil, fmt.Errorf("list audit keys: %w", err)
+		if err := row.Scan(&k.ID, &k.Algorithm, &pub, &k.SealedPrivate, &t); err != nil {
+			return nil, err
 		}
+		var err error
 		if k.PublicKey, err = base64.StdEncoding.DecodeString(pub); err != nil {
 			return nil, fmt.Errorf("audit key %s: public key: %w", k.ID, err)
 		}
 		k.CreatedAt = time.Unix(0, t).UTC()
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+		return &k, nil
+	}, `SELECT id, algorithm, public_key, sealed_private, created_at FROM audit_keys ORDER BY created_at, id`)
 }
 
 // SinkCursor returns the last sequence number the sink acknowledged.

@@ -58,22 +58,12 @@ func (r *reader) ListAuthzPolicyVersions(ctx context.Context, name string, limit
 
 func (r *reader) ListAuthzEntities(ctx context.Context) (_ []steward.AuthzEntity, err error) {
 	defer func(start time.Time) { r.track("list_authz_entities", start, err) }(time.Now())
-	rows, err := r.q.QueryContext(ctx, `SELECT type, id, doc FROM authz_entities ORDER BY type, id`)
-	if err != nil {
-		return nil, fmt.Errorf("list entities: %w", err)
-	}
-	defer rows.Close()
-	out := []steward.AuthzEntity{}
-	for rows.Next() {
-		var e steward.AuthzEntity
+	return queryAll(ctx, r, "list entities", func(row rowScanner) (e steward.AuthzEntity, err error) {
 		var doc string
-		if err := rows.Scan(&e.Type, &e.ID, &doc); err != nil {
-			return nil, fmt.Errorf("list entities: %w", err)
-		}
+		err = row.Scan(&e.Type, &e.ID, &doc)
 		e.Doc = []byte(doc)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}, `SELECT type, id, doc FROM authz_entities ORDER BY type, id`)
 }
 
 func (r *reader) GetAuthzSchema(ctx context.Context) (*steward.AuthzSchema, error) {

@@ -28,63 +28,25 @@ const brokerCredentialColumns = credentialColumns + `, digest, allowed_cidrs, cl
 
 func scanBrokerCredential(row rowScanner) (*steward.BrokerCredential, error) {
 	var (
-		c                                 steward.BrokerCredential
-		status, scopes, meta, cidrs       string
-		created                           int64
-		expires, rotated, used, revokedAt sql.NullInt64
-		digest, clientID, jwk, pred       sql.NullString
-		overlap                           sql.NullInt64
+		cidrs                       string
+		digest, clientID, jwk, pred sql.NullString
+		overlap                     sql.NullInt64
 	)
-	if err := row.Scan(&c.ID, &c.IdentityID, &c.Type, &c.ExternalRef, &c.Fingerprint, &c.Hint, &status, &scopes, &created,
-		&expires, &rotated, &used, &revokedAt, &meta, &digest, &cidrs, &clientID, &jwk, &pred, &overlap); err != nil {
+	base, err := scanCredential(scanWithExtra{row, []any{&digest, &cidrs, &clientID, &jwk, &pred, &overlap}})
+	if err != nil {
 		return nil, err
 	}
-	c.Status = steward.CredentialStatus(status)
-	c.CreatedAt = fromMicros(created)
-	c.ExpiresAt, c.LastRotatedAt, c.LastUsedAt, c.RevokedAt = fromNullMicros(expires), fromNullMicros(rotated), fromNullMicros(used), fromNullMicros(revokedAt)
-	c.Digest, c.ClientID, c.PublicJWK, c.PredecessorID = digest.String, clientID.String, jwk.String, pred.String
-	c.OverlapUntil = fromNullMicros(overlap)
-	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
-		return nil, fmt.Errorf("credential %s: scopes: %w", c.ID, err)
+	c := &steward.BrokerCredential{Credential: *base, Digest: digest.String, ClientID: clientID.String, PublicJWK: jwk.String,
+		PredecessorID: pred.String, OverlapUntil: fromNullMicros(overlap)}
+	if err := decodeList("allowed_cidrs", cidrs, &c.AllowedCIDRs); err != nil {
+		return nil, fmt.Errorf("credential %s: %w", c.ID, err)
 	}
-	if err := json.Unmarshal([]byte(meta), &c.Metadata); err != nil {
-		return nil, fmt.Errorf("credential %s: metadata: %w", c.ID, err)
-	}
-	if err := json.Unmarshal([]byte(cidrs), &c.AllowedCIDRs); err != nil {
-		return nil, fmt.Errorf("credential %s: allowed_cidrs: %w", c.ID, err)
-	}
-	if c.Scopes == nil {
-		c.Scopes = []string{}
-	}
-	if c.Metadata == nil {
-		c.Metadata = map[string]string{}
-	}
-	if c.AllowedCIDRs == nil {
-		c.AllowedCIDRs = []string{}
-	}
-	return &c, nil
+	return c, nil
 }
 
 func (r *reader) queryBrokerCredentials(ctx context.Context, op, where string, args ...any) (_ []*steward.BrokerCredential, err error) {
-	start := time.Now()
-	defer func() { r.track(op, start, err) }()
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT `+brokerCredentialColumns+` FROM credentials WHERE `+where), args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rows.Close()
-	out := []*steward.BrokerCredential{}
-	for rows.Next() {
-		c, err := scanBrokerCredential(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return out, nil
+	defer func(start time.Time) { r.track(op, start, err) }(time.Now())
+	return queryAll(ctx, r, op, scanBrokerCredential, `SELECT `+brokerCredentialColumns+` FROM credentials WHERE `+where, args...)
 }
 
 func (r *reader) GetBrokerCredential(ctx context.Context, id string) (*steward.BrokerCredential, error) {
@@ -167,28 +129,22 @@ func (t *tx) UpdateBrokerCredential(ctx context.Context, c *steward.BrokerCreden
 
 const signingKeyColumns = `kid, algorithm, public_jwk, private_sealed, status, created_at, retired_at, publish_until`
 
+func scanSigningKey(row rowScanner) (*steward.SigningKey, error) {
+	var (
+		k                 steward.SigningKey
+		created           int64
+		retired, publishU sql.NullInt64
+	)
+	if err := row.Scan(&k.KID, &k.Algorithm, &k.PublicJWK, &k.PrivateSealed, &k.Status, &created, &retired, &publishU); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RetiredAt, k.PublishUntil = fromMicros(created), fromNullMicros(retired), fromNullMicros(publishU)
+	return &k, nil
+}
+
 func (r *reader) ListSigningKeys(ctx context.Context) (_ []*steward.SigningKey, err error) {
-	start := time.Now()
-	defer func() { r.track("list_signing_keys", start, err) }()
-	rows, err := r.q.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.SigningKey{}
-	for rows.Next() {
-		var (
-			k                 steward.SigningKey
-			created           int64
-			retired, publishU sql.NullInt64
-		)
-		if err := rows.Scan(&k.KID, &k.Algorithm, &k.PublicJWK, &k.PrivateSealed, &k.Status, &created, &retired, &publishU); err != nil {
-			return nil, fmt.Errorf("list signing keys: %w", err)
-		}
-		k.CreatedAt, k.RetiredAt, k.PublishUntil = fromMicros(created), fromNullMicros(retired), fromNullMicros(publishU)
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+	defer func(start time.Time) { r.track("list_signing_keys", start, err) }(time.Now())
+	return queryAll(ctx, r, "list signing keys", scanSigningKey, `SELECT `+signingKeyColumns+` FROM signing_keys ORDER BY created_at, kid`)
 }
 
 func (t *tx) CreateSigningKey(ctx context.Context, k *steward.SigningKey) error {
@@ -215,25 +171,20 @@ func (t *tx) UpdateSigningKey(ctx context.Context, k *steward.SigningKey) error 
 	return nil
 }
 
+func scanRevokedJTI(row rowScanner) (*steward.RevokedJTI, error) {
+	var j steward.RevokedJTI
+	var exp, rev int64
+	if err := row.Scan(&j.JTI, &j.CredentialID, &j.IdentityID, &exp, &rev); err != nil {
+		return nil, err
+	}
+	j.ExpiresAt, j.RevokedAt = fromMicros(exp), fromMicros(rev)
+	return &j, nil
+}
+
 func (r *reader) ListRevokedJTIs(ctx context.Context, now time.Time) (_ []*steward.RevokedJTI, err error) {
-	start := time.Now()
-	defer func() { r.track("list_revoked_jtis", start, err) }()
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT jti, credential_id, identity_id, expires_at, revoked_at FROM revoked_jtis WHERE expires_at > ? ORDER BY revoked_at, jti`), micros(now))
-	if err != nil {
-		return nil, fmt.Errorf("list revoked jtis: %w", err)
-	}
-	defer rows.Close()
-	out := []*steward.RevokedJTI{}
-	for rows.Next() {
-		var j steward.RevokedJTI
-		var exp, rev int64
-		if err := rows.Scan(&j.JTI, &j.CredentialID, &j.IdentityID, &exp, &rev); err != nil {
-			return nil, fmt.Errorf("list revoked jtis: %w", err)
-		}
-		j.ExpiresAt, j.RevokedAt = fromMicros(exp), fromMicros(rev)
-		out = append(out, &j)
-	}
-	return out, rows.Err()
+	defer func(start time.Time) { r.track("list_revoked_jtis", start, err) }(time.Now())
+	return queryAll(ctx, r, "list revoked jtis", scanRevokedJTI,
+		`SELECT jti, credential_id, identity_id, expires_at, revoked_at FROM revoked_jtis WHERE expires_at > ? ORDER BY revoked_at, jti`, micros(now))
 }
 
 func (t *tx) RevokeJTI(ctx context.Context, j *steward.RevokedJTI) error {
@@ -257,25 +208,14 @@ func (t *tx) UseAssertionJTI(ctx context.Context, clientID, jti string, expires 
 }
 
 func (r *reader) ChangesSince(ctx context.Context, seq int64, limit int) (_ []steward.ChangeRef, err error) {
-	start := time.Now()
-	defer func() { r.track("changes_since", start, err) }()
+	defer func(start time.Time) { r.track("changes_since", start, err) }(time.Now())
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, `SELECT seq, action, subject_type, subject_id, identity_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?`), seq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("changes since %d: %w", seq, err)
-	}
-	defer rows.Close()
-	out := []steward.ChangeRef{}
-	for rows.Next() {
-		var c steward.ChangeRef
-		if err := rows.Scan(&c.Seq, &c.Action, &c.SubjectType, &c.SubjectID, &c.IdentityID); err != nil {
-			return nil, fmt.Errorf("changes since %d: %w", seq, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r, fmt.Sprintf("changes since %d", seq), func(row rowScanner) (c steward.ChangeRef, err error) {
+		err = row.Scan(&c.Seq, &c.Action, &c.SubjectType, &c.SubjectID, &c.IdentityID)
+		return c, err
+	}, `SELECT seq, action, subject_type, subject_id, identity_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit)
 }
 
 // TouchCredentials records last use of credentials and identities in one

@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,17 +27,8 @@ func scanCredential(row rowScanner) (*steward.Credential, error) {
 	c.Status = steward.CredentialStatus(status)
 	c.CreatedAt = fromMicros(created)
 	c.ExpiresAt, c.LastRotatedAt, c.LastUsedAt, c.RevokedAt = fromNullMicros(expires), fromNullMicros(rotated), fromNullMicros(used), fromNullMicros(revokedAt)
-	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
-		return nil, fmt.Errorf("credential %s: scopes: %w", c.ID, err)
-	}
-	if err := json.Unmarshal([]byte(meta), &c.Metadata); err != nil {
-		return nil, fmt.Errorf("credential %s: metadata: %w", c.ID, err)
-	}
-	if c.Scopes == nil {
-		c.Scopes = []string{}
-	}
-	if c.Metadata == nil {
-		c.Metadata = map[string]string{}
+	if err := errors.Join(decodeList("scopes", scopes, &c.Scopes), decodeMap("metadata", meta, &c.Metadata)); err != nil {
+		return nil, fmt.Errorf("credential %s: %w", c.ID, err)
 	}
 	return &c, nil
 }

@@ -48,12 +48,7 @@ func (r *reader) ListEvents(ctx context.Context, f steward.EventFilter) (_ *stew
 	w.eq("subject_id", f.SubjectID)
 	w.eq("actor", f.Actor)
 	w.eq("action", f.Action)
-	if f.Since != nil {
-		w.add("time >= ?", micros(*f.Since))
-	}
-	if f.Until != nil {
-		w.add("time < ?", micros(*f.Until))
-	}
+	w.during("time", f.Since, f.Until)
 	if f.IdentityIDs != nil {
 		if len(f.IdentityIDs) == 0 {
 			return &steward.Page[*steward.Event]{Items: []*steward.Event{}}, nil

@@ -52,23 +52,9 @@ func scanIdentity(row rowScanner) (*steward.Identity, error) {
 	i.VendorManaged = vendor != 0
 	i.CreatedAt, i.UpdatedAt = fromMicros(created), fromMicros(updated)
 	i.ExpiresAt, i.LastRotatedAt, i.LastUsedAt = fromNullMicros(expires), fromNullMicros(rotated), fromNullMicros(used)
-	if err := json.Unmarshal([]byte(scopes), &i.Scopes); err != nil {
-		return nil, fmt.Errorf("identity %s: scopes: %w", i.ID, err)
-	}
-	if err := json.Unmarshal([]byte(labels), &i.Labels); err != nil {
-		return nil, fmt.Errorf("identity %s: labels: %w", i.ID, err)
-	}
-	if i.Scopes == nil {
-		i.Scopes = []string{}
-	}
-	if i.Labels == nil {
-		i.Labels = map[string]string{}
-	}
-	if exc.Valid && exc.String != "" {
-		i.Exception = &steward.Exception{}
-		if err := json.Unmarshal([]byte(exc.String), i.Exception); err != nil {
-			return nil, fmt.Errorf("identity %s: exception: %w", i.ID, err)
-		}
+	if err := errors.Join(decodeList("scopes", scopes, &i.Scopes), decodeMap("labels", labels, &i.Labels),
+		decodeOptional("exception", exc, &i.Exception)); err != nil {
+		return nil, fmt.Errorf("identity %s: %w", i.ID, err)
 	}
 	return &i, nil
 }
@@ -208,7 +194,7 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		if textKey {
 			keyDest = &keyText
 		}
-		i, err := scanIdentity(scanWithExtra{row, keyDest})
+		i, err := scanIdentity(scanWithExtra{row, []any{keyDest}})
 		if err != nil {
 			return nil, err
 		}
@@ -225,13 +211,13 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		`SELECT `+identityColumns+`, `+keyExpr+` FROM identities`+w.where()+fmt.Sprintf(" ORDER BY %s %s, id %s", keyExpr, dir, dir), w.args...)
 }
 
-// scanWithExtra scans a row with one extra trailing column.
+// scanWithExtra scans a row with extra trailing columns.
 type scanWithExtra struct {
 	rows  rowScanner
-	extra any
+	extra []any
 }
 
-func (s scanWithExtra) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra)...) }
+func (s scanWithExtra) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra...)...) }
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
@@ -326,13 +312,18 @@ func (t *tx) CreateIdentity(ctx context.Context, i *steward.Identity) error {
 		return fmt.Errorf("create identity: %w", err)
 	}
 	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO identities (`+identityColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	return identityWriteError("create", i, err)
+}
+
+// identityWriteError names what a failed write of i ran into.
+func identityWriteError(op string, i *steward.Identity, err error) error {
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "an identity with provider %q and external_ref %q already exists", i.Provider, i.ExternalRef)
 	case isForeignKeyViolation(err):
 		return steward.FieldError("owner_id", "owner %q does not exist", i.OwnerID)
 	case err != nil:
-		return fmt.Errorf("create identity: %w", err)
+		return fmt.Errorf("%s identity: %w", op, err)
 	}
 	return nil
 }
@@ -347,13 +338,8 @@ func (t *tx) UpdateIdentity(ctx context.Context, i *steward.Identity) error {
 		sensitivity=?, vendor_managed=?, source=?, status=?, created_at=?, updated_at=?, expires_at=?, last_rotated_at=?,
 		last_used_at=?, labels=?, exception=?, version=?`
 	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE identities SET `+set+` WHERE id = ? AND version = ?`), append(args[1:], i.ID, i.Version-1)...)
-	switch {
-	case isUniqueViolation(err):
-		return steward.Errorf(steward.ECONFLICT, "an identity with provider %q and external_ref %q already exists", i.Provider, i.ExternalRef)
-	case isForeignKeyViolation(err):
-		return steward.FieldError("owner_id", "owner %q does not exist", i.OwnerID)
-	case err != nil:
-		return fmt.Errorf("update identity: %w", err)
+	if err := identityWriteError("update", i, err); err != nil {
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if _, err := t.GetIdentity(ctx, i.ID); err != nil {

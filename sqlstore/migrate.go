@@ -27,29 +27,58 @@ type migration struct {
 	checksum string
 }
 
-func loadMigrations(e Engine) ([]migration, error) {
-	dir := "migrations/" + string(e)
-	entries, err := fs.ReadDir(migrations, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
+// commonMigrations holds the migrations written once for every engine;
+// migrations/<engine> holds those that differ beyond a type name. A version
+// is in one of the two folders, never both. A common file may name a type
+// that differs between the engines as {{name}} (dialectTypes); the runner
+// applies, and checksums, the text with the engine's type in its place, so
+// the checksum of a migration is that of the SQL the engine ran, wherever
+// its file lives and however it is written.
+const commonMigrations = "migrations/common"
+
+// dialectTypes are the type names a common migration writes as {{name}}.
+var dialectTypes = map[Engine]*strings.Replacer{
+	// int_key: a 64-bit integer primary key (on SQLite, INTEGER PRIMARY
+	// KEY is the rowid). small_int: a small integer.
+	SQLite:   strings.NewReplacer("{{int_key}}", "INTEGER", "{{small_int}}", "INTEGER"),
+	Postgres: strings.NewReplacer("{{int_key}}", "BIGINT", "{{small_int}}", "SMALLINT"),
+}
+
+// loadMigrations reads e's migrations from fsys (the embedded files but in
+// tests), in version order.
+func loadMigrations(fsys fs.FS, e Engine) ([]migration, error) {
 	var out []migration
-	for _, ent := range entries {
-		name := ent.Name()
-		if !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number and '_'", name)
-		}
-		b, err := migrations.ReadFile(dir + "/" + name)
+	seen := map[int]string{}
+	for _, dir := range []string{commonMigrations, "migrations/" + string(e)} {
+		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read migrations: %w", err)
 		}
-		sum := sha256.Sum256(b)
-		out = append(out, migration{version: v, name: name, sql: string(b), checksum: hex.EncodeToString(sum[:])})
+		for _, ent := range entries {
+			name := ent.Name()
+			if !strings.HasSuffix(name, ".sql") {
+				continue
+			}
+			num, _, ok := strings.Cut(name, "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("migration %s: name must start with a number and '_'", name)
+			}
+			if prev, dup := seen[v]; dup {
+				return nil, fmt.Errorf("migration %d is both %s and %s/%s", v, prev, dir, name)
+			}
+			seen[v] = dir + "/" + name
+			b, err := fs.ReadFile(fsys, dir+"/"+name)
+			if err != nil {
+				return nil, err
+			}
+			text := dialectTypes[e].Replace(string(b))
+			if i := strings.Index(text, "{{"); i >= 0 {
+				return nil, fmt.Errorf("migration %s/%s: unknown dialect name at %q", dir, name, text[i:min(len(text), i+24)])
+			}
+			sum := sha256.Sum256([]byte(text))
+			out = append(out, migration{version: v, name: name, sql: text, checksum: hex.EncodeToString(sum[:])})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
@@ -62,7 +91,7 @@ func migrate(ctx context.Context, db *sql.DB, e Engine) error { return migrateTo
 // migrateTo is migrate stopping after version upTo (0: the last); upgrade
 // tests build an older schema with it.
 func migrateTo(ctx context.Context, db *sql.DB, e Engine, upTo int) error {
-	ms, err := loadMigrations(e)
+	ms, err := loadMigrations(migrations, e)
 	if err != nil {
 		return err
 	}

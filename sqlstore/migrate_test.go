@@ -1,7 +1,11 @@
 package sqlstore
 
 import (
+	"io/fs"
+	"path"
+	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // appliedChecksums are the checksums that deployed databases hold in
@@ -39,7 +43,7 @@ var appliedChecksums = map[Engine]map[int]string{
 
 func loadAll(t *testing.T, e Engine) map[int]migration {
 	t.Helper()
-	ms, err := loadMigrations(e)
+	ms, err := loadMigrations(migrations, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,5 +88,52 @@ func TestEnginesListTheSameMigrations(t *testing.T) {
 		if _, ok := lite[v]; !ok {
 			t.Errorf("migration %d is missing: versions must run 1, 2, 3… without gaps", v)
 		}
+	}
+}
+
+// TestNoMigrationIsCopiedBetweenEngines keeps migrations that are the same
+// on both engines in migrations/common, written once.
+func TestNoMigrationIsCopiedBetweenEngines(t *testing.T) {
+	lite, err := fs.ReadDir(migrations, "migrations/"+string(SQLite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range lite {
+		a, _ := fs.ReadFile(migrations, path.Join("migrations", string(SQLite), ent.Name()))
+		b, err := fs.ReadFile(migrations, path.Join("migrations", string(Postgres), ent.Name()))
+		if err == nil && string(a) == string(b) {
+			t.Errorf("%s is the same on both engines: move it to %s", ent.Name(), commonMigrations)
+		}
+	}
+}
+
+func TestLoadRefusesUnknownNamesAndTwoFilesOfOneVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+		want  string
+	}{
+		{"an unknown dialect name", fstest.MapFS{
+			"migrations/common/0001_a.sql": {Data: []byte("CREATE TABLE a (id {{bigserial}});")},
+			"migrations/sqlite/.keep":      {},
+		}, "unknown dialect name"},
+		{"one version in two folders", fstest.MapFS{
+			"migrations/common/0001_a.sql": {Data: []byte("SELECT 1;")},
+			"migrations/sqlite/0001_b.sql": {Data: []byte("SELECT 2;")},
+		}, "is both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadMigrations(tc.files, SQLite)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("load: %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	ms, err := loadMigrations(fstest.MapFS{
+		"migrations/common/0001_a.sql":   {Data: []byte("CREATE TABLE a (id {{int_key}} PRIMARY KEY, n {{small_int}});")},
+		"migrations/postgres/0002_b.sql": {Data: []byte("SELECT 2;")},
+	}, Postgres)
+	if err != nil || len(ms) != 2 || ms[0].sql != "CREATE TABLE a (id BIGINT PRIMARY KEY, n SMALLINT);" || ms[1].version != 2 {
+		t.Fatalf("load: %v %+v", err, ms)
 	}
 }

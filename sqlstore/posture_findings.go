@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,23 +33,9 @@ func scanFinding(row rowScanner) (*steward.Finding, error) {
 	f.CredentialID, f.OwnerID, f.Team, f.AcknowledgedBy, f.ResolvedBy = cred, owner, t, ackBy, resBy
 	f.CreatedAt, f.UpdatedAt, f.FirstSeen = fromMicros(created), fromMicros(updated), fromMicros(first)
 	f.ReopenedAt, f.AcknowledgedAt, f.ResolvedAt = fromNullMicros(reopened), fromNullMicros(acked), fromNullMicros(resolved)
-	if err := json.Unmarshal([]byte(csf), &f.CSF); err != nil {
-		return nil, fmt.Errorf("finding %s: csf: %w", f.ID, err)
-	}
-	if err := json.Unmarshal([]byte(ev), &f.Evidence); err != nil {
-		return nil, fmt.Errorf("finding %s: evidence: %w", f.ID, err)
-	}
-	if f.CSF == nil {
-		f.CSF = []string{}
-	}
-	if f.Evidence == nil {
-		f.Evidence = map[string]any{}
-	}
-	if waiver.Valid && waiver.String != "" {
-		f.Waiver = &steward.Waiver{}
-		if err := json.Unmarshal([]byte(waiver.String), f.Waiver); err != nil {
-			return nil, fmt.Errorf("finding %s: waiver: %w", f.ID, err)
-		}
+	if err := errors.Join(decodeList("csf", csf, &f.CSF), decodeMap("evidence", ev, &f.Evidence),
+		decodeOptional("waiver", waiver, &f.Waiver)); err != nil {
+		return nil, fmt.Errorf("finding %s: %w", f.ID, err)
 	}
 	return &f, nil
 }

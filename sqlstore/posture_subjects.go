@@ -162,22 +162,14 @@ func (r *reader) PostureChanges(ctx context.Context, afterSeq int64, limit int) 
 	if limit <= 0 {
 		limit = 10000
 	}
-	rows, err := r.q.QueryContext(ctx, rebind(r.d, fmt.Sprintf(`SELECT seq, action, subject_type, subject_id, identity_id FROM events WHERE seq > ? ORDER BY seq LIMIT %d`, limit)), afterSeq)
-	if err != nil {
-		return nil, afterSeq, fmt.Errorf("posture changes: %w", err)
+	out, err := queryAll(ctx, r, "posture changes", func(row rowScanner) (c steward.PostureChange, err error) {
+		err = row.Scan(&c.Seq, &c.Action, &c.SubjectType, &c.SubjectID, &c.IdentityID)
+		return c, err
+	}, fmt.Sprintf(`SELECT seq, action, subject_type, subject_id, identity_id FROM events WHERE seq > ? ORDER BY seq LIMIT %d`, limit), afterSeq)
+	if err != nil || len(out) == 0 {
+		return nil, afterSeq, err
 	}
-	defer rows.Close()
-	head := afterSeq
-	var out []steward.PostureChange
-	for rows.Next() {
-		var c steward.PostureChange
-		if err := rows.Scan(&c.Seq, &c.Action, &c.SubjectType, &c.SubjectID, &c.IdentityID); err != nil {
-			return nil, afterSeq, fmt.Errorf("posture changes: %w", err)
-		}
-		head = c.Seq
-		out = append(out, c)
-	}
-	return out, head, rows.Err()
+	return out, out[len(out)-1].Seq, nil
 }
 
 func (r *reader) LatestSeqs(ctx context.Context, ids []string) (map[string]int64, error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/steward-nhi/steward"
 )
@@ -28,6 +29,16 @@ func (f *filter) add(cond string, args ...any) {
 func (f *filter) eq(col, v string) {
 	if v != "" {
 		f.add(col+" = ?", v)
+	}
+}
+
+// during adds col >= since and col < until for the bounds that are set.
+func (f *filter) during(col string, since, until *time.Time) {
+	if since != nil {
+		f.add(col+" >= ?", micros(*since))
+	}
+	if until != nil {
+		f.add(col+" < ?", micros(*until))
 	}
 }
 
@@ -163,3 +174,40 @@ func inChunks(ids []string, n int, fn func(chunk []string) error) error {
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// decodeList decodes the JSON array in column col; null decodes to an
+// empty list, never nil.
+func decodeList[E any](col, text string, dst *[]E) error {
+	if err := json.Unmarshal([]byte(text), dst); err != nil {
+		return fmt.Errorf("%s: %w", col, err)
+	}
+	if *dst == nil {
+		*dst = []E{}
+	}
+	return nil
+}
+
+// decodeMap decodes the JSON object in column col; null decodes to an
+// empty map, never nil.
+func decodeMap[V any](col, text string, dst *map[string]V) error {
+	if err := json.Unmarshal([]byte(text), dst); err != nil {
+		return fmt.Errorf("%s: %w", col, err)
+	}
+	if *dst == nil {
+		*dst = map[string]V{}
+	}
+	return nil
+}
+
+// decodeOptional decodes the JSON document in nullable column col into a
+// new T, or leaves *dst nil when the column is NULL or empty.
+func decodeOptional[T any](col string, text sql.NullString, dst **T) error {
+	if !text.Valid || text.String == "" {
+		return nil
+	}
+	*dst = new(T)
+	if err := json.Unmarshal([]byte(text.String), *dst); err != nil {
+		return fmt.Errorf("%s: %w", col, err)
+	}
+	return nil
+}

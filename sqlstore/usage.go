@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -198,17 +198,8 @@ func scanUsage(row rowScanner) (*steward.UsageEvent, error) {
 		return nil, err
 	}
 	e.Time = fromMicros(t)
-	if err := json.Unmarshal([]byte(pol), &e.PolicyIDs); err != nil {
-		return nil, fmt.Errorf("usage %s: policy ids: %w", e.ID, err)
-	}
-	if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {
-		return nil, fmt.Errorf("usage %s: attributes: %w", e.ID, err)
-	}
-	if e.PolicyIDs == nil {
-		e.PolicyIDs = []string{}
-	}
-	if e.Attributes == nil {
-		e.Attributes = map[string]string{}
+	if err := errors.Join(decodeList("policy ids", pol, &e.PolicyIDs), decodeMap("attributes", attrs, &e.Attributes)); err != nil {
+		return nil, fmt.Errorf("usage %s: %w", e.ID, err)
 	}
 	return &e, nil
 }
@@ -233,12 +224,7 @@ func (s *Store) ListUsage(ctx context.Context, f steward.UsageFilter) (_ *stewar
 	w.eq("kind", f.Kind)
 	w.eq("outcome", f.Outcome)
 	w.eq("action", f.Action)
-	if f.Since != nil {
-		w.add("time >= ?", micros(*f.Since))
-	}
-	if f.Until != nil {
-		w.add("time < ?", micros(*f.Until))
-	}
+	w.during("time", f.Since, f.Until)
 	if f.Cursor != "" {
 		t, id, err := decodeUsageCursor(f.Cursor)
 		if err != nil {

@@ -118,25 +118,20 @@ func (s *Store) DashboardCounts(ctx context.Context, now time.Time, p steward.Po
 		SUM(CASE WHEN expires_at >= ? AND expires_at < ? THEN 1 ELSE 0 END)
 		FROM identities WHERE status = 'active' GROUP BY sensitivity`
 	args := append(append(rotArgs, dormArgs...), n, n+(7*24*time.Hour).Microseconds(), n, n+(30*24*time.Hour).Microseconds())
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard counts: %w", err)
-	}
-	for rows.Next() {
+	err = eachRow(ctx, s.readPool(), "dashboard counts", func(row rowScanner) error {
 		var tier string
 		var rot, dorm, e7, e30 sql.NullInt64
-		if err := rows.Scan(&tier, &rot, &dorm, &e7, &e30); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("dashboard counts: %w", err)
+		if err := row.Scan(&tier, &rot, &dorm, &e7, &e30); err != nil {
+			return err
 		}
 		out.RotationOverdue[steward.Sensitivity(tier)] = rot.Int64
 		out.Dormant[steward.Sensitivity(tier)] = dorm.Int64
 		out.Expiring7 += e7.Int64
 		out.Expiring30 += e30.Int64
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("dashboard counts: %w", err)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
 	}
 
 	// Credential ages: bucket by the time since creation or rotation.
@@ -185,47 +180,35 @@ func (s *Store) DashboardCounts(ctx context.Context, now time.Time, p steward.Po
 			return nil, err
 		}
 		out.ChangesPerWeek, out.RevocationsPerWeek = series(), series()
-		rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, `SELECT (time - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS b, COUNT(*),
-			SUM(CASE WHEN action = ? THEN 1 ELSE 0 END) FROM events WHERE time >= ? AND time < ? GROUP BY b`),
-			from, wk, steward.IdentityAction(steward.TransitionRevoke), from, n)
-		if err != nil {
-			return nil, fmt.Errorf("dashboard trends: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := eachRow(ctx, s.readPool(), "dashboard trends", func(row rowScanner) error {
 			var b, c int64
 			var rv sql.NullInt64
-			if err := rows.Scan(&b, &c, &rv); err != nil {
-				return nil, fmt.Errorf("dashboard trends: %w", err)
+			if err := row.Scan(&b, &c, &rv); err != nil {
+				return err
 			}
 			if b >= 0 && int(b) < weeks {
 				out.ChangesPerWeek[b].Value, out.RevocationsPerWeek[b].Value = c, rv.Int64
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("dashboard trends: %w", err)
+			return nil
+		}, `SELECT (time - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS b, COUNT(*),
+			SUM(CASE WHEN action = ? THEN 1 ELSE 0 END) FROM events WHERE time >= ? AND time < ? GROUP BY b`,
+			from, wk, steward.IdentityAction(steward.TransitionRevoke), from, n)
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
 }
 
 func (s *Store) scanBuckets(ctx context.Context, q string, args []any, fn func(b, c int64)) error {
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), args...)
-	if err != nil {
-		return fmt.Errorf("dashboard counts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, s.readPool(), "dashboard counts", func(row rowScanner) error {
 		var b, c int64
-		if err := rows.Scan(&b, &c); err != nil {
-			return fmt.Errorf("dashboard counts: %w", err)
+		if err := row.Scan(&b, &c); err != nil {
+			return err
 		}
 		fn(b, c)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("dashboard counts: %w", err)
-	}
-	return nil
+		return nil
+	}, q, args...)
 }
 
 // OwnerIdentityCounts returns how many identities each of the owners owns
@@ -235,25 +218,13 @@ func (s *Store) OwnerIdentityCounts(ctx context.Context, ownerIDs []string) (map
 	if len(ownerIDs) == 0 {
 		return out, nil
 	}
-	q := `SELECT owner_id, COUNT(*) FROM identities WHERE owner_id IN (` +
-		placeholders(len(ownerIDs)) + `) GROUP BY owner_id`
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, q), anySlice(ownerIDs)...)
-	if err != nil {
-		return nil, fmt.Errorf("owner identity counts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return out, eachRow(ctx, s.readPool(), "owner identity counts", func(row rowScanner) error {
 		var id string
 		var c int64
-		if err := rows.Scan(&id, &c); err != nil {
-			return nil, fmt.Errorf("owner identity counts: %w", err)
-		}
+		err := row.Scan(&id, &c)
 		out[id] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("owner identity counts: %w", err)
-	}
-	return out, nil
+		return err
+	}, `SELECT owner_id, COUNT(*) FROM identities WHERE owner_id IN (`+placeholders(len(ownerIDs))+`) GROUP BY owner_id`, anySlice(ownerIDs)...)
 }
 
 // RecordDailyStats stores or replaces one day's snapshot.
@@ -274,24 +245,11 @@ func (s *Store) RecordDailyStats(ctx context.Context, d steward.DailyStats) erro
 
 // ListDailyStats returns the snapshots since a day, oldest first.
 func (s *Store) ListDailyStats(ctx context.Context, since time.Time) ([]steward.DailyStats, error) {
-	rows, err := s.readDB.QueryContext(ctx, rebind(s.engine, `SELECT day, identities, live, unowned, orphaned, expired, open_findings, severe_findings
-		FROM web_daily_stats WHERE day >= ? ORDER BY day`), micros(since))
-	if err != nil {
-		return nil, fmt.Errorf("list daily stats: %w", err)
-	}
-	defer rows.Close()
-	out := []steward.DailyStats{}
-	for rows.Next() {
-		var d steward.DailyStats
+	return queryAll(ctx, s.readPool(), "list daily stats", func(row rowScanner) (d steward.DailyStats, err error) {
 		var day int64
-		if err := rows.Scan(&day, &d.Identities, &d.Live, &d.Unowned, &d.Orphaned, &d.Expired, &d.OpenFindings, &d.SevereFindings); err != nil {
-			return nil, fmt.Errorf("list daily stats: %w", err)
-		}
+		err = row.Scan(&day, &d.Identities, &d.Live, &d.Unowned, &d.Orphaned, &d.Expired, &d.OpenFindings, &d.SevereFindings)
 		d.Day = fromMicros(day)
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list daily stats: %w", err)
-	}
-	return out, nil
+		return d, err
+	}, `SELECT day, identities, live, unowned, orphaned, expired, open_findings, severe_findings
+		FROM web_daily_stats WHERE day >= ? ORDER BY day`, micros(since))
 }

@@ -105,22 +105,10 @@ func testAlertList(t *testing.T, s AlertStore) {
 	if err != nil || p.Items[0].Detector != "honeytoken" {
 		t.Fatalf("newest first: %v %v", p.Items[0].Detector, err)
 	}
-	var seen []string
-	f := steward.AlertFilter{IdentityID: "nhi_a", Limit: 2}
-	for {
-		p, err := s.ListAlerts(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range p.Items {
-			seen = append(seen, a.ID)
-		}
-		if p.NextCursor == "" {
-			break
-		}
-		f.Cursor = p.NextCursor
-	}
-	if len(seen) != 5 || seen[0] != all[4].ID || seen[4] != all[0].ID {
+	seen, _ := allPages(t, func(cursor string) (*steward.Page[*steward.Alert], error) {
+		return s.ListAlerts(ctx, steward.AlertFilter{IdentityID: "nhi_a", Limit: 2, Cursor: cursor})
+	})
+	if len(seen) != 5 || seen[0].ID != all[4].ID || seen[4].ID != all[0].ID {
 		t.Fatalf("pages: %v", seen)
 	}
 	_, err = s.ListAlerts(ctx, steward.AlertFilter{Status: "bogus"})

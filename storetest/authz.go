@@ -139,31 +139,16 @@ func testUsagePages(t *testing.T, s AuthzStore) {
 	if err := s.AppendUsage(ctx, evs[:10]); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	f := steward.UsageFilter{Limit: 100}
-	var prev *steward.UsageEvent
-	for {
-		page, err := s.ListUsage(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page.Items {
-			if seen[e.ID] {
-				t.Fatalf("%s seen twice", e.ID)
-			}
-			seen[e.ID] = true
-			if prev != nil && (e.Time.After(prev.Time) || (e.Time.Equal(prev.Time) && e.ID > prev.ID)) {
-				t.Fatalf("%s after %s is out of order", e.ID, prev.ID)
-			}
-			prev = e
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		f.Cursor = page.NextCursor
+	all, _ := allPages(t, func(cursor string) (*steward.Page[*steward.UsageEvent], error) {
+		return s.ListUsage(ctx, steward.UsageFilter{Limit: 100, Cursor: cursor})
+	})
+	if n := distinctIDs(all, func(e *steward.UsageEvent) string { return e.ID }); len(all) != 450 || n != 450 {
+		t.Fatalf("%d events, %d different; want 450", len(all), n)
 	}
-	if len(seen) != 450 {
-		t.Fatalf("%d events, want 450", len(seen))
+	for k := 1; k < len(all); k++ {
+		if e, prev := all[k], all[k-1]; e.Time.After(prev.Time) || (e.Time.Equal(prev.Time) && e.ID > prev.ID) {
+			t.Fatalf("%s after %s is out of order", e.ID, prev.ID)
+		}
 	}
 	one, _ := s.ListUsage(ctx, steward.UsageFilter{Limit: 1})
 	if e := one.Items[0]; e.PolicyIDs[0] != "p" || e.Attributes["k"] != "v" || e.Kind != steward.UsageDecision {

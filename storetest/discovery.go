@@ -105,20 +105,12 @@ func testSightingFilters(t *testing.T, s steward.DiscoveryStore) {
 		}
 	}
 	// Newest id first, each once, across pages.
+	all, _ := allPages(t, func(cursor string) (*steward.Page[*steward.Sighting], error) {
+		return s.ListSightings(ctx, steward.SightingFilter{Limit: 3, Cursor: cursor})
+	})
 	var got []string
-	f := steward.SightingFilter{Limit: 3}
-	for {
-		page, err := s.ListSightings(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range page.Items {
-			got = append(got, d.ID)
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		f.Cursor = page.NextCursor
+	for _, d := range all {
+		got = append(got, d.ID)
 	}
 	if want := "[dsc_0006 dsc_0005 dsc_0004 dsc_0003 dsc_0002 dsc_0001 dsc_0000]"; fmt.Sprint(got) != want {
 		t.Fatalf("pages visited %v, want %s", got, want)

@@ -116,26 +116,11 @@ func testFindingFilters(t *testing.T, s steward.PostureStore) {
 			t.Errorf("%s: %d findings, %v; want %d", tc.name, len(p.Items), err, tc.want)
 		}
 	}
-	seen := map[string]bool{}
-	f := steward.FindingFilter{Limit: 2}
-	for {
-		p, err := s.ListFindings(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range p.Items {
-			if seen[x.ID] {
-				t.Fatalf("%s twice", x.ID)
-			}
-			seen[x.ID] = true
-		}
-		if p.NextCursor == "" {
-			break
-		}
-		f.Cursor = p.NextCursor
-	}
-	if len(seen) != 5 {
-		t.Fatalf("pagination saw %d", len(seen))
+	seen, _ := allPages(t, func(cursor string) (*steward.Page[*steward.Finding], error) {
+		return s.ListFindings(ctx, steward.FindingFilter{Limit: 2, Cursor: cursor})
+	})
+	if n := distinctIDs(seen, func(f *steward.Finding) string { return f.ID }); len(seen) != 5 || n != 5 {
+		t.Fatalf("pagination saw %d findings, %d different; want 5", len(seen), n)
 	}
 	if _, err := s.ListFindings(ctx, steward.FindingFilter{OWASP: "NHI11"}); steward.ErrorField(err) != "owasp" {
 		t.Fatalf("bad owasp: %v", err)

@@ -70,6 +70,34 @@ func event(action, identityID string) *steward.Event {
 	return &steward.Event{ID: ids.New(ids.Event, base), Time: base, Actor: "test", Action: action, SubjectType: steward.SubjectIdentity, SubjectID: identityID, IdentityID: identityID}
 }
 
+// allPages reads a list page after page from the first, list reading the
+// page after cursor, and returns every item in order and the page count.
+func allPages[T any](t *testing.T, list func(cursor string) (*steward.Page[T], error)) (items []T, pages int) {
+	t.Helper()
+	cursor := ""
+	for {
+		p, err := list(cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		items = append(items, p.Items...)
+		if p.NextCursor == "" {
+			return items, pages
+		}
+		cursor = p.NextCursor
+	}
+}
+
+// distinctIDs returns how many different ids the items have.
+func distinctIDs[T any](items []T, id func(T) string) int {
+	seen := map[string]bool{}
+	for _, it := range items {
+		seen[id(it)] = true
+	}
+	return len(seen)
+}
+
 func mustUpdate(t *testing.T, s steward.Store, fn func(tx steward.Tx) error) {
 	t.Helper()
 	if err := s.Update(context.Background(), fn); err != nil {
@@ -286,28 +314,11 @@ func testPagination(t *testing.T, s steward.Store) {
 	createIdentities(t, s, is...)
 	for _, sort := range []string{"", "-created_at", "name", "-name", "expires_at", "-last_used_at"} {
 		t.Run("sort "+sort, func(t *testing.T) {
-			seen := map[string]bool{}
-			f := steward.IdentityFilter{Limit: 5, Sort: sort}
-			pages := 0
-			for {
-				page, err := s.ListIdentities(ctx, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pages++
-				for _, i := range page.Items {
-					if seen[i.ID] {
-						t.Fatalf("identity %s seen twice", i.ID)
-					}
-					seen[i.ID] = true
-				}
-				if page.NextCursor == "" {
-					break
-				}
-				f.Cursor = page.NextCursor
-			}
-			if len(seen) != 23 || pages != 5 {
-				t.Fatalf("saw %d identities in %d pages, want 23 in 5", len(seen), pages)
+			items, pages := allPages(t, func(cursor string) (*steward.Page[*steward.Identity], error) {
+				return s.ListIdentities(ctx, steward.IdentityFilter{Limit: 5, Sort: sort, Cursor: cursor})
+			})
+			if n := distinctIDs(items, func(i *steward.Identity) string { return i.ID }); len(items) != 23 || n != 23 || pages != 5 {
+				t.Fatalf("saw %d identities (%d different) in %d pages, want 23 in 5", len(items), n, pages)
 			}
 		})
 	}

@@ -194,7 +194,7 @@ func (r *Recorder) write(ctx context.Context) {
 			r.written.Add(1)
 			continue
 		}
-		if !wrote && k+1 >= maxFailedRetries || ctx.Err() != nil {
+		if (!wrote && k+1 >= maxFailedRetries) || ctx.Err() != nil {
 			r.fail(ctx, batch[k:], err)
 			return
 		}

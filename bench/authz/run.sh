@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Decisions/s over HTTP at concurrency 1/8/64 for OPA, Steward (decision
+# Decisions/s over HTTP at concurrency 1/8/64 for OPA (twice: without a
+# decision log, and with its decision log on, written to a file, the fair
+# peer of Steward, which logs every decision durably), Steward (decision
 # logging on) and a bare net/http floor, interleaved within each round,
 # with p50/p99 and server CPU per decision; plus in-process ns/op and the
 # agreement check. Usage: bench/authz/run.sh [ROUNDS] [SECONDS]
@@ -26,10 +28,13 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 "$BIN/opa" run --server --addr 127.0.0.1:8181 --log-level error "$OUT/authz.rego" "$OUT/data.json" & pids+=($!); OPA=$!
+# The same OPA with its decision log on (console logger, to a file).
+"$BIN/opa" run --server --addr 127.0.0.1:8184 --log-level info --log-format json --set decision_logs.console=true \
+  "$OUT/authz.rego" "$OUT/data.json" >"$OUT/opa-decisions.log" 2>&1 & pids+=($!); OPALOG=$!
 STEWARD_ADMIN_TOKEN=$TOKEN STEWARD_MASTER_KEY=$(printf 'ab%.0s' $(seq 32)) "$BIN/steward" serve --addr 127.0.0.1:8182 \
   --data-dir "$OUT/data" --rate-limit 0 --log-level warn 2>"$OUT/steward.log" & pids+=($!); STW=$!
 "$BIN/authz-floor" -addr 127.0.0.1:8183 & pids+=($!); FLOOR=$!
-for u in http://127.0.0.1:8181/health http://127.0.0.1:8182/healthz http://127.0.0.1:8183/healthz; do
+for u in http://127.0.0.1:8181/health http://127.0.0.1:8184/health http://127.0.0.1:8182/healthz http://127.0.0.1:8183/healthz; do
   for _ in $(seq 100); do curl -sf "$u" >/dev/null && break; sleep 0.1; done
 done
 curl -sf -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' --data-binary @"$OUT/rbac.cedar" \
@@ -44,9 +49,10 @@ RES=$OUT/results.tsv
 printf 'round\tserver\tconc\trps\tp50\tp99\tcpu_us_per_decision\n' > "$RES"
 for round in $(seq "$ROUNDS"); do
   for c in 1 8 64; do
-    for srv in opa steward floor; do
+    for srv in opa opa-log steward floor; do
       case $srv in
         opa) port=8181; pid=$OPA; path=/v1/data/authz/allow; wrap=1; tok= ;;
+        opa-log) port=8184; pid=$OPALOG; path=/v1/data/authz/allow; wrap=1; tok= ;;
         steward) port=8182; pid=$STW; path=/access/v1/evaluation; wrap=0; tok=$TOKEN ;;
         floor) port=8183; pid=$FLOOR; path=/access/v1/evaluation; wrap=0; tok= ;;
       esac
@@ -67,20 +73,22 @@ done
 dropped=$(curl -s http://127.0.0.1:8182/metrics | awk '/^steward_usage_events_dropped_total/ {print $2}')
 written=$(curl -s http://127.0.0.1:8182/metrics | awk '/^steward_usage_events_written_total/ {print $2}')
 echo "steward decision log: written $written, dropped $dropped"
+echo "opa decision log: $(grep -c '"decision_id"' "$OUT/opa-decisions.log") decisions logged to $OUT/opa-decisions.log"
 python3 - "$RES" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 med = {}
-for srv in ("opa", "steward", "floor"):
+servers = ("opa", "opa-log", "steward", "floor")
+for srv in servers:
     for c in ("1", "8", "64"):
         rs = [r for r in rows if r["server"] == srv and r["conc"] == c]
         med[srv, c] = (statistics.median(float(r["rps"]) for r in rs), rs[len(rs)//2]["p50"], rs[len(rs)//2]["p99"],
                        statistics.median(float(r["cpu_us_per_decision"]) for r in rs))
-print("| server | c | decisions/s (median) | p50 | p99 | server CPU µs/decision | × OPA | % of floor |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for srv in ("opa", "steward", "floor"):
+print("| server | c | decisions/s (median) | p50 | p99 | server CPU µs/decision | × OPA | × logging OPA | % of floor |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for srv in servers:
     for c in ("1", "8", "64"):
         rps, p50, p99, cpu = med[srv, c]
-        print(f"| {srv} | {c} | {rps:,.0f} | {p50} | {p99} | {cpu:.1f} | {rps/med['opa', c][0]:.2f} | {100*rps/med['floor', c][0]:.0f}% |")
+        print(f"| {srv} | {c} | {rps:,.0f} | {p50} | {p99} | {cpu:.1f} | {rps/med['opa', c][0]:.2f} | {rps/med['opa-log', c][0]:.2f} | {100*rps/med['floor', c][0]:.0f}% |")
 PY
 go test ./$B/rbac -run Agreement -bench . -benchtime 2s | grep -E 'Benchmark|ok'

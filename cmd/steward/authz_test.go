@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -65,16 +64,8 @@ func writeFile(t *testing.T, path, s string) {
 
 func post(t *testing.T, url, token, ct, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", ct)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	st, b := httpDo(t, "POST", url, token, ct, body)
+	return st, string(b)
 }
 
 // TestAuthzAcrossNodesAndRestart runs two servers on one database: a

@@ -100,16 +100,9 @@ func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, e
 		if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
 			return nil, fmt.Errorf("url %q is not an http(s) URL", url)
 		}
-		var secret []byte
-		switch {
-		case c.SecretEnv != "":
-			secret = []byte(getenv(c.SecretEnv))
-		case c.SecretFile != "":
-			b, err := os.ReadFile(c.SecretFile)
-			if err != nil {
-				return nil, fmt.Errorf("secret_file: %w", err)
-			}
-			secret = bytes.TrimSpace(b)
+		secret, err := signingSecret(c.SecretEnv, c.SecretFile, getenv)
+		if err != nil {
+			return nil, err
 		}
 		if len(secret) < 16 {
 			return nil, fmt.Errorf("a webhook sink needs a signing secret of at least 16 bytes: secret_env or secret_file")
@@ -196,4 +189,20 @@ func sinkRules(rules []steward.AlertRule) []steward.AlertRule {
 		}
 	}
 	return out
+}
+
+// signingSecret reads a sink's signing secret from the environment
+// variable or the file its configuration names.
+func signingSecret(env, file string, getenv func(string) string) ([]byte, error) {
+	switch {
+	case env != "":
+		return []byte(getenv(env)), nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("secret_file: %w", err)
+		}
+		return bytes.TrimSpace(b), nil
+	}
+	return nil, nil
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -218,16 +216,9 @@ func newSink(c auditSinkConfig, getenv func(string) string) (audit.Sink, error) 
 		if !strings.HasPrefix(c.URL, "https://") && !strings.HasPrefix(c.URL, "http://") {
 			return nil, fmt.Errorf("url %q is not an http(s) URL", c.URL)
 		}
-		var secret []byte
-		switch {
-		case c.SecretEnv != "":
-			secret = []byte(getenv(c.SecretEnv))
-		case c.SecretFile != "":
-			b, err := os.ReadFile(c.SecretFile)
-			if err != nil {
-				return nil, fmt.Errorf("secret_file: %w", err)
-			}
-			secret = bytes.TrimSpace(b)
+		secret, err := signingSecret(c.SecretEnv, c.SecretFile, getenv)
+		if err != nil {
+			return nil, err
 		}
 		if len(secret) == 0 {
 			return nil, fmt.Errorf("a webhook sink needs a signing secret: secret_env or secret_file")

@@ -92,7 +92,7 @@ CREATE TABLE operator_tokens (
 -- The audit chain: append-only; entry_hash = SHA-256 of the RFC 8785 encoding
 -- of the entry including prev_hash.
 CREATE TABLE events (
-    seq BIGINT PRIMARY KEY,
+    seq {{int_key}} PRIMARY KEY,
     id           TEXT NOT NULL UNIQUE,
     time         BIGINT NOT NULL,
     actor        TEXT NOT NULL,

@@ -31,7 +31,7 @@ CREATE TABLE authz_entities (
 );
 
 CREATE TABLE authz_schema (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    id         {{small_int}} PRIMARY KEY CHECK (id = 1),
     text       TEXT NOT NULL,
     format     TEXT NOT NULL,
     version    BIGINT NOT NULL,
@@ -40,7 +40,7 @@ CREATE TABLE authz_schema (
 );
 
 CREATE TABLE authz_revision (
-    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    id       {{small_int}} PRIMARY KEY CHECK (id = 1),
     revision BIGINT NOT NULL
 );
 INSERT INTO authz_revision (id, revision) VALUES (1, 0);
