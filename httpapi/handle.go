@@ -95,23 +95,28 @@ type none struct{}
 // fn, and answers its result as JSON with status, or its error as
 // problem+json: the decode/call/encode/error ceremony written once.
 func jsonHandler[Req, Resp any](status int, fn func(r *http.Request, in Req) (Resp, error)) http.Handler {
-	return serveJSON(status, false, fn, nil)
+	return serveJSON(status, false, MaxBodyBytes, fn, nil)
+}
+
+// bulkJSON is jsonHandler for bodies up to MaxImportBytes (reports).
+func bulkJSON[Req, Resp any](fn func(r *http.Request, in Req) (Resp, error)) http.Handler {
+	return serveJSON(http.StatusOK, false, MaxImportBytes, fn, nil)
 }
 
 // optionalJSON is jsonHandler for a body that may be left out (Req stays
 // its zero value).
 func optionalJSON[Req, Resp any](status int, fn func(r *http.Request, in Req) (Resp, error)) http.Handler {
-	return serveJSON(status, true, fn, nil)
+	return serveJSON(status, true, MaxBodyBytes, fn, nil)
 }
 
 // createdJSON is jsonHandler answering 201 with a Location header.
 func createdJSON[Req, Resp any](fn func(r *http.Request, in Req) (Resp, error), location func(Resp) string) http.Handler {
-	return serveJSON(http.StatusCreated, false, fn, location)
+	return serveJSON(http.StatusCreated, false, MaxBodyBytes, fn, location)
 }
 
 // noBody answers fn's result with status; the request body is not read.
 func noBody[Resp any](status int, fn func(r *http.Request) (Resp, error)) http.Handler {
-	return serveJSON(status, true, func(r *http.Request, _ none) (Resp, error) { return fn(r) }, nil)
+	return serveJSON(status, true, 0, func(r *http.Request, _ none) (Resp, error) { return fn(r) }, nil)
 }
 
 // getByID answers GET of the resource named by the path's {id}.
@@ -122,7 +127,7 @@ func getByID[Resp any](fn func(ctx context.Context, id string) (Resp, error)) ht
 // actOnID decodes Req (optional: it may be left out) and applies fn to the
 // resource named by the path's {id}.
 func actOnID[Req, Resp any](status int, optional bool, fn func(ctx context.Context, id string, in Req) (Resp, error)) http.Handler {
-	return serveJSON(status, optional, func(r *http.Request, in Req) (Resp, error) { return fn(r.Context(), r.PathValue("id"), in) }, nil)
+	return serveJSON(status, optional, MaxBodyBytes, func(r *http.Request, in Req) (Resp, error) { return fn(r.Context(), r.PathValue("id"), in) }, nil)
 }
 
 // filtered answers a GET whose query is read by parse into a filter F.
@@ -148,11 +153,12 @@ func noContent(fn func(r *http.Request, id string) error) http.Handler {
 	})
 }
 
-func serveJSON[Req, Resp any](status int, optional bool, fn func(r *http.Request, in Req) (Resp, error), location func(Resp) string) http.Handler {
+// serveJSON is the one JSON handler: a body of at most limit bytes.
+func serveJSON[Req, Resp any](status int, optional bool, limit int64, fn func(r *http.Request, in Req) (Resp, error), location func(Resp) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in Req
 		if _, skip := any(in).(none); !skip && !(optional && r.ContentLength == 0) {
-			if err := decode(w, r, &in); err != nil {
+			if err := decodeLimit(w, r, &in, limit); err != nil {
 				Error(w, r, err)
 				return
 			}
@@ -176,16 +182,6 @@ type itemList[T any] struct {
 
 // items wraps a list result in its envelope.
 func items[T any](v []T, err error) (itemList[T], error) { return itemList[T]{Items: v}, err }
-
-// queryParams reads a filter that is a set of known query parameters.
-func queryParams(r *http.Request, names ...string) (map[string]string, error) {
-	q := newQuery(r)
-	out := make(map[string]string, len(names))
-	for _, n := range names {
-		out[n] = q.str(n)
-	}
-	return out, q.done()
-}
 
 // notEnabled is the error of a route whose capability is off.
 func notEnabled(c Capability) error {

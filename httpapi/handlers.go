@@ -16,13 +16,9 @@ import (
 	"github.com/steward-nhi/steward"
 )
 
-// decode reads a JSON body of at most MaxBodyBytes into v, refusing unknown
-// fields, trailing data and a wrong content type.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeLimit(w, r, v, MaxBodyBytes)
-}
-
-// decodeLimit is decode with another body limit.
+// decodeLimit reads a JSON body of at most limit bytes into v, refusing
+// unknown fields, trailing data, a wrong content type, and NUL or invalid
+// UTF-8 in any string.
 func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)

@@ -62,6 +62,26 @@ func (rt Route) Allows(p *steward.Principal) bool {
 	return slices.Contains(rt.Roles, p.Role)
 }
 
+// admit refuses, at the edge, a caller the route does not admit. The
+// services check roles and ownership too; this makes a route whose
+// service forgets a check fail closed, as declared.
+func admit(rt Route, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := steward.PrincipalFrom(r.Context()); !rt.Allows(p) {
+			who := "this caller"
+			switch {
+			case p.IsNHI():
+				who = "an NHI credential"
+			case p != nil:
+				who = "role " + string(p.Role)
+			}
+			Error(w, r, steward.Errorf(steward.EFORBIDDEN, "%s may not call %s %s (it admits %s)", who, rt.Method, rt.Path, rt.Access()))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // Access describes who may call the route, in words.
 func (rt Route) Access() string {
 	if rt.Public {
@@ -132,7 +152,7 @@ func (s *Server) routes() {
 	for _, rt := range Routes() {
 		h := s.wrap(rt)
 		if !rt.Public {
-			h = s.authenticate(h)
+			h = s.authenticate(admit(rt, h))
 		}
 		s.Handle(rt.Method+" "+rt.Path, h)
 	}

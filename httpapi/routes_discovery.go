@@ -34,18 +34,8 @@ func discoverySchemas() map[string]any {
 }
 
 func (s *Server) handleDiscoveryReport() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rep steward.DiscoveryReport
-		if err := decodeLimit(w, r, &rep, MaxImportBytes); err != nil {
-			Error(w, r, err)
-			return
-		}
-		sum, err := s.Discovery.Ingest(r.Context(), &rep)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		reply(w, http.StatusOK, sum)
+	return bulkJSON(func(r *http.Request, rep steward.DiscoveryReport) (*steward.DiscoverySummary, error) {
+		return s.Discovery.Ingest(r.Context(), &rep)
 	})
 }
 

@@ -27,6 +27,33 @@ func credentialTable(raw any, cs ...*steward.BrokerCredential) table {
 	return t
 }
 
+// durationFlag reads an optional duration flag (nil when empty).
+func durationFlag(name, s string) (*steward.Duration, error) {
+	if s == "" {
+		return nil, nil
+	}
+	d, err := steward.ParseDuration(s)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", name, err)
+	}
+	return &d, nil
+}
+
+// readJWK reads the --public-jwk file (nil when none is named).
+func readJWK(path string) (json.RawMessage, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--public-jwk: %w", err)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("--public-jwk %s is not JSON", path)
+	}
+	return b, nil
+}
+
 // printIssued prints a new secret: on a terminal the bare secret on stdout
 // (so it can be piped) and the details on stderr.
 func (g *globals) printIssued(out *broker.Issued) error {
@@ -58,22 +85,12 @@ func newCredentialCmd(g *globals) *cobra.Command {
 		Short: "Issue a credential for an identity (the secret is printed once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if ttl != "" {
-				d, err := steward.ParseDuration(ttl)
-				if err != nil {
-					return fmt.Errorf("--ttl: %w", err)
-				}
-				in.TTL = &d
+			var err error
+			if in.TTL, err = durationFlag("ttl", ttl); err != nil {
+				return err
 			}
-			if jwkFile != "" {
-				b, err := os.ReadFile(jwkFile)
-				if err != nil {
-					return fmt.Errorf("--public-jwk: %w", err)
-				}
-				if !json.Valid(b) {
-					return fmt.Errorf("--public-jwk %s is not JSON", jwkFile)
-				}
-				in.PublicJWK = b
+			if in.PublicJWK, err = readJWK(jwkFile); err != nil {
+				return err
 			}
 			out, err := g.client().Broker().Issue(cmd.Context(), args[0], in)
 			if err != nil {
@@ -130,19 +147,12 @@ func newCredentialCmd(g *globals) *cobra.Command {
 		Use: "rotate CREDENTIAL_ID [--overlap 1h]", Short: "Issue a successor; the old credential stays valid for the overlap only", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := broker.RotateRequest{Reason: rotReason}
-			if overlap != "" {
-				d, err := steward.ParseDuration(overlap)
-				if err != nil {
-					return fmt.Errorf("--overlap: %w", err)
-				}
-				req.Overlap = &d
+			var err error
+			if req.Overlap, err = durationFlag("overlap", overlap); err != nil {
+				return err
 			}
-			if rotJWK != "" {
-				b, err := os.ReadFile(rotJWK)
-				if err != nil {
-					return fmt.Errorf("--public-jwk: %w", err)
-				}
-				req.PublicJWK = b
+			if req.PublicJWK, err = readJWK(rotJWK); err != nil {
+				return err
 			}
 			out, err := g.client().Broker().Rotate(cmd.Context(), args[0], req)
 			if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -58,34 +57,32 @@ func newOwnerCmd(g *globals) *cobra.Command {
 	f.StringVar(&lf.Team, "team", "", "team")
 	f.StringVarP(&lf.Query, "query", "q", "", "text search")
 
-	var patch struct{ name, email, team, manager, backup, ref string }
+	var patch steward.OwnerPatch
+	patchFlags := []struct {
+		flag, help string
+		dst        *steward.Opt[string]
+		val        string
+	}{{"name", "name", &patch.Name, ""}, {"email", "email", &patch.Email, ""}, {"team", "team", &patch.Team, ""},
+		{"manager", "manager's owner id", &patch.ManagerID, ""}, {"backup", "backup owner id", &patch.BackupOwnerID, ""},
+		{"external-ref", "the owner's id in the identity provider", &patch.ExternalRef, ""}}
 	update := &cobra.Command{
 		Use: "update ID [flags]", Short: "Change an owner's attributes", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p steward.OwnerPatch
-			for flag, set := range map[string]struct {
-				dst *steward.Opt[string]
-				v   string
-			}{"name": {&p.Name, patch.name}, "email": {&p.Email, patch.email}, "team": {&p.Team, patch.team},
-				"manager": {&p.ManagerID, patch.manager}, "backup": {&p.BackupOwnerID, patch.backup}, "external-ref": {&p.ExternalRef, patch.ref}} {
-				if cmd.Flags().Changed(flag) {
-					*set.dst = steward.Some(set.v)
+			for _, pf := range patchFlags {
+				if cmd.Flags().Changed(pf.flag) {
+					*pf.dst = steward.Some(pf.val)
 				}
 			}
-			o, err := g.client().UpdateOwner(cmd.Context(), args[0], p)
+			o, err := g.client().UpdateOwner(cmd.Context(), args[0], patch)
 			if err != nil {
 				return err
 			}
 			return g.print(ownerTable(o, o))
 		},
 	}
-	f = update.Flags()
-	f.StringVar(&patch.name, "name", "", "name")
-	f.StringVar(&patch.email, "email", "", "email")
-	f.StringVar(&patch.team, "team", "", "team")
-	f.StringVar(&patch.manager, "manager", "", "manager's owner id")
-	f.StringVar(&patch.backup, "backup", "", "backup owner id")
-	f.StringVar(&patch.ref, "external-ref", "", "the owner's id in the identity provider")
+	for i := range patchFlags {
+		update.Flags().StringVar(&patchFlags[i].val, patchFlags[i].flag, "", patchFlags[i].help)
+	}
 
 	var re steward.ReassignRequest
 	reassign := &cobra.Command{
@@ -148,12 +145,9 @@ func newTokenCmd(g *globals) *cobra.Command {
 	create := &cobra.Command{
 		Use: "create --role ROLE [--owner ID]", Short: "Mint a token (the secret is printed once)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if ttl != "" {
-				d, err := steward.ParseDuration(ttl)
-				if err != nil {
-					return fmt.Errorf("--ttl: %w", err)
-				}
-				in.TTL = &d
+			var err error
+			if in.TTL, err = durationFlag("ttl", ttl); err != nil {
+				return err
 			}
 			t, err := g.client().CreateToken(cmd.Context(), in)
 			if err != nil {
@@ -205,15 +199,11 @@ and external reference, so importing the same file twice changes nothing. A bad
 record rejects the whole file unless --partial is given. FILE - reads stdin.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r = g.stdin
-			if args[1] != "-" {
-				f, err := os.Open(args[1])
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				r = f
+			r, err := g.open(args[1])
+			if err != nil {
+				return err
 			}
+			defer r.Close()
 			sum, err := g.client().Import(cmd.Context(), args[0], r, opts)
 			if err != nil {
 				return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -90,15 +89,11 @@ func newUsageCmd(g *globals) *cobra.Command {
 				}
 				opts.Fields[k] = v
 			}
-			r := g.stdin
-			if args[1] != "-" {
-				f, err := os.Open(args[1])
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				r = f
+			r, err := g.open(args[1])
+			if err != nil {
+				return err
 			}
+			defer r.Close()
 			sum, err := g.client().Authz().Ingest(cmd.Context(), args[0], r, opts)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -85,4 +86,12 @@ func (g *globals) client() *httpapi.Client {
 	c := httpapi.NewClient(server, token)
 	c.UserAgent = "steward-cli/" + version
 	return c
+}
+
+// open opens a file argument; "-" is stdin.
+func (g *globals) open(path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(g.stdin), nil
+	}
+	return os.Open(path)
 }
