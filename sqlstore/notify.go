@@ -117,4 +117,3 @@ func parseChange(payload string) steward.Change {
 	}
 	return ch
 }
-
