@@ -171,11 +171,12 @@ func (p *PDP) Run(ctx context.Context) {
 		case <-t.C:
 		case <-p.wake:
 		}
-		if err := p.Reload(ctx); err != nil && ctx.Err() == nil {
-			p.cfg.Logger.ErrorContext(ctx, "authz reload", "err", err)
-		}
+		// Identities first: a suspension matters more than a policy edit.
 		if err := p.invalidate(ctx); err != nil && ctx.Err() == nil {
 			p.cfg.Logger.ErrorContext(ctx, "authz identity invalidation", "err", err)
+		}
+		if err := p.Reload(ctx); err != nil && ctx.Err() == nil {
+			p.cfg.Logger.ErrorContext(ctx, "authz reload", "err", err)
 		}
 	}
 }

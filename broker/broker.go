@@ -623,7 +623,8 @@ func (b *Broker) Sync(ctx context.Context) error {
 
 // Run keeps the broker in step until ctx ends: it syncs with the event
 // chain every syncEvery and whenever a change arrives from the database
-// (Config.Changes), writes last-use times every flushEvery and purges
+// (Config.Changes), and, in a loop of its own so that a slow write never
+// delays a revocation, writes last-use times every flushEvery and purges
 // expired deny-list entries. It flushes once more before returning.
 func (b *Broker) Run(ctx context.Context, syncEvery, flushEvery time.Duration) {
 	if syncEvery <= 0 {
@@ -632,9 +633,31 @@ func (b *Broker) Run(ctx context.Context, syncEvery, flushEvery time.Duration) {
 	if flushEvery <= 0 {
 		flushEvery = 5 * time.Second
 	}
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		b.runFlush(ctx, flushEvery)
+	}()
+	defer func() { <-flushed }()
 	st := time.NewTicker(syncEvery)
-	ft := time.NewTicker(flushEvery)
 	defer st.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-st.C:
+		case <-b.wake:
+		}
+		if err := b.Sync(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("broker: sync with the event chain", "err", err)
+		}
+	}
+}
+
+// runFlush writes last-use times and purges expired entries every
+// flushEvery until ctx ends, then flushes once more.
+func (b *Broker) runFlush(ctx context.Context, flushEvery time.Duration) {
+	ft := time.NewTicker(flushEvery)
 	defer ft.Stop()
 	for {
 		select {
@@ -645,24 +668,16 @@ func (b *Broker) Run(ctx context.Context, syncEvery, flushEvery time.Duration) {
 			}
 			cancel()
 			return
-		case <-st.C:
-			if err := b.Sync(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: sync with the event chain", "err", err)
-			}
-		case <-b.wake:
-			if err := b.Sync(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: sync with the event chain", "err", err)
-			}
 		case <-ft.C:
-			if err := b.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: record last use", "err", err)
-			}
-			now := b.now()
-			b.denied.purge(now)
-			b.tokens.purge(now)
-			if err := b.store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: purge expired deny-list entries", "err", err)
-			}
+		}
+		if err := b.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("broker: record last use", "err", err)
+		}
+		now := b.now()
+		b.denied.purge(now)
+		b.tokens.purge(now)
+		if err := b.store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
+			b.log.Warn("broker: purge expired deny-list entries", "err", err)
 		}
 	}
 }

@@ -2,8 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql/driver"
-	"fmt"
+		"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -18,7 +17,7 @@ import (
 // FollowChanges publishes what other nodes (and this one) append to the
 // event chain, as Remote changes, until ctx ends. On PostgreSQL a trigger
 // notifies every statement that appends events (migration 0012) and this
-// listens on one connection of the pool: a node hears of a revocation on
+// listens on a connection of its own: a node hears of a revocation on
 // another node a few milliseconds after it commits. After each connection
 // (the first and every reconnection, with backoff) it publishes a change
 // that names no subjects, so that caches read the chain for whatever they
@@ -52,26 +51,35 @@ func (s *Store) FollowChanges(ctx context.Context, changes *steward.Changes, log
 	}
 }
 
-// listen holds one connection on LISTEN and publishes each notification.
-// The connection is discarded afterwards (never returned to the pool while
-// it listens).
+// listen opens a connection of its own (with the pool's settings, outside
+// the pool), LISTENs and publishes each notification until the connection
+// fails or ctx ends.
 func (s *Store) listen(ctx context.Context, changes *steward.Changes) error {
+	var cfg *pgx.ConnConfig
 	conn, err := s.writeDB.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	var failure error
-	_ = conn.Raw(func(dc any) error {
+	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
-			failure = fmt.Errorf("listen: driver connection is %T, not pgx", dc)
-			return driver.ErrBadConn
+			return fmt.Errorf("listen: driver connection is %T, not pgx", dc)
 		}
-		failure = follow(ctx, sc.Conn(), changes)
-		return driver.ErrBadConn
+		cfg = sc.Conn().Config().Copy()
+		// The pool connection's handler would take our notifications.
+		cfg.OnNotification = nil
+		return nil
 	})
-	return failure
+	conn.Close()
+	if err != nil {
+		return err
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	return follow(ctx, c, changes)
 }
 
 // changeChannelQuery names the notification channel of the schema that
