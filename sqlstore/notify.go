@@ -2,7 +2,7 @@ package sqlstore
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
