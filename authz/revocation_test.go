@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
@@ -58,6 +59,7 @@ func TestNoPermitAfterSuspendOrRevoke(t *testing.T) {
 								default:
 								}
 								_, _ = p.Evaluate(admin, r, authz.Call{})
+								time.Sleep(50 * time.Microsecond)
 							}
 						}()
 						if _, err := svc.TransitionIdentity(admin, i.ID, tc.t, steward.TransitionRequest{Reason: "incident"}); err != nil {

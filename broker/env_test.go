@@ -99,6 +99,8 @@ type env struct {
 type envOpts struct {
 	open        func(testing.TB) steward.Store
 	failureRate float64
+	// discardUsage drops usage events instead of keeping them (load).
+	discardUsage bool
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -112,6 +114,10 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal("store is not a BrokerStore")
 	}
 	e := &env{t: t, store: &countingStore{BrokerStore: bs}, clk: clock.NewFake(t0), usage: &usageLog{}, logs: &syncBuffer{}, changes: steward.NewChanges()}
+	var usage steward.UsageRecorder = e.usage
+	if o.discardUsage {
+		usage = steward.DiscardUsage{}
+	}
 	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clk, Logger: log, Changes: e.changes, Credentials: bs})
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
@@ -121,7 +127,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
 	e.b, err = broker.New(context.Background(), broker.Config{Store: e.store, Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: issuer,
-		Clock: e.clk, Logger: log, Usage: e.usage, FailureRate: o.failureRate, Changes: e.changes})
+		Clock: e.clk, Logger: log, Usage: usage, FailureRate: o.failureRate, Changes: e.changes})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,8 @@ package broker_test
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
@@ -34,7 +34,7 @@ func TestRevocationIsFinalBeforeTheAnswer(t *testing.T) {
 	}
 	for _, eng := range sqltest.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
-			e := newEnv(t, envOpts{open: eng.Open, failureRate: 1e9})
+			e := newEnv(t, envOpts{open: eng.Open, failureRate: 1e9, discardUsage: true})
 			ctx := context.Background()
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +46,6 @@ func TestRevocationIsFinalBeforeTheAnswer(t *testing.T) {
 						// the change commits.
 						stop := make(chan struct{})
 						var wg sync.WaitGroup
-						var busy atomic.Int64
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
@@ -57,7 +56,7 @@ func TestRevocationIsFinalBeforeTheAnswer(t *testing.T) {
 								default:
 								}
 								_, _ = e.b.Authenticate(ctx, secret)
-								busy.Add(1)
+								time.Sleep(50 * time.Microsecond)
 							}
 						}()
 						if err := tc.act(e, i.ID, credID); err != nil {
@@ -82,11 +81,23 @@ func TestRevocationIsFinalBeforeTheAnswer(t *testing.T) {
 
 // warmCredential issues an API key, uses it, rotates it with no overlap
 // and uses the successor (so its verified state is cached); with token it
-// then issues a client secret, gets an access token and uses that. It
+// issues a client secret instead, gets an access token and uses that. It
 // returns what to authenticate with and the credential behind it.
 func (e *env) warmCredential(t *testing.T, identityID string, token bool) (string, string) {
 	t.Helper()
 	ctx := context.Background()
+	if token {
+		cl := e.issueT(t, identityID, broker.IssueRequest{Type: steward.CredentialTypeClientSecret})
+		tr, err := e.b.Token(ctx, broker.TokenRequest{GrantType: "client_credentials",
+			Client: broker.ClientAuth{Method: broker.AuthSecretBasic, ClientID: cl.ClientID, ClientSecret: cl.Secret}}, steward.RequestSource{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.b.Authenticate(ctx, tr.AccessToken); err != nil {
+			t.Fatalf("access token: %v", err)
+		}
+		return tr.AccessToken, cl.ID
+	}
 	k := e.issueT(t, identityID, broker.IssueRequest{})
 	if _, err := e.b.Authenticate(ctx, k.Secret); err != nil {
 		t.Fatalf("first use: %v", err)
@@ -101,19 +112,7 @@ func (e *env) warmCredential(t *testing.T, identityID string, token bool) (strin
 	if _, err := e.b.Authenticate(ctx, k.Secret); err == nil {
 		t.Fatal("the predecessor still works after a rotation without overlap")
 	}
-	if !token {
-		return rot.Secret, rot.ID
-	}
-	cl := e.issueT(t, identityID, broker.IssueRequest{Type: steward.CredentialTypeClientSecret})
-	tr, err := e.b.Token(ctx, broker.TokenRequest{GrantType: "client_credentials",
-		Client: broker.ClientAuth{Method: broker.AuthSecretBasic, ClientID: cl.ClientID, ClientSecret: cl.Secret}}, steward.RequestSource{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.b.Authenticate(ctx, tr.AccessToken); err != nil {
-		t.Fatalf("access token: %v", err)
-	}
-	return tr.AccessToken, cl.ID
+	return rot.Secret, rot.ID
 }
 
 func revokeIdentity(e *env, identityID, _ string) error {
