@@ -83,6 +83,10 @@ func TestChangesReachOtherNodesWithinMilliseconds(t *testing.T) {
 	if _, err := a.pdp.PutPolicy(admin, "all", `permit (principal, action, resource);`, "test"); err != nil {
 		t.Fatal(err)
 	}
+	// The policy reaches B through the same notifications; do not race it.
+	if err := b.pdp.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		act  func(identityID, credentialID string) error
