@@ -37,12 +37,10 @@ const (
 // (HMAC-SHA256 with the server's pepper) and Fingerprint its SHA-256.
 type BrokerCredential struct {
 	Credential
-	Digest        string     `json:"-"`
-	AllowedCIDRs  []string   `json:"allowed_cidrs"`
-	ClientID      string     `json:"client_id,omitempty"`
-	PublicJWK     string     `json:"public_jwk,omitempty"`
-	PredecessorID string     `json:"predecessor_id,omitempty"`
-	OverlapUntil  *time.Time `json:"overlap_until,omitempty"`
+	Digest        string   `json:"-"`
+	AllowedCIDRs  []string `json:"allowed_cidrs"`
+	PublicJWK     string   `json:"public_jwk,omitempty"`
+	PredecessorID string   `json:"predecessor_id,omitempty"`
 }
 
 // Normalize truncates times to what the store keeps.
@@ -168,6 +166,8 @@ type BrokerStore interface {
 	// UpdateBroker runs fn in one write transaction with the broker's
 	// methods, committed if fn returns nil.
 	UpdateBroker(ctx context.Context, fn func(tx BrokerTx) error) error
+	// SettingStore keeps the issuer every node shares.
+	SettingStore
 	// TouchCredentials records last use of credentials and identities in
 	// one batch, never moving a time backwards.
 	TouchCredentials(ctx context.Context, credentials, identities map[string]time.Time) error

@@ -21,20 +21,26 @@ const (
 // Credential is a secret that authenticates an identity. Steward keeps its
 // fingerprint (SHA-256 of the secret) and metadata, never the secret.
 type Credential struct {
-	ID            string            `json:"id"`
-	IdentityID    string            `json:"identity_id"`
-	Type          string            `json:"type"`
-	ExternalRef   string            `json:"external_ref"`
-	Fingerprint   string            `json:"fingerprint"`
-	Hint          string            `json:"hint"`
-	Status        CredentialStatus  `json:"status"`
-	Scopes        []string          `json:"scopes"`
-	CreatedAt     time.Time         `json:"created_at"`
-	ExpiresAt     *time.Time        `json:"expires_at"`
-	LastRotatedAt *time.Time        `json:"last_rotated_at"`
-	LastUsedAt    *time.Time        `json:"last_used_at"`
-	RevokedAt     *time.Time        `json:"revoked_at"`
-	Metadata      map[string]string `json:"metadata"`
+	ID            string           `json:"id"`
+	IdentityID    string           `json:"identity_id"`
+	Type          string           `json:"type"`
+	ExternalRef   string           `json:"external_ref"`
+	Fingerprint   string           `json:"fingerprint"`
+	Hint          string           `json:"hint"`
+	Status        CredentialStatus `json:"status"`
+	Scopes        []string         `json:"scopes"`
+	CreatedAt     time.Time        `json:"created_at"`
+	ExpiresAt     *time.Time       `json:"expires_at"`
+	LastRotatedAt *time.Time       `json:"last_rotated_at"`
+	LastUsedAt    *time.Time       `json:"last_used_at"`
+	RevokedAt     *time.Time       `json:"revoked_at"`
+	// OverlapUntil is when a rotated credential stops working (its
+	// successor took over); nil for one never rotated with an overlap.
+	OverlapUntil *time.Time `json:"overlap_until,omitempty"`
+	// ClientID is the OAuth2 client id of a client secret or
+	// private_key_jwt client that Steward issued.
+	ClientID string            `json:"client_id,omitempty"`
+	Metadata map[string]string `json:"metadata"`
 }
 
 var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -47,6 +53,23 @@ func Fingerprint(secret []byte) string {
 
 // ValidFingerprint reports whether s is a lowercase SHA-256 hex digest.
 func ValidFingerprint(s string) bool { return fingerprintRE.MatchString(s) }
+
+// Effective sets the status the credential has at now, whether or not a
+// sweep recorded it yet: an active credential past its rotation overlap
+// reads revoked (at the end of the overlap), one past its expiry reads
+// expired.
+func (c *Credential) Effective(now time.Time) {
+	if c.Status != CredentialActive {
+		return
+	}
+	switch {
+	case c.OverlapUntil != nil && !now.Before(*c.OverlapUntil):
+		end := *c.OverlapUntil
+		c.Status, c.RevokedAt = CredentialRevoked, &end
+	case c.ExpiresAt != nil && !now.Before(*c.ExpiresAt):
+		c.Status = CredentialExpired
+	}
+}
 
 // Normalize truncates times to what the store keeps.
 func (c *Credential) Normalize() {

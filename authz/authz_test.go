@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +16,17 @@ import (
 
 var admin = steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:admin", Role: steward.RoleAdmin})
 
-type recorder struct{ evs []steward.UsageEvent }
+// recorder keeps usage events; tests read evs when no decision runs.
+type recorder struct {
+	mu  sync.Mutex
+	evs []steward.UsageEvent
+}
 
-func (r *recorder) Record(_ context.Context, ev steward.UsageEvent) { r.evs = append(r.evs, ev) }
+func (r *recorder) Record(_ context.Context, ev steward.UsageEvent) {
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
+}
 
 func newPDP(t *testing.T, s steward.Store, mod func(c *authz.Config)) (*authz.PDP, *recorder) {
 	t.Helper()

@@ -42,6 +42,12 @@ type Config struct {
 	PollInterval time.Duration
 	// FullScan disables the policy index (benchmarks).
 	FullScan bool
+	// Changes, when set, is the node's change fan-out: an identity or
+	// credential change made on this node drops the cached identity
+	// before the change's API call answers, and a change seen through the
+	// database (another node) makes Run check at once instead of at the
+	// next poll.
+	Changes *steward.Changes
 	// Learning answers a policy deny with a permit (context.learning true)
 	// and logs it with outcome "learn_deny", to discover what a new policy
 	// set would break before enforcing it. The runtime guard always denies.
@@ -55,6 +61,8 @@ type PDP struct {
 	cache   *identityCache
 	head    atomic.Int64 // last event seq seen by the invalidation poll
 	reloadM sync.Mutex
+	// wake asks Run to check now (a change arrived from the database).
+	wake chan struct{}
 }
 
 // Call describes the HTTP call that asked for a decision.
@@ -81,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*PDP, error) {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 250 * time.Millisecond
 	}
-	p := &PDP{cfg: cfg, cache: newIdentityCache(cfg.IdentityTTL)}
+	p := &PDP{cfg: cfg, cache: newIdentityCache(cfg.IdentityTTL), wake: make(chan struct{}, 1)}
 	if cfg.Inventory != nil {
 		if last, err := cfg.Inventory.LastEvent(ctx); err != nil {
 			return nil, err
@@ -92,7 +100,24 @@ func New(ctx context.Context, cfg Config) (*PDP, error) {
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
 	}
+	cfg.Changes.Subscribe(p.onChange)
 	return p, nil
+}
+
+// onChange forgets identities changed on this node at once and wakes Run
+// for changes from the database.
+func (p *PDP) onChange(ch steward.Change) {
+	if ch.Remote {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	switch ch.Subject {
+	case steward.SubjectIdentity, steward.SubjectCredential, steward.SubjectImport:
+		p.cache.forget(ch.IdentityID)
+	}
 }
 
 // Engine returns the engine in force.
@@ -144,12 +169,14 @@ func (p *PDP) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-p.wake:
+		}
+		// Identities first: a suspension matters more than a policy edit.
+		if err := p.invalidate(ctx); err != nil && ctx.Err() == nil {
+			p.cfg.Logger.ErrorContext(ctx, "authz identity invalidation", "err", err)
 		}
 		if err := p.Reload(ctx); err != nil && ctx.Err() == nil {
 			p.cfg.Logger.ErrorContext(ctx, "authz reload", "err", err)
-		}
-		if err := p.invalidate(ctx); err != nil && ctx.Err() == nil {
-			p.cfg.Logger.ErrorContext(ctx, "authz identity invalidation", "err", err)
 		}
 	}
 }
@@ -441,10 +468,14 @@ func IdentityEntity(i *steward.Identity) types.Entity {
 }
 
 // identityCache keeps identities (as entities) and credentials for the
-// guard, invalidated by the event poll and bounded by a TTL.
+// guard, invalidated by changes and the event poll and bounded by a TTL.
+// Each forget bumps a generation; what a lookup read before a forget is
+// not cached after it, so a lookup racing a suspension cannot put the
+// identity back as active.
 type identityCache struct {
 	ttl   time.Duration
 	mu    sync.RWMutex
+	gen   uint64
 	ids   map[string]*identityEntry
 	creds map[string]*credEntry
 }
@@ -466,8 +497,16 @@ func newIdentityCache(ttl time.Duration) *identityCache {
 	return &identityCache{ttl: ttl, ids: map[string]*identityEntry{}, creds: map[string]*credEntry{}}
 }
 
+// forget drops an identity and its credentials ("": everything).
 func (c *identityCache) forget(identityID string) {
 	c.mu.Lock()
+	c.gen++
+	if identityID == "" {
+		clear(c.ids)
+		clear(c.creds)
+		c.mu.Unlock()
+		return
+	}
 	delete(c.ids, identityID)
 	for k, v := range c.creds {
 		if v.cred == nil || v.cred.IdentityID == identityID {
@@ -475,6 +514,12 @@ func (c *identityCache) forget(identityID string) {
 		}
 	}
 	c.mu.Unlock()
+}
+
+func (c *identityCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
 }
 
 // identity returns the cached identity entry, loading it on a miss; nil
@@ -489,6 +534,7 @@ func (c *identityCache) identity(ctx context.Context, inv steward.Reader, id str
 		}
 		return e, nil
 	}
+	gen := c.generation()
 	ident, err := inv.GetIdentity(ctx, id)
 	switch {
 	case steward.ErrorCode(err) == steward.ENOTFOUND:
@@ -502,7 +548,9 @@ func (c *identityCache) identity(ctx context.Context, inv steward.Reader, id str
 	if len(c.ids) >= maxCacheEntries {
 		clear(c.ids)
 	}
-	c.ids[id] = e
+	if gen == c.gen {
+		c.ids[id] = e
+	}
 	c.mu.Unlock()
 	if e.ident == nil {
 		return nil, nil
@@ -517,6 +565,7 @@ func (c *identityCache) credential(ctx context.Context, inv steward.Reader, id s
 	if ok && time.Since(e.at) < c.ttl {
 		return e.cred, nil
 	}
+	gen := c.generation()
 	cred, err := inv.GetCredential(ctx, id)
 	if err != nil && steward.ErrorCode(err) != steward.ENOTFOUND {
 		return nil, err
@@ -525,7 +574,9 @@ func (c *identityCache) credential(ctx context.Context, inv steward.Reader, id s
 	if len(c.creds) >= maxCacheEntries {
 		clear(c.creds)
 	}
-	c.creds[id] = &credEntry{cred: cred, at: time.Now()}
+	if gen == c.gen {
+		c.creds[id] = &credEntry{cred: cred, at: time.Now()}
+	}
 	c.mu.Unlock()
 	return cred, nil
 }

@@ -12,6 +12,7 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,8 +46,19 @@ type Config struct {
 	// Pepper keys the digests of secrets; every node needs the same one.
 	Pepper []byte
 	// Issuer is the "iss" of access tokens and the base of the metadata
-	// URLs, e.g. https://steward.example.com.
+	// URLs, e.g. https://steward.example.com, as configured. Every node of
+	// a cluster must use the same: the database records the issuer in
+	// force, and a node configured with another one refuses to start
+	// (unless ReplaceIssuer), since tokens it issued would be inactive on
+	// the others.
 	Issuer string
+	// DefaultIssuer is this node's own address, used when Issuer is not
+	// configured and the database records no issuer yet (the first node
+	// of a cluster); a node without Issuer takes the recorded one.
+	DefaultIssuer string
+	// ReplaceIssuer lets a configured Issuer replace the recorded one
+	// (moving a cluster to a new URL; restart every node with it).
+	ReplaceIssuer bool
 	// Audience is the default "aud" of access tokens (default: Issuer).
 	Audience string
 	// TokenTTL is the lifetime of access tokens (default 10 minutes).
@@ -63,6 +75,12 @@ type Config struct {
 	// FailureRate is the failed authentications per second allowed per
 	// source before 429 (default 5, burst 4×).
 	FailureRate float64
+	// Changes, when set, is the node's change fan-out: the broker
+	// publishes its credential changes there and drops cached state when
+	// any service of the node (the inventory) or another node (through
+	// the database) publishes one. Without it only the broker's own
+	// changes and the chain poll (Run) invalidate the cache.
+	Changes *steward.Changes
 }
 
 // Broker issues and verifies Steward credentials.
@@ -87,6 +105,9 @@ type Broker struct {
 	touches  *touches
 	failures *failureLimiter
 	lastSeq  atomic.Int64
+	changes  *steward.Changes
+	// wake asks Run to read the event chain now (another node changed it).
+	wake chan struct{}
 }
 
 // New returns a broker: it loads the signing keys (creating the first one
@@ -101,10 +122,11 @@ func New(ctx context.Context, c Config) (*Broker, error) {
 	if len(c.Pepper) < 16 {
 		return nil, errors.New("broker: the pepper must be at least 16 bytes")
 	}
-	if c.Issuer == "" {
-		return nil, errors.New("broker: no issuer URL")
+	issuer, err := sharedIssuer(ctx, c)
+	if err != nil {
+		return nil, err
 	}
-	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	c.Issuer = issuer
 	if c.Audience == "" {
 		c.Audience = c.Issuer
 	}
@@ -144,6 +166,7 @@ func New(ctx context.Context, c Config) (*Broker, error) {
 		tokenTTL: c.TokenTTL, alg: c.Algorithm, policy: c.Policy, clock: c.Clock, log: c.Logger, usage: c.Usage,
 		cacheTTL: c.CacheTTL, creds: newCredCache(), tokens: newTokenCache(), denied: newDenyList(),
 		touches: newTouches(), failures: newFailureLimiter(c.FailureRate, int(4*c.FailureRate)),
+		changes: c.Changes, wake: make(chan struct{}, 1),
 	}
 	b.keys = &keySet{b: b}
 	last, err := c.Store.LastEvent(ctx)
@@ -164,7 +187,95 @@ func New(ctx context.Context, c Config) (*Broker, error) {
 	if err := b.loadDenyList(ctx); err != nil {
 		return nil, err
 	}
+	c.Changes.Subscribe(b.onChange)
 	return b, nil
+}
+
+// onChange drops what a change makes stale. A change made on this node
+// names the identity, and its cached credentials go at once; a change seen
+// through the database wakes Run, which reads the chain.
+func (b *Broker) onChange(ch steward.Change) {
+	if ch.Remote {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	switch ch.Subject {
+	case steward.SubjectIdentity, steward.SubjectCredential, steward.SubjectImport:
+		b.creds.forgetIdentity(ch.IdentityID)
+	}
+}
+
+// changed forgets what a change of the broker's made stale and tells the
+// rest of the node.
+func (b *Broker) changed(chs ...steward.Change) {
+	if b.changes == nil {
+		for _, ch := range chs {
+			b.onChange(ch)
+		}
+		return
+	}
+	b.changes.Publish(chs...)
+}
+
+// credentialChange names a change of credential c.
+func credentialChange(c *steward.BrokerCredential) steward.Change {
+	return steward.Change{Subject: steward.SubjectCredential, ID: c.ID, IdentityID: c.IdentityID}
+}
+
+// issuerSetting is the settings key of the cluster's issuer.
+const issuerSetting = "broker.issuer"
+
+// recordedIssuer is the value of issuerSetting.
+type recordedIssuer struct {
+	Issuer string `json:"issuer"`
+	// Configured: an operator set it (otherwise it is the address of the
+	// first node, which a configured issuer replaces).
+	Configured bool `json:"configured"`
+}
+
+// sharedIssuer returns the issuer every node uses: the configured one
+// (recorded if the database has none or only a default), else the
+// recorded one, else this node's default (recorded for the next nodes).
+func sharedIssuer(ctx context.Context, c Config) (string, error) {
+	mine := recordedIssuer{Issuer: strings.TrimRight(c.Issuer, "/"), Configured: true}
+	if mine.Issuer == "" {
+		mine = recordedIssuer{Issuer: strings.TrimRight(c.DefaultIssuer, "/")}
+	}
+	if mine.Issuer == "" {
+		return "", errors.New("broker: no issuer URL")
+	}
+	enc, err := json.Marshal(mine)
+	if err != nil {
+		return "", err
+	}
+	raw, err := c.Store.InitSetting(ctx, issuerSetting, string(enc))
+	if err != nil {
+		return "", fmt.Errorf("broker: read the cluster's issuer: %w", err)
+	}
+	var rec recordedIssuer
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil || rec.Issuer == "" {
+		return "", fmt.Errorf("broker: the database records an unreadable issuer %q", raw)
+	}
+	switch {
+	case rec.Issuer == mine.Issuer && rec.Configured == mine.Configured:
+		return rec.Issuer, nil
+	case !mine.Configured:
+		// Not configured here: take the cluster's.
+		return rec.Issuer, nil
+	case rec.Issuer != mine.Issuer && rec.Configured && !c.ReplaceIssuer:
+		return "", fmt.Errorf("broker: this node's issuer %q differs from %q, which the database records for every node; "+
+			"tokens issued here would be inactive on the other nodes. Set broker.issuer to %q on every node, "+
+			"or restart every node with the new issuer and the issuer replacement option to move the cluster to it", mine.Issuer, rec.Issuer, rec.Issuer)
+	}
+	// A configured issuer replaces a recorded default (the first node's
+	// address) or, when asked, another configured one.
+	if err := c.Store.PutSetting(ctx, issuerSetting, string(enc)); err != nil {
+		return "", fmt.Errorf("broker: record the cluster's issuer: %w", err)
+	}
+	return mine.Issuer, nil
 }
 
 // Issuer returns the issuer URL.
@@ -207,8 +318,13 @@ func (b *Broker) update(ctx context.Context, fn func(tx steward.BrokerTx) error)
 
 // credCache keeps verified credentials and their identity's state for a
 // short time, keyed by digest (API keys), client id (clients) and id.
+//
+// Every forget bumps a generation; an entry read from the database is
+// stored only if no forget happened since the read began, so a request
+// that raced a revocation cannot put the stale state back.
 type credCache struct {
 	mu       sync.RWMutex
+	gen      uint64
 	byDigest map[string]*cachedCred
 	byClient map[string]*cachedClient
 	byID     map[string]*cachedCred
@@ -262,9 +378,19 @@ func (c *credCache) getClient(id string, now time.Time) *cachedClient {
 	return e
 }
 
-func (c *credCache) put(e *cachedCred) {
+// generation returns the current generation; pass it to put.
+func (c *credCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *credCache) put(e *cachedCred, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.byDigest)+len(c.byID) > maxCacheEntries {
 		clear(c.byDigest)
 		clear(c.byID)
@@ -275,9 +401,12 @@ func (c *credCache) put(e *cachedCred) {
 	c.byID[e.cred.ID] = e
 }
 
-func (c *credCache) putClient(id string, e *cachedClient) {
+func (c *credCache) putClient(id string, e *cachedClient, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.byClient) > maxCacheEntries {
 		clear(c.byClient)
 	}
@@ -288,6 +417,7 @@ func (c *credCache) putClient(id string, e *cachedClient) {
 func (c *credCache) forgetIdentity(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if id == "" {
 		clear(c.byDigest)
 		clear(c.byClient)
@@ -486,7 +616,9 @@ func (b *Broker) Sync(ctx context.Context) error {
 }
 
 // Run keeps the broker in step until ctx ends: it syncs with the event
-// chain every syncEvery, writes last-use times every flushEvery and purges
+// chain every syncEvery and whenever a change arrives from the database
+// (Config.Changes), and, in a loop of its own so that a slow write never
+// delays a revocation, writes last-use times every flushEvery and purges
 // expired deny-list entries. It flushes once more before returning.
 func (b *Broker) Run(ctx context.Context, syncEvery, flushEvery time.Duration) {
 	if syncEvery <= 0 {
@@ -495,9 +627,31 @@ func (b *Broker) Run(ctx context.Context, syncEvery, flushEvery time.Duration) {
 	if flushEvery <= 0 {
 		flushEvery = 5 * time.Second
 	}
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		b.runFlush(ctx, flushEvery)
+	}()
+	defer func() { <-flushed }()
 	st := time.NewTicker(syncEvery)
-	ft := time.NewTicker(flushEvery)
 	defer st.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-st.C:
+		case <-b.wake:
+		}
+		if err := b.Sync(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("broker: sync with the event chain", "err", err)
+		}
+	}
+}
+
+// runFlush writes last-use times and purges expired entries every
+// flushEvery until ctx ends, then flushes once more.
+func (b *Broker) runFlush(ctx context.Context, flushEvery time.Duration) {
+	ft := time.NewTicker(flushEvery)
 	defer ft.Stop()
 	for {
 		select {
@@ -508,20 +662,16 @@ func (b *Broker) Run(ctx context.Context, syncEvery, flushEvery time.Duration) {
 			}
 			cancel()
 			return
-		case <-st.C:
-			if err := b.Sync(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: sync with the event chain", "err", err)
-			}
 		case <-ft.C:
-			if err := b.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: record last use", "err", err)
-			}
-			now := b.now()
-			b.denied.purge(now)
-			b.tokens.purge(now)
-			if err := b.store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
-				b.log.Warn("broker: purge expired deny-list entries", "err", err)
-			}
+		}
+		if err := b.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("broker: record last use", "err", err)
+		}
+		now := b.now()
+		b.denied.purge(now)
+		b.tokens.purge(now)
+		if err := b.store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
+			b.log.Warn("broker: purge expired deny-list entries", "err", err)
 		}
 	}
 }

@@ -91,11 +91,16 @@ type env struct {
 	admin  string // operator token (admin)
 	ident  *steward.Identity
 	adminP context.Context
+	// changes is the node's change fan-out, shared by the inventory and
+	// the broker as the server wires them.
+	changes *steward.Changes
 }
 
 type envOpts struct {
 	open        func(testing.TB) steward.Store
 	failureRate float64
+	// discardUsage drops usage events instead of keeping them (load).
+	discardUsage bool
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -108,9 +113,13 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if !ok {
 		t.Fatal("store is not a BrokerStore")
 	}
-	e := &env{t: t, store: &countingStore{BrokerStore: bs}, clk: clock.NewFake(t0), usage: &usageLog{}, logs: &syncBuffer{}}
+	e := &env{t: t, store: &countingStore{BrokerStore: bs}, clk: clock.NewFake(t0), usage: &usageLog{}, logs: &syncBuffer{}, changes: steward.NewChanges()}
+	var usage steward.UsageRecorder = e.usage
+	if o.discardUsage {
+		usage = steward.DiscardUsage{}
+	}
 	log := slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
-	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clk, Logger: log})
+	e.svc = inventory.New(inventory.Config{Store: st, Clock: e.clk, Logger: log, Changes: e.changes, Credentials: bs})
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +127,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
 	e.b, err = broker.New(context.Background(), broker.Config{Store: e.store, Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: issuer,
-		Clock: e.clk, Logger: log, Usage: e.usage, FailureRate: o.failureRate})
+		Clock: e.clk, Logger: log, Usage: usage, FailureRate: o.failureRate, Changes: e.changes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,20 +155,12 @@ func newEnv(t *testing.T, o envOpts) *env {
 
 func (e *env) identity(name string, tier steward.Sensitivity, scopes []string) *steward.Identity {
 	e.t.Helper()
-	i, err := e.svc.CreateIdentity(e.adminP, &steward.Identity{Name: name, Kind: steward.KindServiceAccount, Provider: "steward", Sensitivity: tier, Scopes: scopes, UnownedReason: "test fixture"})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return i
+	return e.identityT(e.t, name, tier, scopes)
 }
 
 func (e *env) issue(identityID string, in broker.IssueRequest) *broker.Issued {
 	e.t.Helper()
-	out, err := e.b.Issue(e.adminP, identityID, in)
-	if err != nil {
-		e.t.Fatalf("issue: %v", err)
-	}
-	return out
+	return e.issueT(e.t, identityID, in)
 }
 
 func dur(d time.Duration) *steward.Duration {

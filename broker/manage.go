@@ -299,6 +299,7 @@ func (b *Broker) Get(ctx context.Context, id string) (*steward.BrokerCredential,
 	if err := checkOwns(p, i); err != nil {
 		return nil, err
 	}
+	c.Effective(b.now())
 	return c, nil
 }
 
@@ -315,7 +316,15 @@ func (b *Broker) List(ctx context.Context, identityID string) ([]*steward.Broker
 	if err := checkOwns(p, i); err != nil {
 		return nil, err
 	}
-	return b.store.ListBrokerCredentials(ctx, identityID)
+	cs, err := b.store.ListBrokerCredentials(ctx, identityID)
+	if err != nil {
+		return nil, err
+	}
+	now := b.now()
+	for _, c := range cs {
+		c.Effective(now)
+	}
+	return cs, nil
 }
 
 // brokerIssued refuses credentials Steward did not issue (imported ones
@@ -422,7 +431,7 @@ func (b *Broker) Rotate(ctx context.Context, id string, in RotateRequest) (*Rota
 	if err != nil {
 		return nil, err
 	}
-	b.creds.forgetIdentity(out.IdentityID)
+	b.changed(credentialChange(out.Predecessor))
 	b.log.InfoContext(ctx, "credential rotated", "credential_id", id, "successor_id", out.ID, "old_fingerprint", out.Predecessor.Fingerprint, "new_fingerprint", out.Fingerprint, "actor", p.Actor)
 	return out, nil
 }
@@ -478,7 +487,7 @@ func (b *Broker) revoke(ctx context.Context, p *steward.Principal, id, reason st
 	if err != nil {
 		return nil, err
 	}
-	b.creds.forgetIdentity(out.IdentityID)
+	b.changed(credentialChange(out))
 	b.log.InfoContext(ctx, "credential revoked", "credential_id", id, "identity_id", out.IdentityID, "fingerprint", out.Fingerprint, "actor", p.Actor)
 	return out, nil
 }
@@ -517,6 +526,15 @@ func (b *Broker) Extend(ctx context.Context, id string, in ExtendRequest) (*stew
 		if err != nil {
 			return err
 		}
+		if c.ExpiresAt != nil && !exp.After(*c.ExpiresAt) {
+			why := ""
+			if capped {
+				why = " (the " + string(i.Sensitivity) + " tier's maximum lifetime, or the identity's expiry, caps it there)"
+			}
+			return steward.Errorf(steward.ECONFLICT, "credential %s already expires at %s; extending it by %s would end it at %s%s, "+
+				"which is not later: an extension only lengthens a lifetime (revoke or rotate the credential to end it sooner)",
+				id, c.ExpiresAt.Format(time.RFC3339), in.TTL, exp.Format(time.RFC3339), why)
+		}
 		before := *c
 		before.Metadata = cloneMap(c.Metadata)
 		n, _ := strconv.Atoi(c.Metadata["extensions"])
@@ -536,7 +554,7 @@ func (b *Broker) Extend(ctx context.Context, id string, in ExtendRequest) (*stew
 	if err != nil {
 		return nil, err
 	}
-	b.creds.forgetIdentity(out.IdentityID)
+	b.changed(credentialChange(out))
 	return out, nil
 }
 
@@ -583,7 +601,7 @@ func (b *Broker) ExpireDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("expire credential %s: %w", d.ID, err)
 		}
-		b.creds.forgetIdentity(d.IdentityID)
+		b.changed(credentialChange(d))
 	}
 	return n, nil
 }

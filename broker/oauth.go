@@ -138,6 +138,7 @@ func (b *Broker) loadClient(ctx context.Context, clientID string) (*cachedClient
 	if e := b.creds.getClient(clientID, time.Now()); e != nil {
 		return e, nil
 	}
+	gen := b.creds.generation()
 	creds, err := b.store.FindCredentialsByClientID(ctx, clientID)
 	if err != nil {
 		return nil, err
@@ -150,7 +151,7 @@ func (b *Broker) loadClient(ctx context.Context, clientID string) (*cachedClient
 		return nil, err
 	}
 	e := &cachedClient{creds: creds, identity: i, expires: time.Now().Add(b.cacheTTL)}
-	b.creds.putClient(clientID, e)
+	b.creds.putClient(clientID, e, gen)
 	return e, nil
 }
 

@@ -116,6 +116,7 @@ func (b *Broker) credByID(ctx context.Context, id string) (*cachedCred, error) {
 	if e := b.creds.getID(id, time.Now()); e != nil {
 		return e, nil
 	}
+	gen := b.creds.generation()
 	c, err := b.store.GetBrokerCredential(ctx, id)
 	if err != nil {
 		return nil, err
@@ -125,7 +126,7 @@ func (b *Broker) credByID(ctx context.Context, id string) (*cachedCred, error) {
 		return nil, err
 	}
 	e := &cachedCred{cred: c, identity: i, expires: time.Now().Add(b.cacheTTL)}
-	b.creds.put(e)
+	b.creds.put(e, gen)
 	return e, nil
 }
 
@@ -134,6 +135,7 @@ func (b *Broker) credByDigest(ctx context.Context, d string) (*cachedCred, error
 	if e := b.creds.getDigest(d, time.Now()); e != nil {
 		return e, nil
 	}
+	gen := b.creds.generation()
 	c, err := b.store.FindCredentialByDigest(ctx, d)
 	if err != nil {
 		return nil, err
@@ -143,7 +145,7 @@ func (b *Broker) credByDigest(ctx context.Context, d string) (*cachedCred, error
 		return nil, err
 	}
 	e := &cachedCred{cred: c, identity: i, expires: time.Now().Add(b.cacheTTL)}
-	b.creds.put(e)
+	b.creds.put(e, gen)
 	return e, nil
 }
 

@@ -282,9 +282,11 @@ func identityRow(i *steward.Identity, problem string) IdentityRow {
 }
 
 type fpDoc struct {
-	Fingerprint   string     `json:"fingerprint"`
-	LastRotatedAt *time.Time `json:"last_rotated_at"`
-	ID            string     `json:"id"`
+	Fingerprint string `json:"fingerprint"`
+	// NewFingerprint is the successor's, in a rotation event's after.
+	NewFingerprint string     `json:"new_fingerprint"`
+	LastRotatedAt  *time.Time `json:"last_rotated_at"`
+	ID             string     `json:"id"`
 }
 
 func collectEvents(ctx context.Context, src Source, d *Data, rc RevocationChecker) error {
@@ -301,8 +303,11 @@ func collectEvents(ctx context.Context, src Source, d *Data, rc RevocationChecke
 				_ = json.Unmarshal(e.After, &after)
 				switch action {
 				case steward.ActionCredentialRotate:
+					if after.NewFingerprint == "" {
+						after.NewFingerprint = after.Fingerprint
+					}
 					d.Rotations = append(d.Rotations, Rotation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, IdentityID: e.IdentityID,
-						CredentialID: e.SubjectID, OldFingerprint: before.Fingerprint, NewFingerprint: after.Fingerprint})
+						CredentialID: e.SubjectID, OldFingerprint: before.Fingerprint, NewFingerprint: after.NewFingerprint})
 				case steward.ActionIdentityUpdate:
 					if after.LastRotatedAt != nil && (before.LastRotatedAt == nil || after.LastRotatedAt.After(*before.LastRotatedAt)) {
 						d.Rotations = append(d.Rotations, Rotation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: "identity.rotation_recorded",

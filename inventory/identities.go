@@ -121,12 +121,34 @@ func (s *Service) ListIdentities(ctx context.Context, f steward.IdentityFilter) 
 	return s.store.ListIdentities(ctx, f)
 }
 
-// ListCredentials returns an identity's credentials (metadata only).
+// ListCredentials returns an identity's credentials (metadata only), each
+// with the status it has now (an expiry or the end of a rotation overlap
+// counts before the sweep records it).
 func (s *Service) ListCredentials(ctx context.Context, identityID string) ([]*steward.Credential, error) {
 	if _, err := s.GetIdentity(ctx, identityID); err != nil {
 		return nil, err
 	}
-	return s.store.ListCredentials(ctx, identityID)
+	var out []*steward.Credential
+	if s.creds != nil {
+		bcs, err := s.creds.ListBrokerCredentials(ctx, identityID)
+		if err != nil {
+			return nil, err
+		}
+		out = make([]*steward.Credential, len(bcs))
+		for n, bc := range bcs {
+			out[n] = &bc.Credential
+		}
+	} else {
+		var err error
+		if out, err = s.store.ListCredentials(ctx, identityID); err != nil {
+			return nil, err
+		}
+	}
+	now := s.clock.Now()
+	for _, c := range out {
+		c.Effective(now)
+	}
+	return out, nil
 }
 
 // UpdateIdentity applies a patch; the lifecycle status changes only through
@@ -188,6 +210,7 @@ func (s *Service) UpdateIdentity(ctx context.Context, id string, pt steward.Iden
 	if err != nil {
 		return nil, err
 	}
+	s.identityChanged(id)
 	return out, nil
 }
 
@@ -306,6 +329,7 @@ func (s *Service) DeleteIdentity(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	defer s.identityChanged(id)
 	return s.store.Update(ctx, func(tx steward.Tx) error {
 		old, err := tx.GetIdentity(ctx, id)
 		if err != nil {
@@ -340,7 +364,12 @@ func (s *Service) TransitionIdentity(ctx context.Context, id string, t steward.T
 		out, err = s.transition(ctx, tx, p, id, t, r)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// Final on this node before the caller hears of it.
+	s.identityChanged(id)
+	return out, nil
 }
 
 func (s *Service) transition(ctx context.Context, tx steward.Tx, p *steward.Principal, id string, t steward.Transition, r steward.TransitionRequest) (*steward.Identity, error) {
@@ -448,6 +477,11 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		err = s.store.Update(ctx, func(tx steward.Tx) error {
+			defer func() {
+				for _, i := range page.Items {
+					s.identityChanged(i.ID)
+				}
+			}()
 			for _, i := range page.Items {
 				if _, err := s.transition(ctx, tx, p, i.ID, steward.TransitionExpire, steward.TransitionRequest{Reason: "expired"}); err != nil {
 					if steward.ErrorCode(err) == steward.ECONFLICT {

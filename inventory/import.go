@@ -154,6 +154,9 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 	if err != nil {
 		return nil, err
 	}
+	// An import may change many identities and credentials: caches drop
+	// everything.
+	s.changes.Publish(steward.Change{Subject: steward.SubjectImport})
 	if sum.Created+sum.Updated > 1000 {
 		if o, ok := s.store.(interface{ Optimize(context.Context) error }); ok {
 			if err := o.Optimize(ctx); err != nil {

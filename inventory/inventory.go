@@ -20,6 +20,10 @@ type Service struct {
 	policy steward.Policy
 	log    *slog.Logger
 	tokens *tokenCache
+	creds  steward.BrokerReader
+	// changes tells the node's caches (broker, PDP) what this service
+	// changed, before its methods return.
+	changes *steward.Changes
 	// DefaultSensitivity is used for imported identities whose export does
 	// not say.
 	DefaultSensitivity steward.Sensitivity
@@ -38,6 +42,15 @@ type Config struct {
 	Clock  clock.Clock
 	Policy steward.Policy
 	Logger *slog.Logger
+	// Credentials, when set, reads the broker's view of credentials, so
+	// that credential lists show the rotation overlap and OAuth2 client
+	// id of the credentials Steward issued.
+	Credentials steward.BrokerReader
+	// Changes, when set, is the node's change fan-out: identity changes
+	// are published there after they commit (so the broker's and the
+	// PDP's caches drop them before the API answers), and operator-token
+	// revocations made by other nodes clear the token cache.
+	Changes *steward.Changes
 }
 
 // New returns a Service.
@@ -51,7 +64,23 @@ func New(c Config) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: c.Store, clock: c.Clock, policy: c.Policy, log: c.Logger, tokens: newTokenCache(), DefaultSensitivity: steward.SensitivityMedium}
+	s := &Service{store: c.Store, clock: c.Clock, policy: c.Policy, log: c.Logger, tokens: newTokenCache(), changes: c.Changes, creds: c.Credentials,
+		DefaultSensitivity: steward.SensitivityMedium}
+	c.Changes.Subscribe(s.onChange)
+	return s
+}
+
+// onChange clears the operator-token cache when another node (seen through
+// the database) changed tokens.
+func (s *Service) onChange(ch steward.Change) {
+	if ch.Remote && ch.Touches(steward.SubjectToken) {
+		s.tokens.clear()
+	}
+}
+
+// identityChanged tells the node that identity id changed ("" : many).
+func (s *Service) identityChanged(id string) {
+	s.changes.Publish(steward.Change{Subject: steward.SubjectIdentity, ID: id, IdentityID: id})
 }
 
 // Policy returns the lifecycle policy in force.

@@ -44,9 +44,12 @@ func TokenDigest(secret string) string {
 }
 
 // tokenCache keeps recently verified tokens for a short time so that every
-// request does not read the database; revocation on this node clears it.
+// request does not read the database; a revocation (on this node, or on
+// another one through Config.Changes) clears it. Each clear bumps a
+// generation, and a token read before the clear is not cached after it.
 type tokenCache struct {
 	mu      sync.Mutex
+	gen     uint64
 	entries map[string]cachedToken
 }
 
@@ -69,9 +72,18 @@ func (c *tokenCache) get(digest string, now time.Time) *steward.OperatorToken {
 	return e.tok
 }
 
-func (c *tokenCache) put(digest string, t *steward.OperatorToken, now time.Time) {
+func (c *tokenCache) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *tokenCache) put(digest string, t *steward.OperatorToken, now time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.entries) > 10000 {
 		clear(c.entries)
 	}
@@ -80,6 +92,7 @@ func (c *tokenCache) put(digest string, t *steward.OperatorToken, now time.Time)
 
 func (c *tokenCache) clear() {
 	c.mu.Lock()
+	c.gen++
 	clear(c.entries)
 	c.mu.Unlock()
 }
@@ -96,6 +109,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*steward.Pri
 	now := s.clock.Now()
 	t := s.tokens.get(digest, time.Now())
 	if t == nil {
+		gen := s.tokens.generation()
 		var err error
 		t, err = s.store.FindTokenByDigest(ctx, digest)
 		if steward.ErrorCode(err) == steward.ENOTFOUND {
@@ -104,7 +118,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*steward.Pri
 		if err != nil {
 			return nil, err
 		}
-		s.tokens.put(digest, t, time.Now())
+		s.tokens.put(digest, t, time.Now(), gen)
 		// Last use is recorded at most once per cache period.
 		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
 			s.log.WarnContext(ctx, "record token use", "token_id", t.ID, "err", err)
@@ -193,7 +207,11 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (*steward.Operator
 		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionTokenRevoke, steward.SubjectToken, id, "", "", &before, t))
 	})
 	s.tokens.clear()
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.changes.Publish(steward.Change{Subject: steward.SubjectToken, ID: id})
+	return out, nil
 }
 
 // Bootstrap creates the first admin token when the store has none. It uses

@@ -36,8 +36,8 @@ func scanBrokerCredential(row rowScanner) (*steward.BrokerCredential, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &steward.BrokerCredential{Credential: *base, Digest: digest.String, ClientID: clientID.String, PublicJWK: jwk.String,
-		PredecessorID: pred.String, OverlapUntil: fromNullMicros(overlap)}
+	c := &steward.BrokerCredential{Credential: *base, Digest: digest.String, PublicJWK: jwk.String, PredecessorID: pred.String}
+	c.ClientID, c.OverlapUntil = clientID.String, fromNullMicros(overlap)
 	if err := decodeList("allowed_cidrs", cidrs, &c.AllowedCIDRs); err != nil {
 		return nil, fmt.Errorf("credential %s: %w", c.ID, err)
 	}
