@@ -47,8 +47,11 @@ func crashTable(rs []crashResult) string {
 	fmt.Fprintln(w, "engine\tscenario\tkill after\tacknowledged\tpresent\tnote")
 	for _, r := range rs {
 		kill := r.kill.String()
-		if r.kill == 0 {
+		switch {
+		case r.kill == 0:
 			kill = "after the answer"
+		case r.kill < 0:
+			kill = "-"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", r.engine, r.scenario, kill, r.acked, r.present, r.note)
 	}
@@ -535,7 +538,7 @@ func TestCrashPostgresBackendsTerminated(t *testing.T) {
 	}
 	term(t, p)
 	c.verifyLocal(t)
-	r := crashResult{engine: "postgres", scenario: "backends terminated ×3 under 16 clients", acked: acked, present: present,
+	r := crashResult{engine: "postgres", scenario: "backends terminated ×3 under 16 clients", kill: -1, acked: acked, present: present,
 		note: fmt.Sprintf("%v backends cut; %d requests failed; next write ok after %s", cut, a.failed.Load(), recovered.Round(time.Millisecond))}
 	t.Logf("backend termination:\n%s", crashTable([]crashResult{r}))
 }
