@@ -13,8 +13,8 @@ import (
 
 // FuzzAuthzenDecode checks the decoding of AuthZEN bodies as readAuthzen
 // does it: a body is refused with EINVALID, or no string of the request
-// (keys included) holds a NUL or invalid UTF-8, and the request encodes
-// and decodes back to itself.
+// (keys included) holds a NUL or invalid UTF-8, and the request encodes,
+// decodes and encodes again to the same JSON.
 func FuzzAuthzenDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"subject":{"type":"nhi","id":"nhi_01","properties":{"ip":"10.0.0.1"}},"action":{"name":"read"},"resource":{"type":"record","id":"r1"},"context":{"time":1700000000}}`,
@@ -45,8 +45,10 @@ func FuzzAuthzenDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 		var again authz.EvaluationsRequest
-		if err := authz.DecodeBytes(b, &again); err != nil || !reflect.DeepEqual(req, again) {
-			t.Fatalf("the request does not round trip (%v):\n%+v\n%+v", err, req, again)
+		err = authz.DecodeBytes(b, &again)
+		b2, _ := json.Marshal(again)
+		if err != nil || string(b) != string(b2) {
+			t.Fatalf("the request does not round trip (%v):\n%s\n%s", err, b, b2)
 		}
 	})
 }
