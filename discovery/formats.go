@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -141,7 +142,10 @@ func parseTrufflehog(r io.Reader, bad *badList) (*steward.DiscoveryReport, error
 		if it.Rule == "" {
 			it.Rule = "trufflehog"
 		}
-		for _, d := range l.SourceMetadata.Data {
+		// One source per line in practice; of several, the first by name,
+		// so that two reads of a report agree.
+		if len(l.SourceMetadata.Data) > 0 {
+			d := l.SourceMetadata.Data[slices.Min(slices.Collect(maps.Keys(l.SourceMetadata.Data)))]
 			it.File, it.Line, it.Commit, it.Email, it.Repository, it.Date = d.File, d.Line, d.Commit, d.Email, d.Repository, parseTime(d.Timestamp)
 		}
 		rep.Items = append(rep.Items, it)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -173,8 +174,8 @@ func (c *Config) validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config tls_cert/tls_key: give both or neither")
 	}
-	if c.RateLimit < 0 {
-		return fmt.Errorf("config rate_limit: must not be negative")
+	if c.RateLimit < 0 || math.IsNaN(c.RateLimit) {
+		return fmt.Errorf("config rate_limit: must be a number, not negative")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config shutdown_timeout: must be positive")
