@@ -52,7 +52,7 @@ func (t *tx) CreateIdentities(ctx context.Context, is []*steward.Identity) error
 		}
 		rows = append(rows, args)
 	}
-	err := t.insertRows(ctx, "identities", identityColumns, columnCount(identityColumns), rows)
+	err := t.writeRows(ctx, "identities", identityColumns, rows)
 	switch {
 	case isUniqueViolation(err):
 		return steward.Errorf(steward.ECONFLICT, "an identity of this batch has the provider and external_ref of an existing identity")
@@ -74,7 +74,7 @@ func (t *tx) CreateCredentials(ctx context.Context, cs []*steward.Credential) er
 		}
 		rows = append(rows, args)
 	}
-	err := t.insertRows(ctx, "credentials", credentialColumns, columnCount(credentialColumns), rows)
+	err := t.writeRows(ctx, "credentials", credentialColumns, rows)
 	switch {
 	case isForeignKeyViolation(err):
 		return steward.FieldError("identity_id", "a credential of this batch names an identity that does not exist")
@@ -103,7 +103,7 @@ func (t *tx) AppendEvents(ctx context.Context, es []*steward.Event) error {
 		seq, head = e.Seq, e.EntryHash
 		rows = append(rows, args)
 	}
-	if err := t.insertRows(ctx, "events", eventColumns, columnCount(eventColumns), rows); err != nil {
+	if err := t.writeRows(ctx, "events", eventColumns, rows); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	t.headSeq, t.headHash = seq, head

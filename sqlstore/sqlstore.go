@@ -189,12 +189,13 @@ func (s *Store) update(ctx context.Context, fn func(t *tx) error) (err error) {
 			s.observe("update", time.Since(start), err)
 		}
 	}()
-	sqltx, err := s.writeDB.BeginTx(ctx, nil)
+	sqltx, conn, release, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	defer release()
 	stmts := newTxStmts(sqltx)
-	t := &tx{reader: reader{q: stmts, d: s.engine}, sqltx: sqltx}
+	t := &tx{reader: reader{q: stmts, d: s.engine}, sqltx: sqltx, conn: conn}
 	defer func() {
 		if t.insertEvent != nil {
 			t.insertEvent.Close()

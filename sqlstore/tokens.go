@@ -12,6 +12,9 @@ import (
 type tx struct {
 	reader
 	sqltx *sql.Tx
+	// conn is the connection a PostgreSQL transaction runs on (bulk
+	// writes use COPY on it); nil on SQLite.
+	conn *sql.Conn
 
 	chainLoaded bool
 	headSeq     int64

@@ -32,6 +32,9 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 			s.observe("append_usage", time.Since(start), err)
 		}
 	}()
+	if s.engine == Postgres && len(evs) >= copyMinRows {
+		return s.appendUsageCopy(ctx, evs)
+	}
 	sqltx, err := s.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("append usage: %w", err)
@@ -68,6 +71,35 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 type aggKey struct{ key, dim, value string }
 
 func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.UsageEvent) error {
+	aggs, lastUsed := usageAggregates(evs)
+	keys := make([]aggKey, 0, len(aggs))
+	for k := range aggs {
+		keys = append(keys, k)
+	}
+	for _, size := range batchPlan(len(keys)) {
+		chunk := keys[:size]
+		keys = keys[size:]
+		args := make([]any, 0, 6*len(chunk))
+		for _, k := range chunk {
+			a := aggs[k]
+			args = append(args, k.key, k.dim, k.value, a.Count, micros(a.FirstSeen), micros(a.LastSeen))
+		}
+		if _, err := s.execBatch(ctx, sqltx, usageAggregateSQL(s.engine, len(chunk)), args); err != nil {
+			return fmt.Errorf("append usage: aggregates: %w", err)
+		}
+	}
+	for id, t := range lastUsed {
+		if _, err := sqltx.ExecContext(ctx, rebind(s.engine, `UPDATE identities SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
+			micros(t), id, micros(t)); err != nil {
+			return fmt.Errorf("append usage: last used: %w", err)
+		}
+	}
+	return nil
+}
+
+// usageAggregates sums evs per (subject key, dimension, value) and finds
+// each identity's latest use.
+func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, map[string]time.Time) {
 	aggs := map[aggKey]*steward.UsageCount{}
 	lastUsed := map[string]time.Time{}
 	add := func(k aggKey, t time.Time) {
@@ -107,29 +139,7 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 			}
 		}
 	}
-	keys := make([]aggKey, 0, len(aggs))
-	for k := range aggs {
-		keys = append(keys, k)
-	}
-	for _, size := range batchPlan(len(keys)) {
-		chunk := keys[:size]
-		keys = keys[size:]
-		args := make([]any, 0, 6*len(chunk))
-		for _, k := range chunk {
-			a := aggs[k]
-			args = append(args, k.key, k.dim, k.value, a.Count, micros(a.FirstSeen), micros(a.LastSeen))
-		}
-		if _, err := s.execBatch(ctx, sqltx, usageAggregateSQL(s.engine, len(chunk)), args); err != nil {
-			return fmt.Errorf("append usage: aggregates: %w", err)
-		}
-	}
-	for id, t := range lastUsed {
-		if _, err := sqltx.ExecContext(ctx, rebind(s.engine, `UPDATE identities SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
-			micros(t), id, micros(t)); err != nil {
-			return fmt.Errorf("append usage: last used: %w", err)
-		}
-	}
-	return nil
+	return aggs, lastUsed
 }
 
 // batchSizes are the row counts of the multi-row statements, prepared once
@@ -160,11 +170,16 @@ func usageInsertSQL(e Engine, rows int) string {
 }
 
 func usageAggregateSQL(e Engine, rows int) string {
-	return rebind(e, `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES `+valueRows(6, rows)+`
+	return rebind(e, `INSERT INTO usage_aggregates (`+usageAggregateColumns+`) VALUES `+valueRows(6, rows)+usageAggregateMerge)
+}
+
+const usageAggregateColumns = `subject_key, dimension, value, count, first_seen, last_seen`
+
+// usageAggregateMerge adds a batch's aggregate rows to the stored ones.
+const usageAggregateMerge = `
 			ON CONFLICT (subject_key, dimension, value) DO UPDATE SET count = usage_aggregates.count + excluded.count,
 			first_seen = CASE WHEN excluded.first_seen < usage_aggregates.first_seen THEN excluded.first_seen ELSE usage_aggregates.first_seen END,
-			last_seen = CASE WHEN excluded.last_seen > usage_aggregates.last_seen THEN excluded.last_seen ELSE usage_aggregates.last_seen END`)
-}
+			last_seen = CASE WHEN excluded.last_seen > usage_aggregates.last_seen THEN excluded.last_seen ELSE usage_aggregates.last_seen END`
 
 // prepareUsage prepares the full-size batch statements on the write pool,
 // outside any transaction (SQLite has one write connection).

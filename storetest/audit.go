@@ -23,6 +23,8 @@ func RunAudit[S AuditStore](t *testing.T, open func(t testing.TB) S) {
 		{"checkpoints are kept once per tree size", testCheckpoints},
 		{"signing keys are listed oldest first", testAuditKeys},
 		{"sink cursors only move forward", testSinkCursors},
+		{"a bulk import of 5,000 writes exactly its rows and a chain that verifies", testBulkImport},
+		{"a bulk import that fails in the middle writes nothing", testFailedBulkImport},
 	})
 }
 

@@ -27,6 +27,8 @@ func RunAuthz[S AuthzStore](t *testing.T, open func(t testing.TB) S) {
 		{"usage events page newest first", testUsagePages},
 		{"usage aggregates count per dimension", testUsageAggregates},
 		{"changed identities follow the event chain", testChangedIdentities},
+		{"a usage batch with repeated ids writes each once and aggregates as single events do", testUsageBatchDuplicates},
+		{"a usage batch with a NUL byte does not poison the next batches", testUsageBatchBadText},
 	})
 }
 

@@ -13,10 +13,13 @@
 //
 //	go run ./bench/alerts                 # defaults: 240 identities, 8 days
 //	go run ./bench/alerts -ingest 1000000 # bigger ingest phase
+//	go run ./bench/alerts -phases ingest -postgres "$STEWARD_TEST_POSTGRES_URL"
+//	                                      # ingest into PostgreSQL (a fresh schema per run, dropped afterwards)
 package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -92,6 +96,8 @@ func main() {
 		nIngest = flag.Int("ingest", 300000, "events of the sustained-ingest phase")
 		dir     = flag.String("dir", "", "directory for the SQLite databases (default a temporary one)")
 		seed    = flag.Uint64("seed", 7, "random seed")
+		pgURL   = flag.String("postgres", "", "PostgreSQL server URL: the sustained-ingest phase writes there (a fresh schema per run) instead of SQLite")
+		phases  = flag.String("phases", "eval,ingest", "comma-separated phases: eval (precision, recall, time to alert), ingest (sustained ingest)")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -112,8 +118,12 @@ func main() {
 	idents, atks, events := generate(ctx, st, r, *nIdent, *days)
 	fmt.Printf("synthetic usage: %d identities, %d days, %d events, %d labelled attacks (load average %s on %d CPUs)\n\n", len(idents), *days, len(events), len(atks),
 		loadAverage(), runtime.NumCPU())
-	evaluate(ctx, st, idents, atks, events, *rate)
-	ingest(ctx, *dir, events, *nIngest)
+	if slices.Contains(strings.Split(*phases, ","), "eval") {
+		evaluate(ctx, st, idents, atks, events, *rate)
+	}
+	if slices.Contains(strings.Split(*phases, ","), "ingest") {
+		ingest(ctx, *dir, *pgURL, events, *nIngest)
+	}
 }
 
 func addr(r *rand.Rand, net24 string) string { return fmt.Sprintf("%s.%d", net24, 2+r.IntN(250)) }
@@ -573,7 +583,7 @@ func pct(xs []float64, p float64) float64 {
 // written by the usage recorder, with the detectors in front (on) or not
 // (off). The producer never lets a queue overflow (it waits when one is
 // 3/4 full), so the rate is what the pipeline sustains without drops.
-func ingest(ctx context.Context, dir string, events []labelled, n int) {
+func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
 	evs := make([]steward.UsageEvent, 0, n)
 	for len(evs) < n {
 		for _, le := range events {
@@ -583,9 +593,13 @@ func ingest(ctx context.Context, dir string, events []labelled, n int) {
 			evs = append(evs, le.ev)
 		}
 	}
-	fmt.Printf("\nsustained ingest, SQLite, %d events (usage recorder: batches of up to 4096, queue 65536):\n", n)
+	engine := "SQLite"
+	if pgURL != "" {
+		engine = "PostgreSQL"
+	}
+	fmt.Printf("\nsustained ingest, %s, %d events (usage recorder: batches of up to 4096, queue 65536; load average %s):\n", engine, n, loadAverage())
 	for _, on := range []bool{false, true} {
-		st, err := sqlstore.OpenDataDir(ctx, fmt.Sprintf("%s/ingest-%v", dir, on), sqlstore.Options{})
+		st, drop, err := openIngestStore(ctx, dir, pgURL, on)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -657,6 +671,7 @@ func ingest(ctx context.Context, dir string, events []labelled, n int) {
 		fmt.Printf("  %s: %8.0f events/s wall, %8.0f events per CPU-second (%s, %.1f CPU-s; written %d, failed %d, dropped %d)\n", label,
 			float64(n)/took.Seconds(), float64(n)/cpu.Seconds(), took.Round(time.Millisecond), cpu.Seconds(), rs.Written, rs.Failed, drops)
 		st.Close()
+		drop()
 	}
 	// The detectors alone, without the database.
 	st, err := sqlstore.OpenDataDir(ctx, dir+"/eval", sqlstore.Options{})
@@ -682,4 +697,40 @@ func ingest(ctx context.Context, dir string, events []labelled, n int) {
 	stop()
 	<-done
 	fmt.Printf("  detectors alone (queue pre-filled, no usage writes): %.0f events/s wall, %.0f events per CPU-second\n", float64(n)/took.Seconds(), float64(n)/cpu.Seconds())
+}
+
+// openIngestStore opens the store of one sustained-ingest run: SQLite in
+// dir, or a new schema on the PostgreSQL server at pgURL (drop removes it).
+func openIngestStore(ctx context.Context, dir, pgURL string, on bool) (*sqlstore.Store, func(), error) {
+	if pgURL == "" {
+		st, err := sqlstore.OpenDataDir(ctx, fmt.Sprintf("%s/ingest-%v", dir, on), sqlstore.Options{})
+		return st, func() {}, err
+	}
+	admin, err := sql.Open("pgx", pgURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	schema := fmt.Sprintf("bench_alerts_%d_%v", time.Now().UnixNano(), on)
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		return nil, nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		admin.Close()
+	}
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := sqlstore.Open(ctx, u.String(), sqlstore.Options{})
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return st, drop, nil
 }
