@@ -33,6 +33,7 @@ type app struct {
 	log     *slog.Logger
 	metrics *httpapi.Metrics
 	store   *sqlstore.Store
+	changes *steward.Changes
 	// inventory is the core service (identities, owners, operator tokens).
 	inventory *inventory.Service
 
@@ -75,7 +76,17 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { a.store.Close() })
-	a.inventory = inventory.New(inventory.Config{Store: a.store, Policy: policy, Logger: log})
+	// changes fans every change out to the node's caches at once (the
+	// broker's credentials, the PDP's identities, operator tokens), so a
+	// revocation is final before the API answers; other nodes hear of it
+	// through LISTEN/NOTIFY on PostgreSQL.
+	a.changes = steward.NewChanges()
+	a.jobs = append(a.jobs, func(ctx context.Context) {
+		if err := a.store.FollowChanges(ctx, a.changes, log); err != nil && ctx.Err() == nil {
+			log.Error("follow other nodes' changes", "err", err)
+		}
+	})
+	a.inventory = inventory.New(inventory.Config{Store: a.store, Policy: policy, Logger: log, Credentials: a.store, Changes: a.changes})
 	a.inventory.DefaultSensitivity = steward.Sensitivity(cfg.DefaultSensitivity)
 	a.metrics.WatchInventory(a.stats)
 
@@ -113,13 +124,13 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		a.discovery.Alerts = a.alerts // RaiseAlert: grouped, notified and answered as the rules say
 	}
 	if !cfg.Authz.Disabled {
-		if a.pdp, err = newPDP(ctx, cfg.Authz, a.store, a.usage, log); err != nil {
+		if a.pdp, err = newPDP(ctx, cfg.Authz, a.store, a.usage, a.changes, log); err != nil {
 			return nil, err
 		}
 		a.jobs = append(a.jobs, a.pdp.Run)
 		a.usageAPI = usage.New(usage.Config{Store: a.store, Inventory: a.store, Credentials: a.store, Recorder: a.recorder, Pipeline: a.usage})
 	}
-	if a.broker, err = newBroker(ctx, cfg, g.getenv, a.store, a.usage, log); err != nil {
+	if a.broker, err = newBroker(ctx, cfg, g.getenv, a.store, a.usage, a.changes, log); err != nil {
 		return nil, err
 	}
 	if a.broker != nil {

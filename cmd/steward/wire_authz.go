@@ -43,8 +43,8 @@ func newRecorder(c authzConfig, store *sqlstore.Store, log *slog.Logger) (*usage
 
 // newPDP builds the policy decision point; its decisions go into the
 // usage pipeline.
-func newPDP(ctx context.Context, c authzConfig, store *sqlstore.Store, pipeline steward.UsagePipeline, log *slog.Logger) (*authz.PDP, error) {
-	pdp, err := authz.New(ctx, authz.Config{Inventory: store, Store: store, Usage: pipeline, Logger: log,
+func newPDP(ctx context.Context, c authzConfig, store *sqlstore.Store, pipeline steward.UsagePipeline, changes *steward.Changes, log *slog.Logger) (*authz.PDP, error) {
+	pdp, err := authz.New(ctx, authz.Config{Inventory: store, Store: store, Usage: pipeline, Logger: log, Changes: changes,
 		PollInterval: time.Duration(c.PollInterval), IdentityTTL: time.Duration(c.IdentityTTL), Learning: c.Learning})
 	if err != nil {
 		return nil, fmt.Errorf("authz: %w", err)

@@ -21,9 +21,14 @@ import (
 type brokerConfig struct {
 	// Disabled turns the credential broker off.
 	Disabled bool `yaml:"disabled"`
-	// Issuer is the public base URL of this server (the tokens' "iss");
-	// default http(s)://<addr>. Every node of a cluster needs the same.
-	Issuer string `yaml:"issuer"`
+	// Issuer is the public base URL of the cluster (the tokens' "iss").
+	// Every node shares one: the configured one is recorded in the
+	// database; a node without one takes the recorded issuer, and the
+	// first node records its own address. A node configured with another
+	// issuer than the recorded configured one refuses to start unless
+	// ReplaceIssuer says to move the cluster to it.
+	Issuer        string `yaml:"issuer"`
+	ReplaceIssuer bool   `yaml:"replace_issuer"`
 	// TokenTTL is the lifetime of access tokens (default 10m).
 	TokenTTL steward.Duration `yaml:"token_ttl"`
 	// Algorithm signs access tokens: EdDSA (default) or ES256.
@@ -50,7 +55,8 @@ type brokerConfig struct {
 // newBroker builds the credential broker, or nil when it is off: disabled,
 // or on PostgreSQL without a shared master key. Its authentications go
 // into the usage pipeline.
-func newBroker(ctx context.Context, cfg Config, getenv func(string) string, store *sqlstore.Store, pipeline steward.UsagePipeline, log *slog.Logger) (*broker.Broker, error) {
+func newBroker(ctx context.Context, cfg Config, getenv func(string) string, store *sqlstore.Store, pipeline steward.UsagePipeline,
+	changes *steward.Changes, log *slog.Logger) (*broker.Broker, error) {
 	c := cfg.Broker
 	if c.Disabled {
 		log.Info("credential broker disabled")
@@ -78,24 +84,22 @@ func newBroker(ctx context.Context, cfg Config, getenv func(string) string, stor
 	if err != nil {
 		return nil, err
 	}
-	issuer := c.Issuer
-	if issuer == "" {
-		scheme := "http"
-		if cfg.TLSCert != "" {
-			scheme = "https"
-		}
-		issuer = scheme + "://" + cfg.Addr
+	// Every node shares one issuer: the configured one, else the one the
+	// database recorded, else (first node) this node's own address.
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
 	}
 	policy, err := cfg.lifecyclePolicy()
 	if err != nil {
 		return nil, err
 	}
-	b, err := broker.New(ctx, broker.Config{Store: store, Box: box, Pepper: pepper, Issuer: issuer, TokenTTL: time.Duration(c.TokenTTL),
-		Algorithm: c.Algorithm, Policy: policy, Logger: log, Usage: pipeline})
+	b, err := broker.New(ctx, broker.Config{Store: store, Box: box, Pepper: pepper, Issuer: c.Issuer, DefaultIssuer: scheme + "://" + cfg.Addr,
+		ReplaceIssuer: c.ReplaceIssuer, TokenTTL: time.Duration(c.TokenTTL), Algorithm: c.Algorithm, Policy: policy, Logger: log, Usage: pipeline, Changes: changes})
 	if err != nil {
 		return nil, fmt.Errorf("credential broker: %w", err)
 	}
-	log.Info("credential broker", "issuer", issuer, "master_key", origin, "master_key_id", box.KeyID(), "pepper", pepperOrigin)
+	log.Info("credential broker", "issuer", b.Issuer(), "master_key", origin, "master_key_id", box.KeyID(), "pepper", pepperOrigin)
 	return b, nil
 }
 
