@@ -220,10 +220,7 @@ func (e *Engine) Record(ctx context.Context, ev steward.UsageEvent) {
 	select {
 	case e.queue <- ev:
 		if len(e.queue) == kickAt {
-			select {
-			case e.kick <- struct{}{}:
-			default:
-			}
+			e.wake()
 		}
 	default:
 		e.dropped.Add(1)

@@ -16,6 +16,7 @@ import (
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/syncbuf"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -61,22 +62,8 @@ func (u *usageLog) outcomes() []string {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer = syncbuf.Buffer
 
 // env is a broker on a real SQLite store behind a real HTTP server.
 type env struct {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/internal/syncbuf"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -35,22 +36,8 @@ type env struct {
 	pending *steward.Identity
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer = syncbuf.Buffer
 
 func newEnv(t *testing.T, open func(testing.TB) steward.Store, mod func(d *httpapi.Deps)) *env {
 	t.Helper()

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/syncbuf"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore"
@@ -278,22 +278,7 @@ func (e *env) usageEvents(id string, n int, at time.Time, outcome string) []stew
 }
 
 // syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func readBody(t *testing.T, res *http.Response) string {
 	t.Helper()

@@ -18,18 +18,18 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/steward-nhi/steward/bench/internal/console"
 )
 
 const adminToken = "soak-admin-token-0123456789abcdefghij"
@@ -221,7 +221,7 @@ func setup(base string) ([]op, error) {
 		return nil, err
 	}
 	nhi := &api{base: base, token: key.Secret, c: admin.c}
-	console, err := signIn(base, adminToken)
+	ui, err := console.SignIn(base, adminToken)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func setup(base string) ([]op, error) {
 			return admin.raw("POST", "/api/v1/usage", "application/x-ndjson", b.Bytes(), nil)
 		}},
 		{"console", func(ctx context.Context) error {
-			_, err := console.get("/identities/" + ident.ID)
+			_, err := ui.Get("/identities/" + ident.ID)
 			return err
 		}},
 	}, nil
@@ -297,46 +297,6 @@ func do(c *http.Client, req *http.Request, out any) error {
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-// console is a signed-in browser of the web console.
-type console struct {
-	base string
-	c    *http.Client
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func signIn(base, token string) (*console, error) {
-	jar, _ := cookiejar.New(nil)
-	cl := &console{base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
-	page, err := cl.get("/login")
-	if err != nil {
-		return nil, err
-	}
-	m := csrfRE.FindStringSubmatch(page)
-	if m == nil {
-		return nil, fmt.Errorf("the sign-in page has no csrf field")
-	}
-	res, err := cl.c.PostForm(base+"/login", url.Values{"token": {token}, "csrf": {m[1]}})
-	if err != nil {
-		return nil, err
-	}
-	res.Body.Close()
-	return cl, nil
-}
-
-func (cl *console) get(path string) (string, error) {
-	res, err := cl.c.Get(cl.base + path)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		return "", fmt.Errorf("GET %s: %d", path, res.StatusCode)
-	}
-	return string(b), nil
 }
 
 func waitHealthy(base string) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/bench/internal/console"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
@@ -126,7 +127,7 @@ func benchCapabilities(ctx context.Context, engine string, st *sqlstore.Store, s
 	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	admin, err := signIn(srv.URL, adminToken)
+	admin, err := console.SignIn(srv.URL, adminToken)
 	if err != nil {
 		return err
 	}
@@ -134,12 +135,12 @@ func benchCapabilities(ctx context.Context, engine string, st *sqlstore.Store, s
 	if err != nil {
 		return err
 	}
-	owner, err := signIn(srv.URL, ot.Token)
+	owner, err := console.SignIn(srv.URL, ot.Token)
 	if err != nil {
 		return err
 	}
 	campaign := "/reviews/" + all.ID
-	first, err := admin.get(campaign)
+	first, err := admin.Get(campaign)
 	if err != nil {
 		return err
 	}

@@ -22,21 +22,19 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/bench/internal/console"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/web"
@@ -211,7 +209,7 @@ func bench(engine string, n, runs int) error {
 	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	cl, err := signIn(srv.URL, admin)
+	cl, err := console.SignIn(srv.URL, admin)
 	if err != nil {
 		return err
 	}
@@ -246,7 +244,7 @@ func bench(engine string, n, runs int) error {
 // page is one page to measure, requested by one signed-in client.
 type page struct {
 	name, path string
-	cl         *client
+	cl         *console.Client
 }
 
 // measure requests each page runs times, advancing the clock a second
@@ -257,7 +255,7 @@ func measure(engine string, clk *clock, runs int, pages []page) error {
 		for range runs {
 			clk.advance(time.Second)
 			start := time.Now()
-			if _, err := p.cl.get(p.path); err != nil {
+			if _, err := p.cl.Get(p.path); err != nil {
 				return err
 			}
 			ds = append(ds, time.Since(start))
@@ -268,47 +266,6 @@ func measure(engine string, clk *clock, runs int, pages []page) error {
 		report(engine, p.name, ds)
 	}
 	return nil
-}
-
-// client is a signed-in browser of the console.
-type client struct {
-	base string
-	c    *http.Client
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-// signIn signs in to the console at base with token.
-func signIn(base, token string) (*client, error) {
-	jar, _ := cookiejar.New(nil)
-	cl := &client{base: base, c: &http.Client{Jar: jar}}
-	page, err := cl.get("/login")
-	if err != nil {
-		return nil, err
-	}
-	m := csrfRE.FindStringSubmatch(page)
-	if m == nil {
-		return nil, fmt.Errorf("the sign-in page has no csrf field")
-	}
-	res, err := cl.c.PostForm(base+"/login", url.Values{"token": {token}, "csrf": {m[1]}})
-	if err != nil {
-		return nil, err
-	}
-	res.Body.Close()
-	return cl, nil
-}
-
-func (cl *client) get(path string) (string, error) {
-	res, err := cl.c.Get(cl.base + path)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		return "", fmt.Errorf("GET %s: %d", path, res.StatusCode)
-	}
-	return string(b), nil
 }
 
 func report(engine, name string, ds []time.Duration) {

@@ -14,27 +14,14 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/syncbuf"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
 const adminToken = "test-admin-token-0123456789abcdef"
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer = syncbuf.Buffer
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
