@@ -35,8 +35,14 @@ type Service struct {
 	clock clock.Clock
 	log   *slog.Logger
 	// AutoRevoke revokes a leaked credential at once when Steward issued it
-	// (API keys and client secrets), with reason incident.
+	// (API keys and client secrets), with reason incident, through Revoker.
 	AutoRevoke bool
+	// Revoker revokes the credentials AutoRevoke acts on: the credential
+	// broker, as an API revoke does, so that every cache of the node (and,
+	// through the database, of the other nodes) forgets the credential
+	// before Ingest returns. Ingest refuses to run with AutoRevoke on and
+	// no Revoker.
+	Revoker CredentialRevoker
 	// Sensitivity of identities created for unmanaged secrets.
 	Sensitivity steward.Sensitivity
 	// Alerts, when set, raises a critical alert for each governed
@@ -52,14 +58,23 @@ type Service struct {
 	PostureWait time.Duration
 }
 
+// CredentialRevoker revokes one credential and records it (the credential
+// broker's revoke, which publishes the change to the node's caches).
+type CredentialRevoker interface {
+	RevokeCredential(ctx context.Context, credentialID, reason string) error
+}
+
 // DetSecretLeaked names the alerts raised for leaked governed credentials.
 const DetSecretLeaked = "secret_leaked"
 
 // leak is one governed credential newly found leaked by an ingest.
 type leak struct {
-	item    steward.DiscoveryItem
-	sight   *steward.Sighting
-	source  string
+	item   steward.DiscoveryItem
+	sight  *steward.Sighting
+	source string
+	// revoke lists the Steward-issued credentials to revoke once the
+	// ingest committed (auto-revoke); revoked says whether one was.
+	revoke  []string
 	revoked bool
 }
 
@@ -88,6 +103,9 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
+	}
+	if s.AutoRevoke && s.Revoker == nil {
+		return nil, steward.Errorf(steward.EINTERNAL, "discovery: auto-revoke is on but no credential revoker is configured")
 	}
 	if r.Source == "" {
 		r.Source = "steward-scan"
@@ -136,12 +154,7 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 				}
 				l := leak{item: it, sight: d, source: r.Source}
 				if s.AutoRevoke {
-					n, err := s.revoke(ctx, tx, p, creds, where)
-					if err != nil {
-						return err
-					}
-					sum.AutoRevoked += n
-					l.revoked = n > 0
+					l.revoke = revocable(creds)
 				}
 				leaks = append(leaks, l)
 				continue
@@ -158,11 +171,12 @@ func (s *Service) Ingest(ctx context.Context, r *steward.DiscoveryReport) (*stew
 		}
 		return tx.AppendEvent(ctx, s.event(p, "discovery.ingest", "scan", r.Repository, "", "", nil, map[string]any{
 			"source": r.Source, "repository": r.Repository, "findings": sum.Findings, "new": sum.New, "managed_leaks": sum.ManagedLeaks,
-			"unmanaged": sum.Unmanaged, "auto_revoked": sum.AutoRevoked}))
+			"unmanaged": sum.Unmanaged, "auto_revoke": s.AutoRevoke}))
 	})
 	if err != nil {
 		return nil, err
 	}
+	sum.AutoRevoked = s.revokeLeaked(ctx, leaks)
 	if sum.ManagedLeaks > 0 {
 		s.log.WarnContext(ctx, "leaked managed credentials found", "count", sum.ManagedLeaks, "identities", sum.LeakedIdentities, "repository", r.Repository)
 	}
@@ -269,26 +283,43 @@ func (s *Service) event(p *steward.Principal, action, subjectType, subjectID, id
 	return steward.NewEvent(s.clock.Now(), p, action, subjectType, subjectID, identityID, reason, before, after)
 }
 
-// revoke revokes the active Steward-issued credentials among creds.
-func (s *Service) revoke(ctx context.Context, tx steward.Tx, p *steward.Principal, creds []*steward.Credential, where string) (int, error) {
-	n := 0
-	now := s.clock.Now()
+// revocable returns the active Steward-issued credentials among creds.
+func revocable(creds []*steward.Credential) []string {
+	var out []string
 	for _, c := range creds {
-		if !issuedTypes[c.Type] || c.Status != steward.CredentialActive {
-			continue
+		if issuedTypes[c.Type] && c.Status == steward.CredentialActive {
+			out = append(out, c.ID)
 		}
-		before := *c
-		c.Status, c.RevokedAt = steward.CredentialRevoked, &now
-		if err := tx.UpdateCredential(ctx, c); err != nil {
-			return n, err
-		}
-		if err := tx.AppendEvent(ctx, s.event(p, "credential.revoke", steward.SubjectCredential, c.ID, c.IdentityID,
-			"incident: automatically revoked, leaked at "+where, &before, c)); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	return out
+}
+
+// revokeLeaked revokes the leaked credentials of a committed ingest
+// through the Revoker, the path of an API revoke, so the node's caches
+// (and other nodes') forget them before Ingest returns. A client that
+// goes away does not stop it. A credential revoked meanwhile by someone
+// else counts as not revoked here; another failure is logged, and the
+// leak's alert says the credential was not revoked. It returns how many
+// credentials it revoked.
+func (s *Service) revokeLeaked(ctx context.Context, leaks []leak) int {
+	ctx = context.WithoutCancel(ctx)
+	n := 0
+	for i := range leaks {
+		l := &leaks[i]
+		for _, id := range l.revoke {
+			err := s.Revoker.RevokeCredential(ctx, id, "incident: automatically revoked, leaked at "+location(l.item))
+			switch {
+			case err == nil:
+				n++
+				l.revoked = true
+			case steward.ErrorCode(err) == steward.ECONFLICT:
+				s.log.InfoContext(ctx, "discovery: leaked credential was already revoked", "credential_id", id)
+			default:
+				s.log.ErrorContext(ctx, "discovery: auto-revoke of a leaked credential failed", "credential_id", id, "identity_id", l.sight.IdentityID, "err", err)
+			}
+		}
+	}
+	return n
 }
 
 // discoveredIdentity returns the identity for an unmanaged secret, creating

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/discovery"
@@ -35,6 +36,7 @@ func TestIngestLinksFindingsToTheInventory(t *testing.T) {
 			}
 			svc := discovery.New(store, nil, nil)
 			svc.AutoRevoke = true
+			svc.Revoker = newBroker(t, store, nil, time.Minute)
 			unmanaged := steward.Fingerprint([]byte("AKIAEXAMPLEEXAMPLE"))
 			rep := &steward.DiscoveryReport{Repository: "acme/api", Items: []steward.DiscoveryItem{
 				{Rule: "stw-api-key", File: "config/app.yaml", Line: 3, Fingerprint: managed},

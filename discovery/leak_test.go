@@ -1,6 +1,7 @@
 package discovery_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -9,9 +10,12 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
+	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/ids"
+	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -84,6 +88,7 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				t.Cleanup(func() { stop(); <-done })
 				svc := discovery.New(store.(steward.DiscoveryStore), clk, nil)
 				svc.AutoRevoke = tc.autoRevoke
+				svc.Revoker = newBroker(t, store, nil, time.Minute)
 				svc.Alerts = eng
 				svc.Posture = pe
 
@@ -146,6 +151,120 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestAutoRevokedLeakIsRefusedAtOnce is issue 14: a leaked Steward key
+// that discovery revokes automatically is refused by authentication and
+// by the PDP as soon as Ingest returns, although both had cached it as
+// valid and neither polls the database within the test (cache lifetimes
+// of an hour): the revocation goes through the broker, which publishes
+// the change to the node's caches.
+func TestAutoRevokedLeakIsRefusedAtOnce(t *testing.T) {
+	for _, eng := range sqltest.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			store := eng.Open(t)
+			changes := steward.NewChanges()
+			admin := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:t", Role: steward.RoleAdmin})
+			inv := inventory.New(inventory.Config{Store: store, Changes: changes, Credentials: store.(steward.BrokerStore)})
+			b := newBroker(t, store, changes, time.Hour)
+			pdp, err := authz.New(admin, authz.Config{Inventory: store, Store: store.(steward.AuthzStore), PollInterval: time.Hour,
+				IdentityTTL: time.Hour, Changes: changes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pdp.PutPolicy(admin, "all", `permit (principal, action, resource);`, "test"); err != nil {
+				t.Fatal(err)
+			}
+			id, err := inv.CreateIdentity(admin, &steward.Identity{Name: "billing", Kind: steward.KindAPIKey, Provider: "steward",
+				Sensitivity: steward.SensitivityMedium, Scopes: []string{"read"}, UnownedReason: "test fixture"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := b.Issue(admin, id.ID, broker.IssueRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			allowed := func() bool {
+				d, err := pdp.Evaluate(admin, &authz.Request{Subject: &authz.Entity{Type: "nhi", ID: id.ID}, Action: &authz.Action{Name: "read"},
+					Resource: &authz.Entity{Type: "Doc", ID: "d"}, Context: map[string]any{"credential_id": key.ID}}, authz.Call{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d.Decision
+			}
+			// Both caches hold the key as valid.
+			if _, err := b.Authenticate(ctx, key.Secret); err != nil {
+				t.Fatalf("first use: %v", err)
+			}
+			if !allowed() {
+				t.Fatal("the PDP denies before the leak")
+			}
+
+			svc := discovery.New(store.(steward.DiscoveryStore), nil, nil)
+			svc.AutoRevoke, svc.Revoker = true, b
+			sum, err := svc.Ingest(admin, &steward.DiscoveryReport{Source: "gitleaks", Repository: "acme/api", Items: []steward.DiscoveryItem{
+				{Rule: "stw-api-key", File: "deploy/values.yaml", Line: 12, Fingerprint: key.Fingerprint}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.ManagedLeaks != 1 || sum.AutoRevoked != 1 {
+				t.Fatalf("summary %+v, want one leak revoked", sum)
+			}
+			if _, err := b.Authenticate(ctx, key.Secret); steward.ErrorCode(err) != steward.EUNAUTHORIZED {
+				t.Fatalf("the auto-revoked key still authenticates right after the ingest: %v", err)
+			}
+			if allowed() {
+				t.Fatal("the PDP still permits a request with the auto-revoked key right after the ingest")
+			}
+			events, err := store.ListEvents(ctx, steward.EventFilter{IdentityID: id.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			revokes := 0
+			for _, e := range events.Items {
+				if e.Action == steward.ActionCredentialRevoke && strings.HasPrefix(e.Reason, "incident: automatically revoked, leaked at acme/api:deploy/values.yaml:12") {
+					revokes++
+				}
+			}
+			if revokes != 1 {
+				t.Fatalf("%d auto-revocation events, want one naming the leak", revokes)
+			}
+		})
+	}
+}
+
+// TestAutoRevokeNeedsARevoker checks that auto-revoke without the broker
+// to revoke through refuses the ingest and writes nothing.
+func TestAutoRevokeNeedsARevoker(t *testing.T) {
+	store := sqltest.SQLite(t)
+	admin := steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:t", Role: steward.RoleAdmin})
+	svc := discovery.New(store, nil, nil)
+	svc.AutoRevoke = true
+	_, err := svc.Ingest(admin, &steward.DiscoveryReport{Repository: "acme/api", Items: []steward.DiscoveryItem{
+		{Rule: "stw-api-key", File: "a.yaml", Line: 1, Fingerprint: strings.Repeat("a", 64)}}})
+	if steward.ErrorCode(err) != steward.EINTERNAL {
+		t.Fatalf("err = %v, want EINTERNAL", err)
+	}
+	if page, err := store.ListSightings(admin, steward.SightingFilter{}); err != nil || len(page.Items) != 0 {
+		t.Fatalf("sightings %+v %v, want none", page, err)
+	}
+}
+
+// newBroker returns a credential broker on store that keeps verified
+// credentials for cacheTTL and publishes its changes to changes.
+func newBroker(t *testing.T, store steward.Store, changes *steward.Changes, cacheTTL time.Duration) *broker.Broker {
+	t.Helper()
+	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.New(context.Background(), broker.Config{Store: store.(steward.BrokerStore), Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"),
+		DefaultIssuer: "http://steward.test", CacheTTL: cacheTTL, FailureRate: 1e9, Changes: changes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestScannerReportErrorsAreBounded checks that a scanner report of many

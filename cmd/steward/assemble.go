@@ -135,6 +135,11 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 	}
 	if a.broker != nil {
 		a.jobs = append(a.jobs, brokerJobs(cfg.Broker, a.broker, log)...)
+		// Auto-revocation of leaked credentials goes through the broker,
+		// as an API revoke does, so every cache forgets them at once.
+		a.discovery.Revoker = a.broker
+	} else if a.discovery.AutoRevoke {
+		return nil, steward.FieldError("discovery.auto_revoke", "needs the credential broker, which is off (disabled, or on PostgreSQL without STEWARD_MASTER_KEY)")
 	}
 	if err := a.buildAudit(ctx, g.getenv); err != nil {
 		return nil, err

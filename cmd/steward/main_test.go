@@ -258,6 +258,7 @@ func TestInvalidConfigRefusesToStart(t *testing.T) {
 		{"tls cert without key", "", nil, []string{"--tls-cert", "c.pem"}, "tls"},
 		{"bad db url", "", map[string]string{"STEWARD_DB": "mysql://x"}, nil, "db"},
 		{"flag beats env", "", map[string]string{"STEWARD_RATE_LIMIT": "abc"}, []string{"--rate-limit", "-1"}, "rate_limit"},
+		{"auto-revoke without the broker", "discovery:\n  auto_revoke: true\nbroker:\n  disabled: true\n", nil, nil, "discovery.auto_revoke"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
