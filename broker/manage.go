@@ -395,6 +395,14 @@ func (b *Broker) Rotate(ctx context.Context, id string, in RotateRequest) (*Rota
 		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
 			until = *old.ExpiresAt
 		}
+		// The identity's row first, then the credentials': the order
+		// every writer of both follows (sqlstore's last-use flushes, an
+		// identity's revocation), so that they cannot deadlock.
+		ni := *i
+		ni.LastRotatedAt, ni.UpdatedAt, ni.Version = &now, now, i.Version+1
+		if err := tx.UpdateIdentity(ctx, &ni); err != nil {
+			return err
+		}
 		old.LastRotatedAt = &now
 		if overlap == 0 {
 			old.Status, old.RevokedAt = steward.CredentialRevoked, &now
@@ -418,11 +426,6 @@ func (b *Broker) Rotate(ctx context.Context, id string, in RotateRequest) (*Rota
 			return err
 		}
 		if err := tx.AppendEvent(ctx, b.newEvent(p, steward.ActionCredentialIssue, steward.SubjectCredential, n.ID, i.ID, "rotation of "+old.ID, nil, n)); err != nil {
-			return err
-		}
-		ni := *i
-		ni.LastRotatedAt, ni.UpdatedAt, ni.Version = &now, now, i.Version+1
-		if err := tx.UpdateIdentity(ctx, &ni); err != nil {
 			return err
 		}
 		out = &Rotated{Issued: *issued(n, secret), Predecessor: old}

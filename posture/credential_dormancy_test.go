@@ -3,15 +3,18 @@ package posture_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/internal/ids"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
+	"github.com/steward-nhi/steward/usage"
 )
 
 // brokerRevoker is the adapter cmd/steward wires: posture revokes one
@@ -116,6 +119,81 @@ func TestCredentialDormancy(t *testing.T) {
 				v.clk.Advance(time.Minute)
 				if r := v.run(); len(r.Actions) != 0 {
 					t.Fatalf("a second run acts again: %v", r.Actions)
+				}
+			})
+		}
+	}
+}
+
+// TestIngestedUsageKeepsCredentialsFromDormancy is issue 14: a key used
+// only outside Steward, as a CloudTrail log ingested into Steward shows,
+// is in use. Before the ingest both the identity and its key read dormant;
+// after it, neither does: the ingest moves the credential's last use as
+// well as the identity's, on both engines, through the one-row and the
+// bulk (COPY) write paths.
+func TestIngestedUsageKeepsCredentialsFromDormancy(t *testing.T) {
+	const key = "AKIAOUTSIDESTEWARD01"
+	for _, eng := range sqltest.Engines(t) {
+		for _, events := range []int{1, 200} {
+			t.Run(fmt.Sprintf("%s/%d events", eng.Name, events), func(t *testing.T) {
+				v := newEnv(t, eng.Open, nil)
+				long := v.clk.Now().AddDate(-1, 0, 0)
+				i := v.identity("reporting", "", func(i *steward.Identity) {
+					i.Provider, i.ExternalRef, i.Sensitivity, i.LastUsedAt, i.ExpiresAt = "aws", "arn:aws:iam::1:user/reporting", steward.SensitivityMedium, &long, nil
+				})
+				credID := ids.New(ids.Credential, long)
+				if err := v.store.Update(v.ctx, func(tx steward.Tx) error {
+					return tx.CreateCredential(v.ctx, &steward.Credential{ID: credID, IdentityID: i.ID, Type: "aws_access_key", ExternalRef: key,
+						Status: steward.CredentialActive, CreatedAt: long, LastUsedAt: &long, Scopes: []string{}, Metadata: map[string]string{}})
+				}); err != nil {
+					t.Fatal(err)
+				}
+				v.run()
+				if fs := v.findings(steward.FindingFilter{IdentityID: i.ID, Check: "dormant", Unresolved: true}); len(fs) != 1 {
+					t.Fatalf("before the ingest: %d dormant findings, want 1", len(fs))
+				}
+
+				// Yesterday's CloudTrail log: the key called S3.
+				used := v.clk.Now().Add(-24 * time.Hour)
+				var log strings.Builder
+				log.WriteString(`{"Records":[`)
+				for n := range events {
+					if n > 0 {
+						log.WriteByte(',')
+					}
+					fmt.Fprintf(&log, `{"eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"accessKeyId":%q}}`,
+						used.Add(-time.Duration(n)*time.Second).Format(time.RFC3339), key)
+				}
+				log.WriteString(`]}`)
+				st := v.store.(steward.Store)
+				svc := usage.New(usage.Config{Store: st.(steward.UsageStore), Inventory: st, Credentials: st.(usage.CredentialFinder)})
+				sum, err := svc.Ingest(v.ctx, "cloudtrail", strings.NewReader(log.String()), usage.IngestOptions{})
+				if err != nil || sum.Matched != events {
+					t.Fatalf("ingest %+v %v", sum, err)
+				}
+				creds, err := v.svc.ListCredentials(v.ctx, i.ID)
+				if err != nil || len(creds) != 1 || creds[0].LastUsedAt == nil || !creds[0].LastUsedAt.Equal(used) {
+					t.Fatalf("credential %+v %v: last used should be %s", creds, err, used)
+				}
+				if got, _ := v.svc.GetIdentity(v.ctx, i.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) {
+					t.Fatalf("identity last used %v, want %s", got.LastUsedAt, used)
+				}
+
+				v.clk.Advance(time.Minute)
+				v.run()
+				for _, check := range []string{"dormant", "credential.dormant"} {
+					if fs := v.findings(steward.FindingFilter{IdentityID: i.ID, Check: check, Unresolved: true}); len(fs) != 0 {
+						t.Fatalf("after the ingest, an open %s finding: %+v", check, fs[0].Evidence)
+					}
+				}
+
+				// An older log afterwards moves nothing backwards.
+				old := `{"eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"accessKeyId":"` + key + `"}}`
+				if _, err := svc.Ingest(v.ctx, "cloudtrail", strings.NewReader(old), usage.IngestOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if creds, _ := v.svc.ListCredentials(v.ctx, i.ID); !creds[0].LastUsedAt.Equal(used) {
+					t.Fatalf("an older log moved the credential's last use back to %s", creds[0].LastUsedAt)
 				}
 			})
 		}

@@ -219,8 +219,9 @@ func (r *reader) ChangesSince(ctx context.Context, seq int64, limit int) (_ []st
 }
 
 // TouchCredentials records last use of credentials and identities in one
-// transaction, never moving a time backwards.
-func (s *Store) TouchCredentials(ctx context.Context, creds, idents map[string]time.Time) error {
+// transaction, never moving a time backwards, locking rows in the one
+// order every last-use writer follows (see touchLastUsed).
+func (s *Store) TouchCredentials(ctx context.Context, creds, idents map[string]time.Time) (err error) {
 	if len(creds) == 0 && len(idents) == 0 {
 		return nil
 	}
@@ -228,19 +229,9 @@ func (s *Store) TouchCredentials(ctx context.Context, creds, idents map[string]t
 	if err != nil {
 		return fmt.Errorf("touch credentials: %w", err)
 	}
-	for _, q := range []struct {
-		stmt string
-		m    map[string]time.Time
-	}{
-		{`UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, creds},
-		{`UPDATE identities SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, idents},
-	} {
-		for id, at := range q.m {
-			if _, err := sqltx.ExecContext(ctx, rebind(s.engine, q.stmt), micros(at), id, micros(at)); err != nil {
-				_ = sqltx.Rollback()
-				return fmt.Errorf("touch credentials: %w", err)
-			}
-		}
+	if err := s.touchLastUsed(ctx, sqltx, lastUsed{identities: idents, credentials: creds}); err != nil {
+		_ = sqltx.Rollback()
+		return fmt.Errorf("touch credentials: %w", err)
 	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("touch credentials: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -121,7 +120,7 @@ func (s *Store) appendUsageCopy(ctx context.Context, evs []steward.UsageEvent) (
 	if _, err := sqltx.ExecContext(ctx, `INSERT INTO usage_events (`+usageColumns+`) SELECT `+usageColumns+` FROM `+usageStage+` ON CONFLICT (id) DO NOTHING`); err != nil {
 		return fmt.Errorf("append usage: %w", err)
 	}
-	if err := aggregateCopy(ctx, sqltx, conn, evs); err != nil {
+	if err := s.aggregateCopy(ctx, sqltx, conn, evs); err != nil {
 		return err
 	}
 	if err := sqltx.Commit(); err != nil {
@@ -140,11 +139,11 @@ func usageRow(e *steward.UsageEvent) []any {
 
 // aggregateCopy is aggregate on PostgreSQL: the batch's aggregate rows are
 // copied into a staging table and merged in one statement (in key order,
-// so that concurrent writers lock rows in the same order), and the
-// identities' last use moves forward in one UPDATE, instead of a
+// so that concurrent writers lock rows in the same order), and last-use
+// times move forward a table at a time (touchLastUsed), instead of a
 // statement per identity.
-func aggregateCopy(ctx context.Context, sqltx *sql.Tx, conn *sql.Conn, evs []steward.UsageEvent) error {
-	aggs, lastUsed := usageAggregates(evs)
+func (s *Store) aggregateCopy(ctx context.Context, sqltx *sql.Tx, conn *sql.Conn, evs []steward.UsageEvent) error {
+	aggs, last := usageAggregates(evs)
 	if len(aggs) > 0 {
 		if _, err := sqltx.ExecContext(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS `+usageAggregateStage+` (LIKE usage_aggregates) ON COMMIT DELETE ROWS`); err != nil {
 			return fmt.Errorf("append usage: aggregates: staging table: %w", err)
@@ -161,20 +160,8 @@ func aggregateCopy(ctx context.Context, sqltx *sql.Tx, conn *sql.Conn, evs []ste
 			return fmt.Errorf("append usage: aggregates: %w", err)
 		}
 	}
-	if len(lastUsed) > 0 {
-		ids := make([]string, 0, len(lastUsed))
-		for id := range lastUsed {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		ts := make([]int64, len(ids))
-		for k, id := range ids {
-			ts[k] = micros(lastUsed[id])
-		}
-		if _, err := sqltx.ExecContext(ctx, `UPDATE identities SET last_used_at = u.t FROM unnest($1::text[], $2::bigint[]) AS u(id, t)
-			WHERE identities.id = u.id AND (identities.last_used_at IS NULL OR identities.last_used_at < u.t)`, ids, ts); err != nil {
-			return fmt.Errorf("append usage: last used: %w", err)
-		}
+	if err := s.touchLastUsed(ctx, sqltx, last); err != nil {
+		return fmt.Errorf("append usage: %w", err)
 	}
 	return nil
 }

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,11 +73,16 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 type aggKey struct{ key, dim, value string }
 
 func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.UsageEvent) error {
-	aggs, lastUsed := usageAggregates(evs)
+	aggs, last := usageAggregates(evs)
 	keys := make([]aggKey, 0, len(aggs))
 	for k := range aggs {
 		keys = append(keys, k)
 	}
+	// In key order, as on the COPY path: concurrent batches (other nodes'
+	// recorders, an ingest) then lock aggregate rows in the same order.
+	slices.SortFunc(keys, func(a, b aggKey) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.dim, b.dim), strings.Compare(a.value, b.value))
+	})
 	for _, size := range batchPlan(len(keys)) {
 		chunk := keys[:size]
 		keys = keys[size:]
@@ -88,20 +95,17 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 			return fmt.Errorf("append usage: aggregates: %w", err)
 		}
 	}
-	for id, t := range lastUsed {
-		if _, err := sqltx.ExecContext(ctx, rebind(s.engine, `UPDATE identities SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
-			micros(t), id, micros(t)); err != nil {
-			return fmt.Errorf("append usage: last used: %w", err)
-		}
-	}
-	return nil
+	return s.touchLastUsed(ctx, sqltx, last)
 }
 
 // usageAggregates sums evs per (subject key, dimension, value) and finds
-// each identity's latest use.
-func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, map[string]time.Time) {
+// the latest use of each identity, and of each credential an ingested log
+// names (matched by the ingest to a credential Steward keeps), so that a
+// key used only outside Steward does not read as dormant. Steward's own
+// authentications move credentials through the broker's flush.
+func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, lastUsed) {
 	aggs := map[aggKey]*steward.UsageCount{}
-	lastUsed := map[string]time.Time{}
+	last := lastUsed{identities: map[string]time.Time{}, credentials: map[string]time.Time{}}
 	add := func(k aggKey, t time.Time) {
 		a := aggs[k]
 		if a == nil {
@@ -126,8 +130,13 @@ func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, 
 			continue
 		case key == "":
 			key = steward.UnknownKey(e.Subject)
-		case e.Time.After(lastUsed[key]):
-			lastUsed[key] = e.Time
+		default:
+			if e.Time.After(last.identities[key]) {
+				last.identities[key] = e.Time
+			}
+			if c := e.CredentialID; c != "" && e.Kind == steward.UsageIngest && e.Time.After(last.credentials[c]) {
+				last.credentials[c] = e.Time
+			}
 		}
 		add(aggKey{key, steward.DimAll, ""}, e.Time)
 		for _, d := range [...]struct{ dim, v string }{{steward.DimAction, e.Action}, {steward.DimResource, e.Resource}, {steward.DimSource, e.Source}, {steward.DimOutcome, e.Outcome}} {
@@ -139,7 +148,7 @@ func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, 
 			}
 		}
 	}
-	return aggs, lastUsed
+	return aggs, last
 }
 
 // batchSizes are the row counts of the multi-row statements, prepared once
