@@ -64,6 +64,33 @@ func httpDo(t *testing.T, method, u, token, ct, body string) (int, []byte) {
 	return res.StatusCode, b
 }
 
+// identityWithCredentials creates an unowned workload identity granted
+// scope on the node at u, over the API, and issues it one credential of
+// each type (api_key, client_secret) in order.
+func identityWithCredentials(t *testing.T, u, name, scope string, types ...string) (steward.Identity, []broker.Issued) {
+	t.Helper()
+	req, _ := json.Marshal(map[string]any{"name": name, "kind": "workload", "scopes": []string{scope}, "unowned_reason": "test fixture"})
+	st, body := httpDo(t, "POST", u+"/api/v1/identities", adminToken, "application/json", string(req))
+	if st != 201 {
+		t.Fatalf("create identity %s on %s: %d %s", name, u, st, body)
+	}
+	var id steward.Identity
+	if err := json.Unmarshal(body, &id); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]broker.Issued, len(types))
+	for k, typ := range types {
+		st, body := httpDo(t, "POST", u+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json", `{"type":"`+typ+`"}`)
+		if st != 201 {
+			t.Fatalf("issue a %s on %s: %d %s", typ, u, st, body)
+		}
+		if err := json.Unmarshal(body, &out[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id, out
+}
+
 func TestBrokerEndToEnd(t *testing.T) {
 	for name, dbArgs := range engines(t) {
 		t.Run(name, func(t *testing.T) {
@@ -194,18 +221,8 @@ func TestRevocationReachesTheOtherNode(t *testing.T) {
 	}
 	a := start()
 	b := start()
-	st, body := httpDo(t, "POST", a+"/api/v1/identities", adminToken, "application/json", `{"name":"edge","kind":"workload","scopes":["x"],"unowned_reason":"test fixture"}`)
-	if st != 201 {
-		t.Fatalf("create identity: %d %s", st, body)
-	}
-	var id steward.Identity
-	json.Unmarshal(body, &id)
-	st, body = httpDo(t, "POST", a+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json", `{"type":"api_key"}`)
-	if st != 201 {
-		t.Fatalf("issue: %d %s", st, body)
-	}
-	var k broker.Issued
-	json.Unmarshal(body, &k)
+	_, issued := identityWithCredentials(t, a, "edge", "x", "api_key")
+	k := issued[0]
 	// Node B knows the key (and caches it).
 	for n := 0; n < 3; n++ {
 		if st, body := httpDo(t, "GET", b+"/api/v1/whoami", k.Secret, "", ""); st != 200 {
