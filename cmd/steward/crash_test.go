@@ -131,14 +131,7 @@ func writeCredentialReport(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,"+
-		"access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"+
-		"access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,"+
-		"cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated")
-	for i := range n {
-		fmt.Fprintf(w, "svc-%06d,arn:aws:iam::123456789012:user/crash/svc-%06d,2021-07-19T14:03:12+00:00,false,N/A,N/A,N/A,false,"+
-			"true,2024-01-10T11:22:33+00:00,2024-06-01T10:45:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", i, i)
-	}
+	credentialReport(w, "svc", n)
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +139,19 @@ func writeCredentialReport(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// credentialReport writes an AWS IAM credential report of n users named
+// prefix-NNNNNN, each with one active access key.
+func credentialReport(w io.Writer, prefix string, n int) {
+	fmt.Fprintln(w, "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,"+
+		"access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"+
+		"access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,"+
+		"cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated")
+	for i := range n {
+		fmt.Fprintf(w, "%s-%06d,arn:aws:iam::123456789012:user/crash/%s-%06d,2021-07-19T14:03:12+00:00,false,N/A,N/A,N/A,false,"+
+			"true,2024-01-10T11:22:33+00:00,2024-06-01T10:45:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", prefix, i, prefix, i)
+	}
 }
 
 // listAll pages through a list endpoint of the API.
