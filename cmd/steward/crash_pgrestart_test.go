@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -137,54 +136,45 @@ func TestCrashPostgresRestarted(t *testing.T) {
 	stop := make(chan struct{})
 	churned := churn(a, 8, stop, false)
 	var mu sync.Mutex
-	var imports, ingests []string // acknowledged
+	acks := map[string][]string{} // kind → what was acknowledged
 	failed := map[string]int{}
 	var wg sync.WaitGroup
-	wg.Go(func() { // imports on A
-		for r := 0; ; r++ {
-			select {
-			case <-stop:
-				return
-			default:
+	// load posts a body named name until stop closes, and notes whether
+	// the node acknowledged it.
+	load := func(kind, url, ct string, body func(r int) (name, text string)) {
+		wg.Go(func() {
+			for r := 0; ; r++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name, text := body(r)
+				st := postStatus(url, ct, text)
+				mu.Lock()
+				if st == 200 {
+					acks[kind] = append(acks[kind], name)
+				} else {
+					failed[kind]++
+				}
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
 			}
-			var body bytes.Buffer
-			prefix := fmt.Sprintf("imp%03d", r)
-			credentialReport(&body, prefix, importRows)
-			st := postStatus(a.url+"/api/v1/import/aws-credential-report", "text/csv", body.String())
-			mu.Lock()
-			if st == 200 {
-				imports = append(imports, prefix)
-			} else {
-				failed["import"]++
-			}
-			mu.Unlock()
-			if st != 200 {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
+		})
+	}
+	load("import", a.url+"/api/v1/import/aws-credential-report", "text/csv", func(r int) (string, string) {
+		var body strings.Builder
+		prefix := fmt.Sprintf("imp%03d", r)
+		credentialReport(&body, prefix, importRows)
+		return prefix, body.String()
 	})
-	wg.Go(func() { // usage ingest on B
-		for r := 0; ; r++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			subject := fmt.Sprintf("restart-batch-%04d", r)
-			var body strings.Builder
-			for k := range ingestLines {
-				fmt.Fprintf(&body, `{"time":"2026-01-02T03:04:%02dZ","subject":%q,"action":"s3:GetObject"}`+"\n", k, subject)
-			}
-			st := postStatus(b.url+"/api/v1/usage", "application/x-ndjson", body.String())
-			mu.Lock()
-			if st == 200 {
-				ingests = append(ingests, subject)
-			} else {
-				failed["ingest"]++
-			}
-			mu.Unlock()
-			time.Sleep(10 * time.Millisecond)
+	load("ingest", b.url+"/api/v1/usage", "application/x-ndjson", func(r int) (string, string) {
+		subject := fmt.Sprintf("restart-batch-%04d", r)
+		var body strings.Builder
+		for k := range ingestLines {
+			fmt.Fprintf(&body, `{"time":"2026-01-02T03:04:%02dZ","subject":%q,"action":"s3:GetObject"}`+"\n", k, subject)
 		}
+		return subject, body.String()
 	})
 
 	time.Sleep(800 * time.Millisecond)
@@ -221,6 +211,7 @@ func TestCrashPostgresRestarted(t *testing.T) {
 	close(stop)
 	churned.wait()
 	wg.Wait()
+	imports, ingests := acks["import"], acks["ingest"]
 
 	// Both nodes write again without a restart, and are ready.
 	for _, p := range []*proc{a, b} {
