@@ -266,13 +266,21 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// load reads a broker credential and its identity for a change by p.
-func (b *Broker) load(ctx context.Context, tx steward.BrokerTx, p *steward.Principal, id string) (*steward.BrokerCredential, *steward.Identity, error) {
-	c, err := tx.GetBrokerCredential(ctx, id)
+// credReader reads a broker credential and an identity: the store, or a
+// transaction.
+type credReader interface {
+	GetBrokerCredential(ctx context.Context, id string) (*steward.BrokerCredential, error)
+	GetIdentity(ctx context.Context, id string) (*steward.Identity, error)
+}
+
+// load reads a broker credential and its identity, for a read or a change
+// by p.
+func (b *Broker) load(ctx context.Context, r credReader, p *steward.Principal, id string) (*steward.BrokerCredential, *steward.Identity, error) {
+	c, err := r.GetBrokerCredential(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	i, err := tx.GetIdentity(ctx, c.IdentityID)
+	i, err := r.GetIdentity(ctx, c.IdentityID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -288,15 +296,8 @@ func (b *Broker) Get(ctx context.Context, id string) (*steward.BrokerCredential,
 	if err != nil {
 		return nil, err
 	}
-	c, err := b.store.GetBrokerCredential(ctx, id)
+	c, _, err := b.load(ctx, b.store, p, id)
 	if err != nil {
-		return nil, err
-	}
-	i, err := b.store.GetIdentity(ctx, c.IdentityID)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkOwns(p, i); err != nil {
 		return nil, err
 	}
 	c.Effective(b.now())

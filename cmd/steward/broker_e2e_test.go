@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/internal/testhttp"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -48,20 +48,36 @@ func (s *server) credCLI(t *testing.T, args ...string) (string, error) {
 
 func httpDo(t *testing.T, method, u, token, ct, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, u, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	r := testhttp.Do(t, nil, method, u, token, ct, strings.NewReader(body))
+	return r.Status, r.Body
+}
+
+// newIssuedIdentity creates a workload identity with scopes on the server
+// at base and issues it one credential of each type ("api_key",
+// "client_secret"), in that order.
+func newIssuedIdentity(t *testing.T, base string, scopes []string, types ...string) (*steward.Identity, []broker.Issued) {
+	t.Helper()
+	in, _ := json.Marshal(map[string]any{"name": "edge", "kind": "workload", "scopes": scopes, "unowned_reason": "test fixture"})
+	var id steward.Identity
+	createdJSON(t, base+"/api/v1/identities", string(in), &id)
+	issued := make([]broker.Issued, len(types))
+	for n, typ := range types {
+		createdJSON(t, base+"/api/v1/identities/"+id.ID+"/credentials", `{"type":"`+typ+`"}`, &issued[n])
 	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
+	return &id, issued
+}
+
+// createdJSON posts body as the admin, expects 201 Created and decodes the
+// answer into out.
+func createdJSON(t *testing.T, u, body string, out any) {
+	t.Helper()
+	st, b := httpDo(t, "POST", u, adminToken, "application/json", body)
+	if st != 201 {
+		t.Fatalf("POST %s: %d %s", u, st, b)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("POST %s: %v in %s", u, err, b)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
 }
 
 func TestBrokerEndToEnd(t *testing.T) {
@@ -194,18 +210,8 @@ func TestRevocationReachesTheOtherNode(t *testing.T) {
 	}
 	a := start()
 	b := start()
-	st, body := httpDo(t, "POST", a+"/api/v1/identities", adminToken, "application/json", `{"name":"edge","kind":"workload","scopes":["x"],"unowned_reason":"test fixture"}`)
-	if st != 201 {
-		t.Fatalf("create identity: %d %s", st, body)
-	}
-	var id steward.Identity
-	json.Unmarshal(body, &id)
-	st, body = httpDo(t, "POST", a+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json", `{"type":"api_key"}`)
-	if st != 201 {
-		t.Fatalf("issue: %d %s", st, body)
-	}
-	var k broker.Issued
-	json.Unmarshal(body, &k)
+	_, issued := newIssuedIdentity(t, a, []string{"x"}, "api_key")
+	k := issued[0]
 	// Node B knows the key (and caches it).
 	for n := 0; n < 3; n++ {
 		if st, body := httpDo(t, "GET", b+"/api/v1/whoami", k.Secret, "", ""); st != 200 {

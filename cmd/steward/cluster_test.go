@@ -16,8 +16,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/internal/roundrobin"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -52,24 +50,8 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	defer front.Close()
 
 	// Issue on node A.
-	st, body := httpDo(t, "POST", a+"/api/v1/identities", adminToken, "application/json", `{"name":"edge","kind":"workload","scopes":["deploy"],"unowned_reason":"test fixture"}`)
-	if st != 201 {
-		t.Fatalf("create identity on A: %d %s", st, body)
-	}
-	var id steward.Identity
-	json.Unmarshal(body, &id)
-	st, body = httpDo(t, "POST", a+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json", `{"type":"api_key"}`)
-	if st != 201 {
-		t.Fatalf("issue an API key on A: %d %s", st, body)
-	}
-	var key broker.Issued
-	json.Unmarshal(body, &key)
-	st, body = httpDo(t, "POST", a+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json", `{"type":"client_secret"}`)
-	if st != 201 {
-		t.Fatalf("issue a client secret on A: %d %s", st, body)
-	}
-	var client broker.Issued
-	json.Unmarshal(body, &client)
+	id, issued := newIssuedIdentity(t, a, []string{"deploy"}, "api_key", "client_secret")
+	key, client := issued[0], issued[1]
 	cc := clientcredentials.Config{ClientID: client.ClientID, ClientSecret: client.Secret, TokenURL: a + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}
 	tok, err := cc.Token(context.Background())
 	if err != nil {
