@@ -21,7 +21,6 @@ import (
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/usage"
 )
@@ -44,7 +43,7 @@ func newMatrix(t *testing.T) *matrix {
 	t.Helper()
 	ctx := context.Background()
 	sys := steward.WithPrincipal(ctx, steward.SystemPrincipal("test"))
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	svc := inventory.New(inventory.Config{Store: st})
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
 	must(t, err)

@@ -175,7 +175,9 @@ func (s *Service) match(ctx context.Context, rec *record, provider string) error
 			refs = append(refs, [2]string{provider, ev.Subject})
 		}
 		i, err = firstFound(refs, func(pr [2]string) bool { return pr[1] != "" && !dirty(pr[0]) && !dirty(pr[1]) },
-			func(pr [2]string) (*steward.Identity, error) { return s.cfg.Inventory.FindIdentityByRef(ctx, pr[0], pr[1]) })
+			func(pr [2]string) (*steward.Identity, error) {
+				return s.cfg.Inventory.FindIdentityByRef(ctx, pr[0], pr[1])
+			})
 	}
 	if err != nil {
 		return err
