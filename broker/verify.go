@@ -247,7 +247,7 @@ func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Princip
 		return nil, ErrNotSteward
 	}
 	src := steward.RequestSourceFrom(ctx)
-	if b.failures.blocked(src.Addr, time.Now()) {
+	if b.failures.Blocked(src.Addr, time.Now()) {
 		return nil, steward.Errorf(steward.ERATELIMIT, "too many failed authentications from this address")
 	}
 	start := time.Now()
@@ -272,7 +272,7 @@ func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Princip
 	}
 	b.usage.Record(ctx, ev)
 	if v.outcome != OutcomeOK {
-		if !b.failures.fail(src.Addr, time.Now()) {
+		if !b.failures.Fail(src.Addr, time.Now()) {
 			return nil, steward.Errorf(steward.ERATELIMIT, "too many failed authentications from this address")
 		}
 		return nil, steward.Errorf(steward.EUNAUTHORIZED, "invalid, expired or revoked credential")
