@@ -39,11 +39,8 @@ func (p *PDP) search(ctx context.Context, r *SearchRequest, field string, want *
 	if _, err := mayEvaluate(ctx); err != nil {
 		return nil, err
 	}
-	switch {
-	case want == nil:
-		return nil, steward.FieldError(field, "is required")
-	case want.Type == "":
-		return nil, steward.FieldError(field+".type", "is required")
+	if err := checkEntity(want, field, false); err != nil {
+		return nil, err
 	}
 	probe := r.Request
 	*slot(&probe) = &Entity{Type: want.Type, ID: "?", Properties: want.Properties}
