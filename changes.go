@@ -44,6 +44,27 @@ func (c Change) Touches(s string) bool {
 	return false
 }
 
+// ForgetOrWake is the subscriber of a cache keyed by identity: a change
+// made on this node to an identity, a credential or an import calls forget
+// with its identity at once; a change seen through the database wakes the
+// cache's reader of the chain without blocking (a wake already pending is
+// enough).
+func ForgetOrWake(forget func(identityID string), wake chan<- struct{}) func(Change) {
+	return func(ch Change) {
+		if ch.Remote {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+		switch ch.Subject {
+		case SubjectIdentity, SubjectCredential, SubjectImport:
+			forget(ch.IdentityID)
+		}
+	}
+}
+
 // Changes fans changes out to the caches that subscribed. Publish calls
 // every subscriber synchronously, so a revocation is final on this node
 // when Publish returns. A nil *Changes ignores everything.

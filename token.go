@@ -133,6 +133,25 @@ func Authorize(ctx context.Context, perm Permission) (*Principal, error) {
 	return p, nil
 }
 
+// AuthorizeOwnRead authorizes a read of records that an owner-role caller
+// sees only for its own identities: for such a caller, *ownerID (the read's
+// owner filter) becomes the caller's owner id. When what is set, a filter
+// naming another owner is refused (EFORBIDDEN, naming what); otherwise it
+// is replaced.
+func AuthorizeOwnRead(ctx context.Context, ownerID *string, what string) (*Principal, error) {
+	p, err := Authorize(ctx, PermRead)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == RoleOwner {
+		if what != "" && *ownerID != "" && *ownerID != p.OwnerID {
+			return nil, Errorf(EFORBIDDEN, "an owner token sees its own %s only", what)
+		}
+		*ownerID = p.OwnerID
+	}
+	return p, nil
+}
+
 // AuthorizeStaff is Authorize for acts the owner role never has.
 func AuthorizeStaff(ctx context.Context, perm Permission) (*Principal, error) {
 	p, err := Authorize(ctx, perm)

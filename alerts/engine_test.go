@@ -9,28 +9,13 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
-type notes struct {
-	mu sync.Mutex
-	ns []steward.Notification
-}
-
-func (n *notes) Notify(_ context.Context, x steward.Notification) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.ns = append(n.ns, x)
-	return nil
-}
-
-func (n *notes) count() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.ns)
-}
+type notes = testrec.Notifier
 
 type responder struct {
 	mu        sync.Mutex
@@ -61,7 +46,7 @@ var admin = steward.WithPrincipal(context.Background(), steward.SystemPrincipal(
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	e := &env{t: t, store: st, svc: inventory.New(inventory.Config{Store: st}), notes: &notes{}, resp: &responder{done: make(chan struct{}, 4)}}
 	var err error
 	e.id, err = e.svc.CreateIdentity(admin, &steward.Identity{Name: "reporter", Kind: steward.KindWorkload, Environment: "prod", Team: "data", UnownedReason: "test fixture"})
@@ -134,8 +119,8 @@ func TestRevokedUseIsAlertedOnceAndGrouped(t *testing.T) {
 		as[0].OWASP != "NHI2:2025" || as[0].Team != "data" || as[0].Status != steward.AlertOpen {
 		t.Fatalf("alerts: %+v", as)
 	}
-	if e.notes.count() != 1 {
-		t.Fatalf("notifications: %d, want one for the group", e.notes.count())
+	if len(e.notes.All()) != 1 {
+		t.Fatalf("notifications: %d, want one for the group", len(e.notes.All()))
 	}
 	// After the grouping window a new alert opens.
 	eng.Record(context.Background(), steward.UsageEvent{Time: day0.Add(2 * time.Hour), Kind: "auth", IdentityID: e.id.ID, Outcome: "revoked"})

@@ -36,11 +36,11 @@ func TestRaiseAlert(t *testing.T) {
 				t.Fatalf("a repeat opened another alert: %+v %v", again, err)
 			}
 			deadline := time.Now().Add(5 * time.Second)
-			for e.notes.count() < 1 && time.Now().Before(deadline) {
+			for len(e.notes.All()) < 1 && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
-			if e.notes.count() != 1 {
-				t.Fatalf("%d notifications, want 1", e.notes.count())
+			if len(e.notes.All()) != 1 {
+				t.Fatalf("%d notifications, want 1", len(e.notes.All()))
 			}
 			if _, err := eng.RaiseAlert(admin, steward.RaisedAlert{Detector: "x", Title: "t", Severity: "dire"}); steward.ErrorCode(err) != steward.EINVALID {
 				t.Fatalf("a bad severity: %v", err)

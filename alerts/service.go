@@ -12,12 +12,8 @@ import (
 // ListAlerts lists alerts, newest first; the owner role sees its own
 // identities' alerts only.
 func (e *Engine) ListAlerts(ctx context.Context, f steward.AlertFilter) (*steward.Page[*steward.Alert], error) {
-	p, err := steward.Authorize(ctx, steward.PermRead)
-	if err != nil {
+	if _, err := steward.AuthorizeOwnRead(ctx, &f.OwnerID, ""); err != nil {
 		return nil, err
-	}
-	if p.Role == steward.RoleOwner {
-		f.OwnerID = p.OwnerID
 	}
 	return e.cfg.Store.ListAlerts(ctx, f)
 }

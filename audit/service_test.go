@@ -14,7 +14,6 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/internal/secretbox"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -38,7 +37,7 @@ func admin() context.Context {
 func TestServiceCheckpointsProofsAndRoles(t *testing.T) {
 	for _, eng := range sqltest.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
-			st := eng.Open(t).(*sqlstore.Store)
+			st := eng.Store(t)
 			box, _ := secretbox.New(make([]byte, 32))
 			signer, err := audit.LoadSigner(context.Background(), st, box, time.Now())
 			if err != nil {
@@ -101,7 +100,7 @@ func TestServiceCheckpointsProofsAndRoles(t *testing.T) {
 }
 
 func TestFileSinkResumesAndRotates(t *testing.T) {
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	seed(t, st, 30)
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	runOnce := func() {

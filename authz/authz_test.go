@@ -4,29 +4,20 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/internal/ids"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
 var admin = steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:admin", Role: steward.RoleAdmin})
 
-// recorder keeps usage events; tests read evs when no decision runs.
-type recorder struct {
-	mu  sync.Mutex
-	evs []steward.UsageEvent
-}
-
-func (r *recorder) Record(_ context.Context, ev steward.UsageEvent) {
-	r.mu.Lock()
-	r.evs = append(r.evs, ev)
-	r.mu.Unlock()
-}
+// recorder keeps usage events; tests read them when no decision runs.
+type recorder = testrec.Usage
 
 func newPDP(t *testing.T, s steward.Store, mod func(c *authz.Config)) (*authz.PDP, *recorder) {
 	t.Helper()
@@ -173,7 +164,8 @@ func TestRuntimeGuard(t *testing.T) {
 			if (tc.reason == "") != d.Decision || !strings.Contains(reason, tc.reason) {
 				t.Fatalf("decision %v reason %q, want reason %q", d.Decision, reason, tc.reason)
 			}
-			ev := rec.evs[len(rec.evs)-1]
+			evs := rec.All()
+			ev := evs[len(evs)-1]
 			if ev.Kind != steward.UsageDecision || ev.Source != "10.1.1.1" || (tc.reason != "" && ev.Reason != reason) || ev.ID != d.Context["decision_id"] {
 				t.Fatalf("usage event %+v", ev)
 			}
@@ -258,8 +250,8 @@ func TestPolicyRules(t *testing.T) {
 func TestLearningModeAnswersPermitAndLogsTheDeny(t *testing.T) {
 	p, rec := newPDP(t, sqltest.OpenSQLite(t), func(c *authz.Config) { c.Learning = true })
 	d, err := p.Evaluate(admin, req(`{"subject":{"type":"U","id":"x"},"action":{"name":"read"},"resource":{"type":"Doc","id":"d"}}`), authz.Call{})
-	if err != nil || !d.Decision || d.Context["learning"] != true || rec.evs[0].Outcome != "learn_deny" {
-		t.Fatalf("learning: %+v %v %+v", d, err, rec.evs)
+	if err != nil || !d.Decision || d.Context["learning"] != true || rec.All()[0].Outcome != "learn_deny" {
+		t.Fatalf("learning: %+v %v %+v", d, err, rec.All())
 	}
 }
 

@@ -100,24 +100,10 @@ func New(ctx context.Context, cfg Config) (*PDP, error) {
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
 	}
-	cfg.Changes.Subscribe(p.onChange)
+	// Identities changed on this node are forgotten at once; changes from
+	// the database wake Run.
+	cfg.Changes.Subscribe(steward.ForgetOrWake(p.cache.forget, p.wake))
 	return p, nil
-}
-
-// onChange forgets identities changed on this node at once and wakes Run
-// for changes from the database.
-func (p *PDP) onChange(ch steward.Change) {
-	if ch.Remote {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
-		return
-	}
-	switch ch.Subject {
-	case steward.SubjectIdentity, steward.SubjectCredential, steward.SubjectImport:
-		p.cache.forget(ch.IdentityID)
-	}
 }
 
 // Engine returns the engine in force.

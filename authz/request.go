@@ -120,23 +120,28 @@ func DecodeBytes(b []byte, v any) error { return Decode(bytes.NewReader(b), v) }
 
 // check validates the fields an evaluation needs.
 func (r *Request) check() error {
+	if err := checkEntity(r.Subject, "subject", true); err != nil {
+		return err
+	}
 	switch {
-	case r.Subject == nil:
-		return steward.FieldError("subject", "is required")
-	case r.Subject.Type == "":
-		return steward.FieldError("subject.type", "is required")
-	case r.Subject.ID == "":
-		return steward.FieldError("subject.id", "is required")
 	case r.Action == nil:
 		return steward.FieldError("action", "is required")
 	case r.Action.Name == "":
 		return steward.FieldError("action.name", "is required")
-	case r.Resource == nil:
-		return steward.FieldError("resource", "is required")
-	case r.Resource.Type == "":
-		return steward.FieldError("resource.type", "is required")
-	case r.Resource.ID == "":
-		return steward.FieldError("resource.id", "is required")
+	}
+	return checkEntity(r.Resource, "resource", true)
+}
+
+// checkEntity checks that the entity in field is there with a type, and an
+// id when withID.
+func checkEntity(e *Entity, field string, withID bool) error {
+	switch {
+	case e == nil:
+		return steward.FieldError(field, "is required")
+	case e.Type == "":
+		return steward.FieldError(field+".type", "is required")
+	case withID && e.ID == "":
+		return steward.FieldError(field+".id", "is required")
 	}
 	return nil
 }

@@ -23,62 +23,40 @@ const (
 // perform the action on the resource: every known entity of that type
 // (stored entities, and Steward identities for type nhi) is evaluated.
 func (p *PDP) SearchSubject(ctx context.Context, r *SearchRequest, call Call) (*SearchResponse, error) {
-	if _, err := mayEvaluate(ctx); err != nil {
-		return nil, err
-	}
-	switch {
-	case r.Subject == nil:
-		return nil, steward.FieldError("subject", "is required")
-	case r.Subject.Type == "":
-		return nil, steward.FieldError("subject.type", "is required")
-	}
-	probe := r.Request
-	probe.Subject = &Entity{Type: r.Subject.Type, ID: "?", Properties: r.Subject.Properties}
-	if err := probe.check(); err != nil {
-		return nil, err
-	}
-	ids, err := p.candidateIDs(ctx, r.Subject.Type)
-	if err != nil {
-		return nil, err
-	}
-	eng := p.engine.Load()
-	return paginate(r.Page, ids, func(id string) (any, bool) {
-		q := probe
-		q.Subject = &Entity{Type: r.Subject.Type, ID: id, Properties: r.Subject.Properties}
-		if ok := p.permits(ctx, eng, &q); ok {
-			return Entity{Type: r.Subject.Type, ID: id}, true
-		}
-		return nil, false
-	})
+	return p.search(ctx, r, "subject", r.Subject, func(q *Request) **Entity { return &q.Subject })
 }
 
 // SearchResource returns the resources of the requested type the subject
 // may perform the action on.
 func (p *PDP) SearchResource(ctx context.Context, r *SearchRequest, call Call) (*SearchResponse, error) {
+	return p.search(ctx, r, "resource", r.Resource, func(q *Request) **Entity { return &q.Resource })
+}
+
+// search evaluates r once for every known entity of want's type put in
+// the slot of the request that slot returns (named field), and pages the
+// entities that are permitted.
+func (p *PDP) search(ctx context.Context, r *SearchRequest, field string, want *Entity, slot func(q *Request) **Entity) (*SearchResponse, error) {
 	if _, err := mayEvaluate(ctx); err != nil {
 		return nil, err
 	}
-	switch {
-	case r.Resource == nil:
-		return nil, steward.FieldError("resource", "is required")
-	case r.Resource.Type == "":
-		return nil, steward.FieldError("resource.type", "is required")
+	if err := checkEntity(want, field, false); err != nil {
+		return nil, err
 	}
 	probe := r.Request
-	probe.Resource = &Entity{Type: r.Resource.Type, ID: "?", Properties: r.Resource.Properties}
+	*slot(&probe) = &Entity{Type: want.Type, ID: "?", Properties: want.Properties}
 	if err := probe.check(); err != nil {
 		return nil, err
 	}
-	ids, err := p.candidateIDs(ctx, r.Resource.Type)
+	ids, err := p.candidateIDs(ctx, want.Type)
 	if err != nil {
 		return nil, err
 	}
 	eng := p.engine.Load()
 	return paginate(r.Page, ids, func(id string) (any, bool) {
 		q := probe
-		q.Resource = &Entity{Type: r.Resource.Type, ID: id, Properties: r.Resource.Properties}
+		*slot(&q) = &Entity{Type: want.Type, ID: id, Properties: want.Properties}
 		if p.permits(ctx, eng, &q) {
-			return Entity{Type: r.Resource.Type, ID: id}, true
+			return Entity{Type: want.Type, ID: id}, true
 		}
 		return nil, false
 	})

@@ -22,10 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/clock"
+	"github.com/steward-nhi/steward/internal/failures"
 	"github.com/steward-nhi/steward/internal/secretbox"
 )
 
@@ -103,7 +102,7 @@ type Broker struct {
 	tokens   *tokenCache
 	denied   *denyList
 	touches  *touches
-	failures *failureLimiter
+	failures *failures.Limiter
 	lastSeq  atomic.Int64
 	changes  *steward.Changes
 	// wake asks Run to read the event chain now (another node changed it).
@@ -165,7 +164,7 @@ func New(ctx context.Context, c Config) (*Broker, error) {
 		store: c.Store, box: c.Box, digester: newDigester(c.Pepper), issuer: c.Issuer, audience: c.Audience,
 		tokenTTL: c.TokenTTL, alg: c.Algorithm, policy: c.Policy, clock: c.Clock, log: c.Logger, usage: c.Usage,
 		cacheTTL: c.CacheTTL, creds: newCredCache(), tokens: newTokenCache(), denied: newDenyList(),
-		touches: newTouches(), failures: newFailureLimiter(c.FailureRate, int(4*c.FailureRate)),
+		touches: newTouches(), failures: failures.New(c.FailureRate, int(4*c.FailureRate), 100_000),
 		changes: c.Changes, wake: make(chan struct{}, 1),
 	}
 	b.keys = &keySet{b: b}
@@ -195,17 +194,7 @@ func New(ctx context.Context, c Config) (*Broker, error) {
 // names the identity, and its cached credentials go at once; a change seen
 // through the database wakes Run, which reads the chain.
 func (b *Broker) onChange(ch steward.Change) {
-	if ch.Remote {
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
-		return
-	}
-	switch ch.Subject {
-	case steward.SubjectIdentity, steward.SubjectCredential, steward.SubjectImport:
-		b.creds.forgetIdentity(ch.IdentityID)
-	}
+	steward.ForgetOrWake(b.creds.forgetIdentity, b.wake)(ch)
 }
 
 // changed forgets what a change of the broker's made stale and tells the
@@ -342,6 +331,34 @@ type cachedClient struct {
 	expires  time.Time
 }
 
+// expiry is when a cache entry goes stale (the zero time, long past, for
+// nil).
+func (e *cachedCred) expiry() time.Time {
+	if e == nil {
+		return time.Time{}
+	}
+	return e.expires
+}
+
+func (e *cachedClient) expiry() time.Time {
+	if e == nil {
+		return time.Time{}
+	}
+	return e.expires
+}
+
+// fresh reads key from one of the cache's maps: nil when absent or expired.
+func fresh[E interface{ expiry() time.Time }](c *credCache, m map[string]E, key string, now time.Time) E {
+	c.mu.RLock()
+	e, ok := m[key]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expiry()) {
+		var none E
+		return none
+	}
+	return e
+}
+
 const maxCacheEntries = 200_000
 
 func newCredCache() *credCache {
@@ -349,33 +366,13 @@ func newCredCache() *credCache {
 }
 
 func (c *credCache) getDigest(d string, now time.Time) *cachedCred {
-	c.mu.RLock()
-	e := c.byDigest[d]
-	c.mu.RUnlock()
-	if e == nil || !now.Before(e.expires) {
-		return nil
-	}
-	return e
+	return fresh(c, c.byDigest, d, now)
 }
 
-func (c *credCache) getID(id string, now time.Time) *cachedCred {
-	c.mu.RLock()
-	e := c.byID[id]
-	c.mu.RUnlock()
-	if e == nil || !now.Before(e.expires) {
-		return nil
-	}
-	return e
-}
+func (c *credCache) getID(id string, now time.Time) *cachedCred { return fresh(c, c.byID, id, now) }
 
 func (c *credCache) getClient(id string, now time.Time) *cachedClient {
-	c.mu.RLock()
-	e := c.byClient[id]
-	c.mu.RUnlock()
-	if e == nil || !now.Before(e.expires) {
-		return nil
-	}
-	return e
+	return fresh(c, c.byClient, id, now)
 }
 
 // generation returns the current generation; pass it to put.
@@ -529,46 +526,6 @@ func (b *Broker) FlushLastUsed(ctx context.Context) error {
 		return nil
 	}
 	return b.store.TouchCredentials(ctx, c, i)
-}
-
-// failureLimiter keeps one token bucket of failed attempts per source.
-type failureLimiter struct {
-	mu      sync.RWMutex
-	rate    rate.Limit
-	burst   int
-	buckets map[string]*rate.Limiter
-}
-
-func newFailureLimiter(perSecond float64, burst int) *failureLimiter {
-	return &failureLimiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
-}
-
-func (f *failureLimiter) bucket(src string) *rate.Limiter {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	l, ok := f.buckets[src]
-	if !ok {
-		if len(f.buckets) > 100_000 {
-			clear(f.buckets)
-		}
-		l = rate.NewLimiter(f.rate, f.burst)
-		f.buckets[src] = l
-	}
-	return l
-}
-
-// blocked reports whether src has used up its failures; a source that
-// never failed costs one read lock.
-func (f *failureLimiter) blocked(src string, now time.Time) bool {
-	f.mu.RLock()
-	l := f.buckets[src]
-	f.mu.RUnlock()
-	return l != nil && l.TokensAt(now) < 1
-}
-
-// fail counts a failure and reports whether src is still allowed.
-func (f *failureLimiter) fail(src string, now time.Time) bool {
-	return f.bucket(src).AllowN(now, 1)
 }
 
 // Sync forgets cached state that changed since the last call, on this or

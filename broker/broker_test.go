@@ -3,7 +3,6 @@ package broker_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/internal/testhttp"
 	"github.com/steward-nhi/steward/scan"
 )
 
@@ -596,23 +596,8 @@ func (r resp) json(t *testing.T, v any) {
 
 func (e *env) do(method, path, token, ct, body string) resp {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, body: b}
+	r := testhttp.Do(e.t, e.srv.Client(), method, e.srv.URL+path, token, ct, strings.NewReader(body))
+	return resp{status: r.Status, body: r.Body}
 }
 
 func (e *env) get(path, token string) resp { return e.do("GET", path, token, "", "") }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/internal/syncbuf"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -41,22 +41,11 @@ func (c *countingStore) FindCredentialsByClientID(ctx context.Context, id string
 }
 
 // usageLog keeps usage events.
-type usageLog struct {
-	mu  sync.Mutex
-	evs []steward.UsageEvent
-}
-
-func (u *usageLog) Record(_ context.Context, ev steward.UsageEvent) {
-	u.mu.Lock()
-	u.evs = append(u.evs, ev)
-	u.mu.Unlock()
-}
+type usageLog struct{ testrec.Usage }
 
 func (u *usageLog) outcomes() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	var out []string
-	for _, e := range u.evs {
+	for _, e := range u.All() {
 		out = append(out, e.Outcome)
 	}
 	return out

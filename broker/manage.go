@@ -266,13 +266,21 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// load reads a broker credential and its identity for a change by p.
-func (b *Broker) load(ctx context.Context, tx steward.BrokerTx, p *steward.Principal, id string) (*steward.BrokerCredential, *steward.Identity, error) {
-	c, err := tx.GetBrokerCredential(ctx, id)
+// credReader reads a broker credential and an identity: the store, or a
+// transaction.
+type credReader interface {
+	GetBrokerCredential(ctx context.Context, id string) (*steward.BrokerCredential, error)
+	GetIdentity(ctx context.Context, id string) (*steward.Identity, error)
+}
+
+// load reads a broker credential and its identity, for a read or a change
+// by p.
+func (b *Broker) load(ctx context.Context, r credReader, p *steward.Principal, id string) (*steward.BrokerCredential, *steward.Identity, error) {
+	c, err := r.GetBrokerCredential(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	i, err := tx.GetIdentity(ctx, c.IdentityID)
+	i, err := r.GetIdentity(ctx, c.IdentityID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -288,15 +296,8 @@ func (b *Broker) Get(ctx context.Context, id string) (*steward.BrokerCredential,
 	if err != nil {
 		return nil, err
 	}
-	c, err := b.store.GetBrokerCredential(ctx, id)
+	c, _, err := b.load(ctx, b.store, p, id)
 	if err != nil {
-		return nil, err
-	}
-	i, err := b.store.GetIdentity(ctx, c.IdentityID)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkOwns(p, i); err != nil {
 		return nil, err
 	}
 	c.Effective(b.now())
@@ -327,6 +328,24 @@ func (b *Broker) List(ctx context.Context, identityID string) ([]*steward.Broker
 	return cs, nil
 }
 
+// loadActive loads a credential Steward issued, and its identity, for a
+// change by p that only an active credential allows (verb names it), and
+// returns the time it was found active.
+func (b *Broker) loadActive(ctx context.Context, tx steward.BrokerTx, p *steward.Principal, id, verb string) (*steward.BrokerCredential, *steward.Identity, time.Time, error) {
+	c, i, err := b.load(ctx, tx, p, id)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if err := brokerIssued(c); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	now := b.now()
+	if !c.ActiveAt(now) {
+		return nil, nil, time.Time{}, steward.Errorf(steward.ECONFLICT, "credential %s is %s; only an active credential can be %s", id, state(c, now), verb)
+	}
+	return c, i, now, nil
+}
+
 // brokerIssued refuses credentials Steward did not issue (imported ones
 // are only recorded, not managed).
 func brokerIssued(c *steward.BrokerCredential) error {
@@ -352,16 +371,9 @@ func (b *Broker) Rotate(ctx context.Context, id string, in RotateRequest) (*Rota
 	}
 	var out *Rotated
 	err = b.update(ctx, func(tx steward.BrokerTx) error {
-		old, i, err := b.load(ctx, tx, p, id)
+		old, i, now, err := b.loadActive(ctx, tx, p, id, "rotated")
 		if err != nil {
 			return err
-		}
-		if err := brokerIssued(old); err != nil {
-			return err
-		}
-		now := b.now()
-		if !old.ActiveAt(now) {
-			return steward.Errorf(steward.ECONFLICT, "credential %s is %s; only an active credential can be rotated", id, state(old, now))
 		}
 		if err := usable(i); err != nil {
 			return err
@@ -508,16 +520,9 @@ func (b *Broker) Extend(ctx context.Context, id string, in ExtendRequest) (*stew
 	}
 	var out *steward.BrokerCredential
 	err = b.update(ctx, func(tx steward.BrokerTx) error {
-		c, i, err := b.load(ctx, tx, p, id)
+		c, i, now, err := b.loadActive(ctx, tx, p, id, "extended")
 		if err != nil {
 			return err
-		}
-		if err := brokerIssued(c); err != nil {
-			return err
-		}
-		now := b.now()
-		if !c.ActiveAt(now) {
-			return steward.Errorf(steward.ECONFLICT, "credential %s is %s; only an active credential can be extended", id, state(c, now))
 		}
 		if c.OverlapUntil != nil {
 			return steward.Errorf(steward.ECONFLICT, "credential %s was rotated; its overlap cannot be extended", id)

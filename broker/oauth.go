@@ -198,7 +198,7 @@ func cidrAllows(cidrs []string, addr string) bool {
 // Every attempt is recorded as a usage event; failures count against the
 // source's rate limit.
 func (b *Broker) AuthenticateClient(ctx context.Context, a ClientAuth, src steward.RequestSource, action string) (*Client, error) {
-	if b.failures.blocked(src.Addr, time.Now()) {
+	if b.failures.Blocked(src.Addr, time.Now()) {
 		return nil, oauthErr(http.StatusTooManyRequests, "slow_down", "too many failed authentications from this address")
 	}
 	start := time.Now()
@@ -220,7 +220,7 @@ func (b *Broker) AuthenticateClient(ctx context.Context, a ClientAuth, src stewa
 	if outcome == "" {
 		return nil, oauthErr(http.StatusInternalServerError, "server_error", "the client could not be checked")
 	}
-	if !b.failures.fail(src.Addr, time.Now()) {
+	if !b.failures.Fail(src.Addr, time.Now()) {
 		return nil, oauthErr(http.StatusTooManyRequests, "slow_down", "too many failed authentications from this address")
 	}
 	return nil, oauthErr(http.StatusUnauthorized, "invalid_client", "client authentication failed")

@@ -113,30 +113,27 @@ func (b *Broker) parseJWT(ctx context.Context, raw string) (*AccessClaims, strin
 
 // credByID returns a credential and its identity, cached briefly.
 func (b *Broker) credByID(ctx context.Context, id string) (*cachedCred, error) {
-	if e := b.creds.getID(id, time.Now()); e != nil {
-		return e, nil
-	}
-	gen := b.creds.generation()
-	c, err := b.store.GetBrokerCredential(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	i, err := b.store.GetIdentity(ctx, c.IdentityID)
-	if err != nil {
-		return nil, err
-	}
-	e := &cachedCred{cred: c, identity: i, expires: time.Now().Add(b.cacheTTL)}
-	b.creds.put(e, gen)
-	return e, nil
+	return b.cachedCred(ctx, b.creds.getID(id, time.Now()), func() (*steward.BrokerCredential, error) {
+		return b.store.GetBrokerCredential(ctx, id)
+	})
 }
 
 // credByDigest returns the credential with this digest, cached briefly.
 func (b *Broker) credByDigest(ctx context.Context, d string) (*cachedCred, error) {
-	if e := b.creds.getDigest(d, time.Now()); e != nil {
-		return e, nil
+	return b.cachedCred(ctx, b.creds.getDigest(d, time.Now()), func() (*steward.BrokerCredential, error) {
+		return b.store.FindCredentialByDigest(ctx, d)
+	})
+}
+
+// cachedCred returns hit, or on a miss the credential read returns with its
+// identity, cached under the generation taken before the read (so a
+// revocation racing the read does not put the old state back).
+func (b *Broker) cachedCred(ctx context.Context, hit *cachedCred, read func() (*steward.BrokerCredential, error)) (*cachedCred, error) {
+	if hit != nil {
+		return hit, nil
 	}
 	gen := b.creds.generation()
-	c, err := b.store.FindCredentialByDigest(ctx, d)
+	c, err := read()
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +247,7 @@ func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Princip
 		return nil, ErrNotSteward
 	}
 	src := steward.RequestSourceFrom(ctx)
-	if b.failures.blocked(src.Addr, time.Now()) {
+	if b.failures.Blocked(src.Addr, time.Now()) {
 		return nil, steward.Errorf(steward.ERATELIMIT, "too many failed authentications from this address")
 	}
 	start := time.Now()
@@ -275,7 +272,7 @@ func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Princip
 	}
 	b.usage.Record(ctx, ev)
 	if v.outcome != OutcomeOK {
-		if !b.failures.fail(src.Addr, time.Now()) {
+		if !b.failures.Fail(src.Addr, time.Now()) {
 			return nil, steward.Errorf(steward.ERATELIMIT, "too many failed authentications from this address")
 		}
 		return nil, steward.Errorf(steward.EUNAUTHORIZED, "invalid, expired or revoked credential")

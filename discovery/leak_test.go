@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,11 @@ import (
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/ids"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
-
-type notifications struct {
-	mu  sync.Mutex
-	got []steward.Notification
-}
-
-func (n *notifications) Notify(_ context.Context, x steward.Notification) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.got = append(n.got, x)
-	return nil
-}
 
 // TestLeakedGovernedCredentialIsAnsweredAtOnce checks that a governed
 // credential reported leaked raises a critical alert and its secret.leaked
@@ -76,7 +64,7 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				if _, err := pe.FullRun(ctx); err != nil {
 					t.Fatal(err)
 				}
-				notes := &notifications{}
+				notes := &testrec.Notifier{}
 				eng, err := alerts.New(alerts.Config{Store: store.(steward.AlertStore), Inventory: store.(alerts.Inventory), Notifier: notes,
 					FlushInterval: 10 * time.Millisecond, BaselineInterval: time.Hour})
 				if err != nil {
@@ -119,11 +107,9 @@ func TestLeakedGovernedCredentialIsAnsweredAtOnce(t *testing.T) {
 				if a.Evidence["auto_revoked"] != tc.autoRevoke {
 					t.Fatalf("alert evidence %v with auto-revoke %v", a.Evidence, tc.autoRevoke)
 				}
-				notes.mu.Lock()
-				if len(notes.got) != 1 || notes.got[0].Severity != "critical" || notes.got[0].Kind != "alert" {
-					t.Fatalf("notifications %+v, want one critical alert", notes.got)
+				if got := notes.All(); len(got) != 1 || got[0].Severity != "critical" || got[0].Kind != "alert" {
+					t.Fatalf("notifications %+v, want one critical alert", got)
 				}
-				notes.mu.Unlock()
 
 				creds, _ := store.ListCredentials(ctx, id.ID)
 				if revoked := creds[0].Status == steward.CredentialRevoked; revoked != tc.autoRevoke {

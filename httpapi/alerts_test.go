@@ -9,7 +9,6 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
 	"github.com/steward-nhi/steward/httpapi"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -17,7 +16,7 @@ import (
 // with outcome revoked, recorded through the engine (the recorder every
 // usage event goes through), is listed for the identity and acted on.
 func TestAlertsRoutes(t *testing.T) {
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	eng, err := alerts.New(alerts.Config{Store: st, Inventory: st, FlushInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,8 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -79,27 +77,7 @@ func newAuthzEnv(t *testing.T, open func(testing.TB) steward.Store, auth func(ne
 
 func (e *authzEnv) do(method, path, token, ct, body string, hdr ...string) resp {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b.Bytes()}
+	return send(e.t, e.srv, method, path, token, ct, strings.NewReader(body), hdr...)
 }
 
 // loadFixture installs the AuthZEN certification fixture over HTTP.

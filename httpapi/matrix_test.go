@@ -21,7 +21,6 @@ import (
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/usage"
 )
@@ -44,7 +43,7 @@ func newMatrix(t *testing.T) *matrix {
 	t.Helper()
 	ctx := context.Background()
 	sys := steward.WithPrincipal(ctx, steward.SystemPrincipal("test"))
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	svc := inventory.New(inventory.Config{Store: st})
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
 	must(t, err)
@@ -255,20 +254,8 @@ func (m *matrix) body(key, ownerID string) (string, string, bool) {
 
 func (m *matrix) do(method, path, token, ct, body string) (int, string) {
 	m.t.Helper()
-	req, err := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-	must(m.t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	res, err := m.srv.Client().Do(req)
-	must(m.t, err)
-	defer res.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(res.Body)
-	return res.StatusCode, b.String()
+	r := send(m.t, m.srv, method, path, token, ct, strings.NewReader(body))
+	return r.status, string(r.body)
 }
 
 // TestAuthorizationMatrix calls every authenticated route with no token, a

@@ -17,6 +17,7 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/syncbuf"
+	"github.com/steward-nhi/steward/internal/testhttp"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -109,26 +110,14 @@ func (r resp) problem(t *testing.T) httpapi.Problem {
 
 func (e *env) do(method, path, token, contentType string, body io.Reader, hdr ...string) resp {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return send(e.t, e.srv, method, path, token, contentType, body, hdr...)
+}
+
+// send sends one request to srv and returns the whole answer.
+func send(t *testing.T, srv *httptest.Server, method, path, token, contentType string, body io.Reader, hdr ...string) resp {
+	t.Helper()
+	r := testhttp.Do(t, srv.Client(), method, srv.URL+path, token, contentType, body, hdr...)
+	return resp{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func (e *env) call(method, path, role string, body any) resp {

@@ -218,70 +218,31 @@ func applyIdentityPatch(old *steward.Identity, pt steward.IdentityPatch) (*stewa
 	n := *old
 	n.Scopes = slices.Clone(old.Scopes)
 	n.Labels = maps.Clone(old.Labels)
-	str := func(o steward.Opt[string], dst *string, field string, required bool) error {
-		if !o.Set {
-			return nil
-		}
-		if o.Null {
-			if required {
-				return steward.FieldError(field, "cannot be null")
-			}
-			*dst = ""
-			return nil
-		}
-		*dst = o.Value
-		return nil
-	}
-	if err := str(pt.Name, &n.Name, "name", true); err != nil {
+	if err := setRequired(pt.Name, &n.Name, "name"); err != nil {
 		return nil, err
 	}
-	if err := str(pt.Provider, &n.Provider, "provider", true); err != nil {
+	if err := setRequired(pt.Provider, &n.Provider, "provider"); err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		o     steward.Opt[string]
-		dst   *string
-		field string
-	}{{pt.ExternalRef, &n.ExternalRef, "external_ref"}, {pt.OwnerID, &n.OwnerID, "owner_id"}, {pt.Team, &n.Team, "team"},
-		{pt.Purpose, &n.Purpose, "purpose"}, {pt.Environment, &n.Environment, "environment"}} {
-		if err := str(f.o, f.dst, f.field, false); err != nil {
-			return nil, err
-		}
+	if err := setRequired(pt.Kind, &n.Kind, "kind"); err != nil {
+		return nil, err
 	}
-	if pt.Kind.Set {
-		if pt.Kind.Null {
-			return nil, steward.FieldError("kind", "cannot be null")
-		}
-		n.Kind = pt.Kind.Value
+	if err := setRequired(pt.Sensitivity, &n.Sensitivity, "sensitivity"); err != nil {
+		return nil, err
 	}
-	if pt.Sensitivity.Set {
-		if pt.Sensitivity.Null {
-			return nil, steward.FieldError("sensitivity", "cannot be null")
-		}
-		n.Sensitivity = pt.Sensitivity.Value
-	}
+	setOptional(pt.ExternalRef, &n.ExternalRef)
+	setOptional(pt.OwnerID, &n.OwnerID)
+	setOptional(pt.Team, &n.Team)
+	setOptional(pt.Purpose, &n.Purpose)
+	setOptional(pt.Environment, &n.Environment)
 	if pt.Scopes.Set {
 		n.Scopes = pt.Scopes.Value
 	}
 	if pt.VendorManaged.Set {
 		n.VendorManaged = pt.VendorManaged.Value && !pt.VendorManaged.Null
 	}
-	if pt.ExpiresAt.Set {
-		if pt.ExpiresAt.Null {
-			n.ExpiresAt = nil
-		} else {
-			t := pt.ExpiresAt.Value.UTC().Truncate(time.Microsecond)
-			n.ExpiresAt = &t
-		}
-	}
-	if pt.LastRotatedAt.Set {
-		if pt.LastRotatedAt.Null {
-			n.LastRotatedAt = nil
-		} else {
-			t := pt.LastRotatedAt.Value.UTC().Truncate(time.Microsecond)
-			n.LastRotatedAt = &t
-		}
-	}
+	setTime(pt.ExpiresAt, &n.ExpiresAt)
+	setTime(pt.LastRotatedAt, &n.LastRotatedAt)
 	if pt.Labels.Set {
 		if pt.Labels.Null {
 			n.Labels = map[string]string{}
@@ -299,6 +260,42 @@ func applyIdentityPatch(old *steward.Identity, pt steward.IdentityPatch) (*stewa
 		}
 	}
 	return &n, nil
+}
+
+// setRequired applies a patch field that may be changed but not cleared.
+func setRequired[T any](o steward.Opt[T], dst *T, field string) error {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		return steward.FieldError(field, "cannot be null")
+	}
+	*dst = o.Value
+	return nil
+}
+
+// setOptional applies a patch field that null clears.
+func setOptional[T any](o steward.Opt[T], dst *T) {
+	if o.Set {
+		var zero T
+		*dst = zero
+		if !o.Null {
+			*dst = o.Value
+		}
+	}
+}
+
+// setTime applies a patch field holding a time: null clears it, a time is
+// kept in UTC at the store's microsecond precision.
+func setTime(o steward.Opt[time.Time], dst **time.Time) {
+	switch {
+	case !o.Set:
+	case o.Null:
+		*dst = nil
+	default:
+		t := o.Value.UTC().Truncate(time.Microsecond)
+		*dst = &t
+	}
 }
 
 func expiryEqual(a, b *time.Time) bool {

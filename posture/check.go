@@ -7,6 +7,7 @@
 package posture
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -166,10 +167,7 @@ func truthy(s string) bool {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	ks := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(ks)
+	return ks
 }

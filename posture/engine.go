@@ -250,6 +250,7 @@ func (e *Engine) evaluate(ctx context.Context, identityIDs []string) (*steward.P
 		return st.run, nil
 	}
 	var err error
+	var scope []string // nil on a full run: every identity
 	if st.full {
 		if err := st.owners.loadAll(ctx); err != nil {
 			return nil, err
@@ -257,25 +258,18 @@ func (e *Engine) evaluate(ctx context.Context, identityIDs []string) (*steward.P
 		if st.shared, err = e.o.Store.SharedFingerprints(ctx, nil); err != nil {
 			return nil, err
 		}
-		if st.extensions, err = e.o.Store.ExpiryExtensions(ctx, nil); err != nil {
-			return nil, err
-		}
-		items, err := e.o.Store.OverdueReviewItems(ctx, st.now, nil)
-		if err != nil {
-			return nil, err
-		}
-		st.overdue = groupItems(items)
 	} else {
 		identityIDs = dedupe(identityIDs)
-		if st.extensions, err = e.o.Store.ExpiryExtensions(ctx, identityIDs); err != nil {
-			return nil, err
-		}
-		items, err := e.o.Store.OverdueReviewItems(ctx, st.now, identityIDs)
-		if err != nil {
-			return nil, err
-		}
-		st.overdue = groupItems(items)
+		scope = identityIDs
 	}
+	if st.extensions, err = e.o.Store.ExpiryExtensions(ctx, scope); err != nil {
+		return nil, err
+	}
+	items, err := e.o.Store.OverdueReviewItems(ctx, st.now, scope)
+	if err != nil {
+		return nil, err
+	}
+	st.overdue = groupItems(items)
 
 	if !st.full {
 		var got []string

@@ -4,29 +4,19 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/evidence"
 	"github.com/steward-nhi/steward/internal/clock"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
-type notes struct {
-	mu  sync.Mutex
-	got []steward.Notification
-}
-
-func (n *notes) Notify(_ context.Context, x steward.Notification) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.got = append(n.got, x)
-	return nil
-}
+type notes = testrec.Notifier
 
 type env struct {
 	t     *testing.T
@@ -238,8 +228,8 @@ func TestOffboardingAndReassign(t *testing.T) {
 			if f := v.one(a.ID, "owner.departed"); f.OWASP != "NHI1" || f.Status != steward.FindingOpen {
 				t.Fatalf("NHI1 finding %+v", f)
 			}
-			if len(v.notes.got) != 1 || v.notes.got[0].Kind != "offboarding" || v.notes.got[0].OwnerID != mgr.ID || v.notes.got[0].Severity != "high" {
-				t.Fatalf("notifications %+v", v.notes.got)
+			if got := v.notes.All(); len(got) != 1 || got[0].Kind != "offboarding" || got[0].OwnerID != mgr.ID || got[0].Severity != "high" {
+				t.Fatalf("notifications %+v", got)
 			}
 			if again, err := v.e.DepartByRef(v.ctx, "okta", "00uada", ""); err != nil || again.Source != "scim" {
 				t.Fatalf("offboarding is idempotent: %+v %v", again, err)

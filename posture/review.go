@@ -188,15 +188,8 @@ func (e *Engine) setCounts(ctx context.Context, cs []*steward.ReviewCampaign) er
 // decided, each in id order (steward.ReviewItemFilter); owner-role callers
 // get their own items.
 func (e *Engine) ReviewItems(ctx context.Context, f steward.ReviewItemFilter) (*steward.Page[*steward.ReviewItem], error) {
-	p, err := steward.Authorize(ctx, steward.PermRead)
-	if err != nil {
+	if _, err := steward.AuthorizeOwnRead(ctx, &f.OwnerID, "review items"); err != nil {
 		return nil, err
-	}
-	if p.Role == steward.RoleOwner {
-		if f.OwnerID != "" && f.OwnerID != p.OwnerID {
-			return nil, steward.Errorf(steward.EFORBIDDEN, "an owner token sees its own review items only")
-		}
-		f.OwnerID = p.OwnerID
 	}
 	return e.o.Store.ReviewItems(ctx, f)
 }

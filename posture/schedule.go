@@ -10,12 +10,8 @@ import (
 )
 
 func (e *Engine) scheduleScope(ctx context.Context, f *steward.ScheduleFilter) error {
-	p, err := steward.Authorize(ctx, steward.PermRead)
-	if err != nil {
+	if _, err := steward.AuthorizeOwnRead(ctx, &f.OwnerID, ""); err != nil {
 		return err
-	}
-	if p.Role == steward.RoleOwner {
-		f.OwnerID = p.OwnerID
 	}
 	if f.Days < 0 || f.Days > 3650 {
 		return steward.FieldError("days", "must be between 0 and 3650")
@@ -33,18 +29,9 @@ func match(f *steward.ScheduleFilter, i *steward.Identity) bool {
 // RotationSchedule lists identities due or overdue for rotation per their
 // tier's rotation period, soonest first.
 func (e *Engine) RotationSchedule(ctx context.Context, f steward.ScheduleFilter) ([]*steward.ScheduleItem, error) {
-	if f.Days == 0 {
-		f.Days = 30
-	}
-	if err := e.scheduleScope(ctx, &f); err != nil {
-		return nil, err
-	}
-	now := e.o.Clock.Now()
-	horizon := now.Add(time.Duration(f.Days) * 24 * time.Hour)
-	var out []*steward.ScheduleItem
-	err := e.o.Store.ScanSubjects(ctx, nil, 5000, func(is []*steward.Identity, creds map[string][]*steward.Credential) error {
+	return e.schedule(ctx, f, func(f *steward.ScheduleFilter, now, horizon time.Time, is []*steward.Identity, creds map[string][]*steward.Credential, out *[]*steward.ScheduleItem) {
 		for _, i := range is {
-			if (i.Status != steward.StatusActive && i.Status != steward.StatusSuspended) || !match(&f, i) {
+			if (i.Status != steward.StatusActive && i.Status != steward.StatusSuspended) || !match(f, i) {
 				continue
 			}
 			in := &Input{PostureSubject: &steward.PostureSubject{Identity: i, Credentials: creds[i.ID]}, Now: now}
@@ -60,37 +47,26 @@ func (e *Engine) RotationSchedule(ctx context.Context, f steward.ScheduleFilter)
 			if now.After(due) {
 				state = "overdue"
 			}
-			out = append(out, &steward.ScheduleItem{IdentityID: i.ID, IdentityName: i.Name, OwnerID: i.OwnerID, Team: i.Team, Sensitivity: i.Sensitivity,
+			*out = append(*out, &steward.ScheduleItem{IdentityID: i.ID, IdentityName: i.Name, OwnerID: i.OwnerID, Team: i.Team, Sensitivity: i.Sensitivity,
 				Basis: &basis, DueAt: due, State: state, DaysLeft: daysLeft(now, due)})
 		}
-		return nil
 	})
-	return limitSort(out, f.Limit), err
 }
 
 // Expiring lists identities and credentials expiring within days (and
 // those already past their expiry while still active).
 func (e *Engine) Expiring(ctx context.Context, f steward.ScheduleFilter) ([]*steward.ScheduleItem, error) {
-	if f.Days == 0 {
-		f.Days = 30
-	}
-	if err := e.scheduleScope(ctx, &f); err != nil {
-		return nil, err
-	}
-	now := e.o.Clock.Now()
-	horizon := now.Add(time.Duration(f.Days) * 24 * time.Hour)
-	var out []*steward.ScheduleItem
-	add := func(i *steward.Identity, credID string, exp time.Time) {
-		state := "expiring"
-		if !exp.After(now) {
-			state = "expired"
+	return e.schedule(ctx, f, func(f *steward.ScheduleFilter, now, horizon time.Time, is []*steward.Identity, creds map[string][]*steward.Credential, out *[]*steward.ScheduleItem) {
+		add := func(i *steward.Identity, credID string, exp time.Time) {
+			state := "expiring"
+			if !exp.After(now) {
+				state = "expired"
+			}
+			*out = append(*out, &steward.ScheduleItem{IdentityID: i.ID, IdentityName: i.Name, CredentialID: credID, OwnerID: i.OwnerID, Team: i.Team,
+				Sensitivity: i.Sensitivity, DueAt: exp, State: state, DaysLeft: daysLeft(now, exp)})
 		}
-		out = append(out, &steward.ScheduleItem{IdentityID: i.ID, IdentityName: i.Name, CredentialID: credID, OwnerID: i.OwnerID, Team: i.Team,
-			Sensitivity: i.Sensitivity, DueAt: exp, State: state, DaysLeft: daysLeft(now, exp)})
-	}
-	err := e.o.Store.ScanSubjects(ctx, nil, 5000, func(is []*steward.Identity, creds map[string][]*steward.Credential) error {
 		for _, i := range is {
-			if i.Status != steward.StatusActive || !match(&f, i) {
+			if i.Status != steward.StatusActive || !match(f, i) {
 				continue
 			}
 			if i.ExpiresAt != nil && !i.ExpiresAt.After(horizon) {
@@ -102,6 +78,25 @@ func (e *Engine) Expiring(ctx context.Context, f steward.ScheduleFilter) ([]*ste
 				}
 			}
 		}
+	})
+}
+
+// schedule scopes f (30 days by default), then hands each batch of
+// subjects to collect with the scoped filter, the time now and the horizon
+// f.Days ahead, and
+// returns what collect gathered, soonest first.
+func (e *Engine) schedule(ctx context.Context, f steward.ScheduleFilter, collect func(f *steward.ScheduleFilter, now, horizon time.Time, is []*steward.Identity, creds map[string][]*steward.Credential, out *[]*steward.ScheduleItem)) ([]*steward.ScheduleItem, error) {
+	if f.Days == 0 {
+		f.Days = 30
+	}
+	if err := e.scheduleScope(ctx, &f); err != nil {
+		return nil, err
+	}
+	now := e.o.Clock.Now()
+	horizon := now.Add(time.Duration(f.Days) * 24 * time.Hour)
+	var out []*steward.ScheduleItem
+	err := e.o.Store.ScanSubjects(ctx, nil, 5000, func(is []*steward.Identity, creds map[string][]*steward.Credential) error {
+		collect(&f, now, horizon, is, creds, &out)
 		return nil
 	})
 	return limitSort(out, f.Limit), err

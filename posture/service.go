@@ -47,15 +47,8 @@ func (e *Engine) FindingMatrix(ctx context.Context) (map[string]map[steward.Seve
 }
 
 func (e *Engine) ListFindings(ctx context.Context, f steward.FindingFilter) (*steward.Page[*steward.Finding], error) {
-	p, err := steward.Authorize(ctx, steward.PermRead)
-	if err != nil {
+	if _, err := steward.AuthorizeOwnRead(ctx, &f.OwnerID, "findings"); err != nil {
 		return nil, err
-	}
-	if p.Role == steward.RoleOwner {
-		if f.OwnerID != "" && f.OwnerID != p.OwnerID {
-			return nil, steward.Errorf(steward.EFORBIDDEN, "an owner token sees its own findings only")
-		}
-		f.OwnerID = p.OwnerID
 	}
 	return e.o.Store.ListFindings(ctx, f)
 }

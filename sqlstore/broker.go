@@ -115,16 +115,10 @@ func (t *tx) UpdateBrokerCredential(ctx context.Context, c *steward.BrokerCreden
 	if err != nil {
 		return fmt.Errorf("update credential: %w", err)
 	}
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
+	return t.execOne(ctx, "update credential", "credential", c.ID,
+		`UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
 		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=?,
-		digest=?, allowed_cidrs=?, client_id=?, public_jwk=?, predecessor_id=?, overlap_until=? WHERE id = ?`), append(args[1:], c.ID)...)
-	if err != nil {
-		return fmt.Errorf("update credential: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("credential", c.ID)
-	}
-	return nil
+		digest=?, allowed_cidrs=?, client_id=?, public_jwk=?, predecessor_id=?, overlap_until=? WHERE id = ?`, append(args[1:], c.ID)...)
 }
 
 const signingKeyColumns = `kid, algorithm, public_jwk, private_sealed, status, created_at, retired_at, publish_until`
@@ -160,15 +154,8 @@ func (t *tx) CreateSigningKey(ctx context.Context, k *steward.SigningKey) error 
 }
 
 func (t *tx) UpdateSigningKey(ctx context.Context, k *steward.SigningKey) error {
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE signing_keys SET status = ?, retired_at = ?, publish_until = ? WHERE kid = ?`),
-		k.Status, microsPtr(k.RetiredAt), microsPtr(k.PublishUntil), k.KID)
-	if err != nil {
-		return fmt.Errorf("update signing key: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("signing key", k.KID)
-	}
-	return nil
+	return t.execOne(ctx, "update signing key", "signing key", k.KID,
+		`UPDATE signing_keys SET status = ?, retired_at = ?, publish_until = ? WHERE kid = ?`, k.Status, microsPtr(k.RetiredAt), microsPtr(k.PublishUntil), k.KID)
 }
 
 func scanRevokedJTI(row rowScanner) (*steward.RevokedJTI, error) {

@@ -79,13 +79,7 @@ func (t *tx) UpdateCredential(ctx context.Context, c *steward.Credential) error 
 	if err != nil {
 		return fmt.Errorf("update credential: %w", err)
 	}
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
-		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=? WHERE id = ?`), append(args[1:], c.ID)...)
-	if err != nil {
-		return fmt.Errorf("update credential: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("credential", c.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update credential", "credential", c.ID,
+		`UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
+		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=? WHERE id = ?`, append(args[1:], c.ID)...)
 }

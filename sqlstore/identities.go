@@ -351,12 +351,6 @@ func (t *tx) UpdateIdentity(ctx context.Context, i *steward.Identity) error {
 }
 
 func (t *tx) DeleteIdentity(ctx context.Context, id string) error {
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `DELETE FROM identities WHERE id = ?`), id)
-	if err != nil {
-		return fmt.Errorf("delete identity: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("identity", id)
-	}
-	return nil
+	return t.execOne(ctx, "delete identity", "identity", id,
+		`DELETE FROM identities WHERE id = ?`, id)
 }

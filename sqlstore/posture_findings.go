@@ -232,13 +232,7 @@ func (t *tx) CreateWaiver(ctx context.Context, w *steward.Waiver) error {
 
 func (t *tx) UpdateWaiver(ctx context.Context, w *steward.Waiver) error {
 	a := waiverArgs(w)
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE finding_waivers SET finding_id=?, reason=?, approver=?, until=?, created_at=?, created_by=?,
-		ended_at=?, end_reason=? WHERE id = ?`), append(a[1:], w.ID)...)
-	if err != nil {
-		return fmt.Errorf("update waiver: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("waiver", w.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update waiver", "waiver", w.ID,
+		`UPDATE finding_waivers SET finding_id=?, reason=?, approver=?, until=?, created_at=?, created_by=?,
+		ended_at=?, end_reason=? WHERE id = ?`, append(a[1:], w.ID)...)
 }

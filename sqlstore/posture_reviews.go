@@ -248,26 +248,14 @@ func (t *tx) UpdateReview(ctx context.Context, c *steward.ReviewCampaign) error 
 	if err != nil {
 		return fmt.Errorf("update review: %w", err)
 	}
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE review_campaigns SET name=?, scope=?, status=?, created_at=?, created_by=?, deadline=?,
-		closed_at=?, auto_suspend=? WHERE id = ?`), append(args[1:], c.ID)...)
-	if err != nil {
-		return fmt.Errorf("update review: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("review", c.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update review", "review", c.ID,
+		`UPDATE review_campaigns SET name=?, scope=?, status=?, created_at=?, created_by=?, deadline=?,
+		closed_at=?, auto_suspend=? WHERE id = ?`, append(args[1:], c.ID)...)
 }
 
 func (t *tx) UpdateReviewItem(ctx context.Context, it *steward.ReviewItem) error {
 	a := reviewItemArgs(it)
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE review_items SET campaign_id=?, identity_id=?, identity_name=?, owner_id=?, status=?,
-		decision=?, justification=?, scopes=?, new_owner_id=?, decided_by=?, decided_at=?, event_seq=? WHERE id = ?`), append(a[1:], it.ID)...)
-	if err != nil {
-		return fmt.Errorf("update review item: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("review item", it.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update review item", "review item", it.ID,
+		`UPDATE review_items SET campaign_id=?, identity_id=?, identity_name=?, owner_id=?, status=?,
+		decision=?, justification=?, scopes=?, new_owner_id=?, decided_by=?, decided_at=?, event_seq=? WHERE id = ?`, append(a[1:], it.ID)...)
 }

@@ -3,11 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -21,7 +19,7 @@ func TestUsageForReadsAggregates(t *testing.T) {
 				{"nhi_a", "all", ""}, {"nhi_a", "action", "s3:GetObject"}, {"nhi_a", "source", "10.0.0.1"}, {"nhi_a", "environment", "prod"},
 				{"nhi_a", "user_agent", "Mozilla/5.0"}, {"nhi_b", "action", "x"},
 			} {
-				if _, err := s.DB().Exec(rebindTest(s, `INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES (?,?,?,?,?,?)`),
+				if _, err := s.DB().Exec(s.Rebind(`INSERT INTO usage_aggregates (subject_key, dimension, value, count, first_seen, last_seen) VALUES (?,?,?,?,?,?)`),
 					r.key, r.dim, r.val, 3, at, at); err != nil {
 					t.Fatal(err)
 				}
@@ -47,22 +45,6 @@ func TestUsageForReadsAggregates(t *testing.T) {
 			}
 		})
 	}
-}
-
-func rebindTest(s *sqlstore.Store, q string) string {
-	if s.Engine() != sqlstore.Postgres {
-		return q
-	}
-	out, n := []byte{}, 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			out = append(out, []byte("$"+strconv.Itoa(n))...)
-			continue
-		}
-		out = append(out, q[i])
-	}
-	return string(out)
 }
 
 func sortStrings(s []string) { slices.Sort(s) }

@@ -211,3 +211,17 @@ func decodeOptional[T any](col string, text sql.NullString, dst **T) error {
 	}
 	return nil
 }
+
+// execOne runs query (an UPDATE or DELETE of one row of what, the one with
+// id): op names it in an error, and a query that touches no row is
+// ENOTFOUND.
+func (t *tx) execOne(ctx context.Context, op, what, id, query string, args ...any) error {
+	res, err := t.q.ExecContext(ctx, rebind(t.d, query), args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(what, id)
+	}
+	return nil
+}

@@ -148,6 +148,10 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // Engine reports the store's database engine.
 func (s *Store) Engine() Engine { return s.engine }
 
+// Rebind writes the '?' placeholders of q as this store's engine wants
+// them, for tools and tests that run their own SQL on DB.
+func (s *Store) Rebind(q string) string { return rebind(s.engine, q) }
+
 // DB returns the write handle (tests and tools that inspect the database).
 func (s *Store) DB() *sql.DB { return s.writeDB }
 

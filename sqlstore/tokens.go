@@ -74,13 +74,6 @@ func (t *tx) CreateToken(ctx context.Context, tok *steward.OperatorToken) error 
 }
 
 func (t *tx) UpdateToken(ctx context.Context, tok *steward.OperatorToken) error {
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE operator_tokens SET name=?, expires_at=?, revoked_at=? WHERE id = ?`),
-		tok.Name, microsPtr(tok.ExpiresAt), microsPtr(tok.RevokedAt), tok.ID)
-	if err != nil {
-		return fmt.Errorf("update token: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("token", tok.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update token", "token", tok.ID,
+		`UPDATE operator_tokens SET name=?, expires_at=?, revoked_at=? WHERE id = ?`, tok.Name, microsPtr(tok.ExpiresAt), microsPtr(tok.RevokedAt), tok.ID)
 }

@@ -154,49 +154,35 @@ func (s *Service) match(ctx context.Context, rec *record, provider string) error
 	ev := &rec.ev
 	// A reference with NUL bytes or invalid UTF-8 names nothing Steward
 	// keeps (and PostgreSQL refuses it as a query argument).
-	for _, ref := range rec.credRefs {
-		if ref == "" || dirty(ref) || s.cfg.Credentials == nil {
-			continue
-		}
-		c, err := s.cfg.Credentials.FindCredentialByExternalRef(ctx, ref)
-		if steward.ErrorCode(err) == steward.ENOTFOUND {
-			continue
-		}
-		if err != nil {
+	clean := func(ref string) bool { return ref != "" && !dirty(ref) }
+	if s.cfg.Credentials != nil {
+		c, err := firstFound(rec.credRefs, clean, func(ref string) (*steward.Credential, error) {
+			return s.cfg.Credentials.FindCredentialByExternalRef(ctx, ref)
+		})
+		if err != nil || c != nil {
+			if c != nil {
+				ev.IdentityID, ev.CredentialID = c.IdentityID, c.ID
+			}
 			return err
 		}
-		ev.IdentityID, ev.CredentialID = c.IdentityID, c.ID
-		return nil
 	}
-	for _, id := range rec.idents {
-		if id == "" || dirty(id) {
-			continue
+	i, err := firstFound(rec.idents, clean, func(id string) (*steward.Identity, error) {
+		return s.cfg.Inventory.GetIdentity(ctx, id)
+	})
+	if err == nil && i == nil {
+		refs := rec.provRefs
+		if provider != "" && ev.Subject != "" {
+			refs = append(refs, [2]string{provider, ev.Subject})
 		}
-		i, err := s.cfg.Inventory.GetIdentity(ctx, id)
-		if steward.ErrorCode(err) == steward.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		ev.IdentityID, ev.Environment = i.ID, i.Environment
-		return nil
+		i, err = firstFound(refs, func(pr [2]string) bool { return pr[1] != "" && !dirty(pr[0]) && !dirty(pr[1]) },
+			func(pr [2]string) (*steward.Identity, error) {
+				return s.cfg.Inventory.FindIdentityByRef(ctx, pr[0], pr[1])
+			})
 	}
-	refs := rec.provRefs
-	if provider != "" && ev.Subject != "" {
-		refs = append(refs, [2]string{provider, ev.Subject})
+	if err != nil {
+		return err
 	}
-	for _, pr := range refs {
-		if pr[1] == "" || dirty(pr[0]) || dirty(pr[1]) {
-			continue
-		}
-		i, err := s.cfg.Inventory.FindIdentityByRef(ctx, pr[0], pr[1])
-		if steward.ErrorCode(err) == steward.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+	if i != nil {
 		ev.IdentityID, ev.Environment = i.ID, i.Environment
 		return nil
 	}
@@ -205,6 +191,23 @@ func (s *Service) match(ctx context.Context, rec *record, provider string) error
 		ev.Outcome = "unknown"
 	}
 	return nil
+}
+
+// firstFound returns what find returns for the first of keys that use
+// accepts and find finds, or nil when none is found; an error other than
+// ENOTFOUND ends the search.
+func firstFound[K any, V any](keys []K, use func(K) bool, find func(K) (*V, error)) (*V, error) {
+	for _, k := range keys {
+		if !use(k) {
+			continue
+		}
+		v, err := find(k)
+		if steward.ErrorCode(err) == steward.ENOTFOUND {
+			continue
+		}
+		return v, err
+	}
+	return nil, nil
 }
 
 // eachObject calls fn for every JSON object of r: JSON lines, one object,

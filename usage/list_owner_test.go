@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/usage"
 )
@@ -14,7 +13,7 @@ import (
 // ListUsage serves every role: staff read any identity's events, owners
 // only their own identities' (and must name one).
 func TestListUsageByRole(t *testing.T) {
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	ctx := context.Background()
 	now := sqltest.Base
 	if err := st.Update(ctx, func(tx steward.Tx) error {

@@ -15,13 +15,12 @@ import (
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/inventory"
-	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/web"
 )
 
 func TestAlertsAndDiscoveryPages(t *testing.T) {
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
+	st := sqltest.SQLite(t)
 	clk := clock.NewFake(sqltest.Base)
 	svc := inventory.New(inventory.Config{Store: st, Clock: clk})
 	disc := discovery.New(st, clk, nil)

@@ -9,10 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/steward-nhi/steward"
 )
@@ -114,7 +111,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := clientIP(r)
-	if !c.logins.allow(ip) {
+	if c.logins.Blocked(ip, time.Now()) {
 		c.renderLogin(w, r, next, "Too many sign-in attempts from this address; wait a moment and try again.", http.StatusTooManyRequests)
 		return
 	}
@@ -126,7 +123,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			c.renderLogin(w, r, next, "Sign-in failed: internal error.", http.StatusInternalServerError)
 			return
 		}
-		c.logins.fail(ip)
+		c.logins.Fail(ip, time.Now())
 		c.log.WarnContext(r.Context(), "web sign-in failed", "remote", ip)
 		c.renderLogin(w, r, next, "That token is not valid, or it has expired or been revoked.", http.StatusUnauthorized)
 		return
@@ -165,39 +162,4 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// limiter limits failed sign-ins per source address.
-type limiter struct {
-	mu      sync.Mutex
-	rate    rate.Limit
-	burst   int
-	buckets map[string]*rate.Limiter
-}
-
-func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
-}
-
-// allow reports whether key may try again (it has failures left).
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	return !ok || b.Tokens() >= 1
-}
-
-// fail spends one attempt of key.
-func (l *limiter) fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) > 10000 {
-			clear(l.buckets)
-		}
-		b = rate.NewLimiter(l.rate, l.burst)
-		l.buckets[key] = b
-	}
-	b.Allow()
 }

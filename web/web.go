@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/failures"
 )
 
 //go:embed assets templates
@@ -84,7 +85,7 @@ type Console struct {
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	assetTag string
-	logins   *limiter
+	logins   *failures.Limiter
 
 	dashMu    sync.Mutex
 	dashCache *dashboardData
@@ -112,7 +113,7 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Policy == nil {
 		cfg.Policy = steward.DefaultPolicy()
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, logins: newLimiter(5, 20)}
+	c := &Console{cfg: cfg, log: cfg.Logger, logins: failures.New(5, 20, 10_000)}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}

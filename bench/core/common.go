@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +14,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/bench/internal/pgschema"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
 )
@@ -54,7 +51,7 @@ func openStoreCache(ctx context.Context, c *config, engine, name string, cacheMi
 	dsn := filepath.Join(c.dir, name+".db")
 	if engine == "postgres" {
 		var err error
-		dsn, b.drop, err = newSchema(ctx, c.pgURL)
+		dsn, b.drop, err = pgschema.New(ctx, c.pgURL)
 		if err != nil {
 			return nil, err
 		}
@@ -77,35 +74,6 @@ func openStoreCache(ctx context.Context, c *config, engine, name string, cacheMi
 	}
 	b.svc = inventory.New(inventory.Config{Store: s})
 	return b, nil
-}
-
-// newSchema creates an empty schema on the server and returns a URL whose
-// search_path selects it, and a function that drops it.
-func newSchema(ctx context.Context, base string) (string, func(), error) {
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "bench_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		_, _ = db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		db.Close()
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
 }
 
 // result is one measured number.

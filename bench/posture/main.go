@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -161,23 +160,7 @@ func open(ctx context.Context, dsn, path string) *sqlstore.Store {
 func gen(ctx context.Context, s *sqlstore.Store, n int, now time.Time) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	db := s.DB()
-	pg := s.Engine() == sqlstore.Postgres
-	bind := func(q string) string {
-		if !pg {
-			return q
-		}
-		var b strings.Builder
-		k := 0
-		for _, c := range q {
-			if c == '?' {
-				k++
-				fmt.Fprintf(&b, "$%d", k)
-				continue
-			}
-			b.WriteRune(c)
-		}
-		return b.String()
-	}
+	bind := s.Rebind
 	day := 24 * time.Hour
 	us := func(t time.Time) int64 { return t.UnixMicro() }
 	nOwners := max(10, n/100)

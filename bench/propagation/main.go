@@ -16,21 +16,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/bench/internal/pgschema"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
@@ -55,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if *db == "" {
 		return errors.New("no database: pass -db or set STEWARD_TEST_POSTGRES_URL")
 	}
-	dsn, drop, err := scratchSchema(*db)
+	dsn, drop, err := pgschema.New(context.Background(), *db)
 	if err != nil {
 		return err
 	}
@@ -178,35 +175,4 @@ func startNode(ctx context.Context, dsn string, listen bool) (*node, error) {
 		go func() { _ = st.FollowChanges(ctx, changes, nil) }()
 	}
 	return n, nil
-}
-
-// scratchSchema creates a schema on the server and returns a URL that uses
-// it, and a function that drops it.
-func scratchSchema(base string) (string, func(), error) {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, err
-	}
-	schema := "bench_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		_, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -123,11 +121,9 @@ func benchCapabilities(ctx context.Context, engine string, st *sqlstore.Store, s
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	admin, err := console.SignIn(srv.URL, adminToken)
+	base, stop := console.Serve(c)
+	defer stop()
+	admin, err := console.SignIn(base, adminToken)
 	if err != nil {
 		return err
 	}
@@ -135,7 +131,7 @@ func benchCapabilities(ctx context.Context, engine string, st *sqlstore.Store, s
 	if err != nil {
 		return err
 	}
-	owner, err := console.SignIn(srv.URL, ot.Token)
+	owner, err := console.SignIn(base, ot.Token)
 	if err != nil {
 		return err
 	}

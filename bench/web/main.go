@@ -23,8 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -205,11 +203,9 @@ func bench(engine string, n, runs int) error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cl, err := console.SignIn(srv.URL, admin)
+	base, stop := console.Serve(c)
+	defer stop()
+	cl, err := console.SignIn(base, admin)
 	if err != nil {
 		return err
 	}

@@ -68,24 +68,6 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	}
 }
 
-// placeholder rewrites ? to $n on PostgreSQL.
-func placeholder(st *sqlstore.Store, q string) string {
-	if st.Engine() != sqlstore.Postgres {
-		return q
-	}
-	n := 0
-	var b strings.Builder
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // rehashFrom recomputes every entry hash from seq on, as an attacker with
 // database access would after editing an entry.
 func rehashFrom(t *testing.T, st *sqlstore.Store, from, to int64) {
@@ -104,7 +86,7 @@ func rehashFrom(t *testing.T, st *sqlstore.Store, from, to int64) {
 				t.Fatal(err)
 			}
 			e.EntryHash = h
-			mustExec(t, st.DB(), placeholder(st, `UPDATE events SET prev_hash = ?, entry_hash = ? WHERE seq = ?`), e.PrevHash, e.EntryHash, e.Seq)
+			mustExec(t, st.DB(), st.Rebind(`UPDATE events SET prev_hash = ?, entry_hash = ? WHERE seq = ?`), e.PrevHash, e.EntryHash, e.Seq)
 		}
 		prev = e.EntryHash
 	}
@@ -119,8 +101,8 @@ type tamperCase struct {
 
 func tamperCases() []tamperCase {
 	shift := func(t *testing.T, st *sqlstore.Store, from, by int64) {
-		mustExec(t, st.DB(), placeholder(st, `UPDATE events SET seq = seq + 100000 WHERE seq >= ?`), from)
-		mustExec(t, st.DB(), placeholder(st, `UPDATE events SET seq = seq - 100000 + ? WHERE seq >= 100000`), by)
+		mustExec(t, st.DB(), st.Rebind(`UPDATE events SET seq = seq + 100000 WHERE seq >= ?`), from)
+		mustExec(t, st.DB(), st.Rebind(`UPDATE events SET seq = seq - 100000 + ? WHERE seq >= 100000`), by)
 	}
 	return []tamperCase{
 		{"an edited entry", func(t *testing.T, st *sqlstore.Store) {
@@ -148,7 +130,7 @@ func tamperCases() []tamperCase {
 			}
 			e := &steward.Event{Seq: 5, ID: "evt_forged", Time: time.Date(2026, 3, 4, 5, 10, 30, 0, time.UTC), Actor: "token:t1", Action: "identity.update", Reason: "backdated", PrevHash: prev}
 			h, _ := e.ComputeHash()
-			mustExec(t, st.DB(), placeholder(st, `INSERT INTO events (seq, id, time, actor, action, reason, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?)`),
+			mustExec(t, st.DB(), st.Rebind(`INSERT INTO events (seq, id, time, actor, action, reason, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?)`),
 				e.Seq, e.ID, e.Time.UnixMicro(), e.Actor, e.Action, e.Reason, e.PrevHash, h)
 		}, 5, steward.TamperInserted},
 		{"two reordered entries", func(t *testing.T, st *sqlstore.Store) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/internal/testhttp"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -48,47 +48,36 @@ func (s *server) credCLI(t *testing.T, args ...string) (string, error) {
 
 func httpDo(t *testing.T, method, u, token, ct, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, u, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
+	r := testhttp.Do(t, nil, method, u, token, ct, strings.NewReader(body))
+	return r.Status, r.Body
 }
 
-// identityWithCredentials creates an unowned workload identity granted
-// scope on the node at u, over the API, and issues it one credential of
-// each type (api_key, client_secret) in order.
-func identityWithCredentials(t *testing.T, u, name, scope string, types ...string) (steward.Identity, []broker.Issued) {
+// newIssuedIdentity creates a workload identity with scopes on the server
+// at base and issues it one credential of each type ("api_key",
+// "client_secret"), in that order.
+func newIssuedIdentity(t *testing.T, base string, scopes []string, types ...string) (*steward.Identity, []broker.Issued) {
 	t.Helper()
-	req, _ := json.Marshal(map[string]any{"name": name, "kind": "workload", "scopes": []string{scope}, "unowned_reason": "test fixture"})
-	st, body := httpDo(t, "POST", u+"/api/v1/identities", adminToken, "application/json", string(req))
-	if st != 201 {
-		t.Fatalf("create identity %s on %s: %d %s", name, u, st, body)
-	}
+	in, _ := json.Marshal(map[string]any{"name": "edge", "kind": "workload", "scopes": scopes, "unowned_reason": "test fixture"})
 	var id steward.Identity
-	if err := json.Unmarshal(body, &id); err != nil {
-		t.Fatal(err)
+	createdJSON(t, base+"/api/v1/identities", string(in), &id)
+	issued := make([]broker.Issued, len(types))
+	for n, typ := range types {
+		createdJSON(t, base+"/api/v1/identities/"+id.ID+"/credentials", `{"type":"`+typ+`"}`, &issued[n])
 	}
-	out := make([]broker.Issued, len(types))
-	for k, typ := range types {
-		st, body := httpDo(t, "POST", u+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json", `{"type":"`+typ+`"}`)
-		if st != 201 {
-			t.Fatalf("issue a %s on %s: %d %s", typ, u, st, body)
-		}
-		if err := json.Unmarshal(body, &out[k]); err != nil {
-			t.Fatal(err)
-		}
+	return &id, issued
+}
+
+// createdJSON posts body as the admin, expects 201 Created and decodes the
+// answer into out.
+func createdJSON(t *testing.T, u, body string, out any) {
+	t.Helper()
+	st, b := httpDo(t, "POST", u, adminToken, "application/json", body)
+	if st != 201 {
+		t.Fatalf("POST %s: %d %s", u, st, b)
 	}
-	return id, out
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("POST %s: %v in %s", u, err, b)
+	}
 }
 
 func TestBrokerEndToEnd(t *testing.T) {
@@ -221,7 +210,7 @@ func TestRevocationReachesTheOtherNode(t *testing.T) {
 	}
 	a := start()
 	b := start()
-	_, issued := identityWithCredentials(t, a, "edge", "x", "api_key")
+	_, issued := newIssuedIdentity(t, a, []string{"x"}, "api_key")
 	k := issued[0]
 	// Node B knows the key (and caches it).
 	for n := 0; n < 3; n++ {

@@ -50,7 +50,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	defer front.Close()
 
 	// Issue on node A.
-	id, issued := identityWithCredentials(t, a, "edge", "deploy", "api_key", "client_secret")
+	id, issued := newIssuedIdentity(t, a, []string{"deploy"}, "api_key", "client_secret")
 	key, client := issued[0], issued[1]
 	cc := clientcredentials.Config{ClientID: client.ClientID, ClientSecret: client.Secret, TokenURL: a + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}
 	tok, err := cc.Token(context.Background())

@@ -248,15 +248,22 @@ func parseSince(s string, now time.Time) (*time.Time, error) {
 	return &t, nil
 }
 
-func outputFile(g *globals, path string) (io.Writer, func() error, error) {
+// toOutput calls write with the file at path (created or truncated, mode
+// 0600), or with stdout when path is "" or "-", and closes the file: the
+// first error wins.
+func toOutput(g *globals, path string, write func(w io.Writer) error) error {
 	if path == "" || path == "-" {
-		return g.stdout, func() error { return nil }, nil
+		return write(g.stdout)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return f, f.Close, nil
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func newAuditExportCmd(g *globals) *cobra.Command {
@@ -292,14 +299,11 @@ func newAuditExportCmd(g *globals) *cobra.Command {
 			} else {
 				list = g.client().Audit().ListAudit
 			}
-			w, closeFn, err := outputFile(g, file)
-			if err != nil {
+			var n int64
+			err = toOutput(g, file, func(w io.Writer) (err error) {
+				n, err = audit.ExportJSONL(cmd.Context(), list, audit.ExportFilter{Since: s, Until: u, Actor: actor, Action: action, AfterSeq: afterSeq}, w)
 				return err
-			}
-			n, err := audit.ExportJSONL(cmd.Context(), list, audit.ExportFilter{Since: s, Until: u, Actor: actor, Action: action, AfterSeq: afterSeq}, w)
-			if cerr := closeFn(); err == nil {
-				err = cerr
-			}
+			})
 			if err != nil {
 				return err
 			}
@@ -359,15 +363,7 @@ func newAuditCheckpointCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			w, closeFn, err := outputFile(g, file)
-			if err != nil {
-				return err
-			}
-			err = writeJSON(w, c)
-			if cerr := closeFn(); err == nil {
-				err = cerr
-			}
-			return err
+			return toOutput(g, file, func(w io.Writer) error { return writeJSON(w, c) })
 		},
 	}
 	t.flags(cmd)
@@ -426,15 +422,7 @@ func newAuditProveCmd(g *globals) *cobra.Command {
 			} else if p, err = g.client().Audit().Proof(cmd.Context(), seq, treeSize); err != nil {
 				return err
 			}
-			w, closeFn, err := outputFile(g, file)
-			if err != nil {
-				return err
-			}
-			err = writeJSON(w, p)
-			if cerr := closeFn(); err == nil {
-				err = cerr
-			}
-			return err
+			return toOutput(g, file, func(w io.Writer) error { return writeJSON(w, p) })
 		},
 	}
 	t.flags(cmd)
@@ -517,19 +505,13 @@ func newAuditPublicKeyCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			w, closeFn, err := outputFile(g, file)
-			if err != nil {
+			return toOutput(g, file, func(w io.Writer) error {
+				if g.output == "json" {
+					return writeJSON(w, pk)
+				}
+				_, err := io.WriteString(w, pk.PEM)
 				return err
-			}
-			if g.output == "json" {
-				err = writeJSON(w, pk)
-			} else {
-				_, err = io.WriteString(w, pk.PEM)
-			}
-			if cerr := closeFn(); err == nil {
-				err = cerr
-			}
-			return err
+			})
 		},
 	}
 	t.flags(cmd)

@@ -126,7 +126,7 @@ func TestCrashPostgresRestarted(t *testing.T) {
 	a := c.start(t)
 	b := c.start(t)
 
-	_, issued := identityWithCredentials(t, a.url, "restart-edge", "x", "api_key")
+	_, issued := newIssuedIdentity(t, a.url, []string{"x"}, "api_key")
 	key := issued[0]
 	if st, body := httpDo(t, "GET", b.url+"/api/v1/whoami", key.Secret, "", ""); st != 200 {
 		t.Fatalf("node B before the restart: %d %s", st, body)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +31,8 @@ func pushFindings(ctx context.Context, g *globals, root, repository string, fs [
 		}
 		rep.Items = append(rep.Items, it)
 	}
-	body, err := json.Marshal(rep)
+	sum, err := g.client().Discovery().Ingest(ctx, &rep)
 	if err != nil {
-		return err
-	}
-	var sum steward.DiscoverySummary
-	if err := g.client().Do(ctx, "POST", "/api/v1/discovery/reports", bytes.NewReader(body), "application/json", &sum); err != nil {
 		return fmt.Errorf("push findings: %w", err)
 	}
 	fmt.Fprintf(stderr, "pushed %d findings to %s: %d new, %d leaked managed credentials, %d unmanaged (%d new discovered identities), %d revoked automatically\n",

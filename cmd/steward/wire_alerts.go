@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -97,8 +96,8 @@ func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, e
 	client := &http.Client{Timeout: 15 * time.Second}
 	switch c.Type {
 	case "webhook":
-		if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
-			return nil, fmt.Errorf("url %q is not an http(s) URL", url)
+		if err := checkHTTPURL(url); err != nil {
+			return nil, err
 		}
 		secret, err := signingSecret(c.SecretEnv, c.SecretFile, getenv)
 		if err != nil {
@@ -109,7 +108,7 @@ func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, e
 		}
 		return &notify.Webhook{SinkName: c.Name, URL: url, Secret: secret, Client: client}, nil
 	case "slack":
-		if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+		if checkHTTPURL(url) != nil {
 			return nil, fmt.Errorf("a slack sink needs its incoming-webhook URL (url_env names the variable holding it)")
 		}
 		return &notify.Slack{SinkName: c.Name, URL: url, Client: client}, nil
@@ -124,13 +123,8 @@ func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, e
 		return &notify.Email{SinkName: c.Name, Addr: c.Address, From: c.From, To: c.To, Username: c.Username, Password: pw,
 			AllowPlaintext: c.AllowPlaintext}, nil
 	case "syslog":
-		switch c.Network {
-		case "tcp", "udp", "unix":
-		default:
-			return nil, fmt.Errorf("network %q is not tcp, udp or unix", c.Network)
-		}
-		if c.Address == "" {
-			return nil, fmt.Errorf("address is required for a syslog sink")
+		if err := checkSyslog(c.Network, c.Address); err != nil {
+			return nil, err
 		}
 		return &notify.Syslog{SinkName: c.Name, Network: c.Network, Address: c.Address, Facility: c.Facility}, nil
 	}

@@ -203,18 +203,13 @@ func newSink(c auditSinkConfig, getenv func(string) string) (audit.Sink, error) 
 		}
 		return &audit.FileSink{Path: c.Path, MaxBytes: maxBytes, MaxFiles: max(c.MaxFiles, 5)}, nil
 	case "syslog":
-		switch c.Network {
-		case "tcp", "udp", "unix":
-		default:
-			return nil, fmt.Errorf("network %q is not tcp, udp or unix", c.Network)
-		}
-		if c.Address == "" {
-			return nil, fmt.Errorf("address is required for a syslog sink")
+		if err := checkSyslog(c.Network, c.Address); err != nil {
+			return nil, err
 		}
 		return &audit.SyslogSink{Network: c.Network, Address: c.Address}, nil
 	case "webhook":
-		if !strings.HasPrefix(c.URL, "https://") && !strings.HasPrefix(c.URL, "http://") {
-			return nil, fmt.Errorf("url %q is not an http(s) URL", c.URL)
+		if err := checkHTTPURL(c.URL); err != nil {
+			return nil, err
 		}
 		secret, err := signingSecret(c.SecretEnv, c.SecretFile, getenv)
 		if err != nil {
@@ -226,4 +221,26 @@ func newSink(c auditSinkConfig, getenv func(string) string) (audit.Sink, error) 
 		return &audit.WebhookSink{URL: c.URL, Secret: secret, Client: &http.Client{Timeout: 30 * time.Second}, UserAgent: "steward/" + version}, nil
 	}
 	return nil, fmt.Errorf("type %q is not file, syslog or webhook", c.Type)
+}
+
+// checkSyslog checks a syslog sink's network and address (audit and alert
+// sinks alike).
+func checkSyslog(network, address string) error {
+	switch network {
+	case "tcp", "udp", "unix":
+	default:
+		return fmt.Errorf("network %q is not tcp, udp or unix", network)
+	}
+	if address == "" {
+		return fmt.Errorf("address is required for a syslog sink")
+	}
+	return nil
+}
+
+// checkHTTPURL checks that a webhook sink's URL is http(s).
+func checkHTTPURL(u string) error {
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return fmt.Errorf("url %q is not an http(s) URL", u)
+	}
+	return nil
 }

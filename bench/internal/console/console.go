@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/steward-nhi/steward/web"
 )
 
 // Client keeps the session cookie of one sign-in.
@@ -52,4 +55,13 @@ func (cl *Client) Get(path string) (string, error) {
 		return "", fmt.Errorf("GET %s: %d", path, res.StatusCode)
 	}
 	return string(b), nil
+}
+
+// Serve serves the console c on a local server and returns its URL and a
+// function that stops it.
+func Serve(c *web.Console) (string, func()) {
+	mux := http.NewServeMux()
+	c.Register(func(p string, h http.Handler) { mux.Handle(p, h) })
+	srv := httptest.NewServer(mux)
+	return srv.URL, srv.Close
 }
