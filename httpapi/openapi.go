@@ -95,7 +95,7 @@ func schemas() obj {
 		"Problem": object(obj{"type": str(), "title": str(), "status": obj{"type": "integer"}, "detail": str(), "instance": str(), "code": str(),
 			"field": obj{"type": "string", "description": "the input at fault"}, "request_id": str(), "errors": obj{}}, "type", "title", "status"),
 	}
-	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas()} {
+	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas(), scimOpenAPISchemas()} {
 		for k, v := range extra {
 			out[k] = v
 		}
@@ -140,12 +140,18 @@ func OpenAPI(version string, routes []Route) map[string]any {
 			ct := "application/json"
 			if rt.Request == "File" {
 				ct = "application/octet-stream"
+			} else if strings.HasPrefix(rt.Request, "SCIM") {
+				ct = "application/scim+json"
 			}
 			op["requestBody"] = obj{"required": rt.Request != "Transition" && rt.Request != "Reason", "content": obj{ct: obj{"schema": ref(rt.Request)}}}
 		}
 		ok := obj{"description": "success"}
 		if rt.Reply != "" {
-			ok["content"] = obj{"application/json": obj{"schema": ref(rt.Reply)}}
+			ct := "application/json"
+			if strings.HasPrefix(rt.Reply, "SCIM") {
+				ct = "application/scim+json"
+			}
+			ok["content"] = obj{ct: obj{"schema": ref(rt.Reply)}}
 		}
 		responses := obj{strconv.Itoa(rt.Status): ok}
 		if rt.Public {
