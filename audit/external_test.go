@@ -69,18 +69,19 @@ func TestCheckpointsLeaveTheDatabase(t *testing.T) {
 	t.Run("a webhook sink posts it signed", func(t *testing.T) {
 		secret := []byte("webhook-secret-0123456789")
 		var body []byte
-		var sig string
+		var hdr http.Header
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ = io.ReadAll(r.Body)
-			sig = r.Header.Get("X-Steward-Signature")
+			hdr = r.Header.Clone()
 		}))
 		defer srv.Close()
 		w := &audit.WebhookSink{URL: srv.URL, Secret: secret, Client: srv.Client()}
 		if err := w.DeliverCheckpoint(context.Background(), cp(9)); err != nil {
 			t.Fatal(err)
 		}
-		if !audit.CheckWebhookSignature(body, secret, sig) || !strings.Contains(string(body), `"type":"checkpoint"`) {
-			t.Fatalf("body %s signature %q", body, sig)
+		if !audit.CheckWebhookSignature(secret, hdr, body, time.Now()) || !strings.Contains(string(body), `"type":"checkpoint"`) ||
+			!strings.HasPrefix(hdr.Get("webhook-id"), "ckp_9_") {
+			t.Fatalf("body %s headers %v", body, hdr)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -164,8 +165,8 @@ func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	if err := w.Send(context.Background(), sample()); err != nil {
 		t.Fatal(err)
 	}
-	ts, sig := hdr.Get(notify.HeaderTimestamp), hdr.Get(notify.HeaderSignature)
-	if ts != strconv.FormatInt(at.Unix(), 10) || !strings.HasPrefix(sig, "v1=") || hdr.Get(notify.HeaderDelivery) == "" {
+	ts, sig := hdr.Get("webhook-timestamp"), hdr.Get("webhook-signature")
+	if ts != strconv.FormatInt(at.Unix(), 10) || !strings.HasPrefix(sig, "v1,") || hdr.Get("webhook-id") == "" {
 		t.Fatalf("headers %v", hdr)
 	}
 	tests := []struct {
@@ -182,7 +183,7 @@ func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := notify.Verify(tc.secret, ts, sig, tc.body, tc.now, 0)
+			err := notify.Verify(tc.secret, hdr, tc.body, tc.now, 0)
 			if (err == nil) != tc.ok {
 				t.Fatalf("verify = %v, want ok=%v", err, tc.ok)
 			}
@@ -192,6 +193,39 @@ func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	defer fail.Close()
 	if err := (&notify.Webhook{SinkName: "x", URL: fail.URL, Secret: secret}).Send(context.Background(), sample()); err == nil {
 		t.Fatal("a 503 was taken as delivered")
+	}
+}
+
+func TestWebhookCloudEventsEnvelope(t *testing.T) {
+	secret := []byte("s3cret-0123456789abcdef")
+	var body []byte
+	var hdr http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		hdr = r.Header.Clone()
+	}))
+	defer srv.Close()
+	w := &notify.Webhook{SinkName: "hook", URL: srv.URL, Secret: secret, Envelope: notify.EnvelopeCloudEvents, Now: func() time.Time { return at }}
+	n := sample()
+	if err := w.Send(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	if ct := hdr.Get("Content-Type"); ct != "application/cloudevents+json" {
+		t.Fatalf("content type %s", ct)
+	}
+	if err := notify.Verify(secret, hdr, body, at, 0); err != nil {
+		t.Fatalf("the envelope is not what was signed: %v", err)
+	}
+	var ev struct {
+		SpecVersion, ID, Source, Type, Time, DataContentType string
+		Data                                                 steward.Notification
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.SpecVersion != "1.0" || ev.ID != hdr.Get("webhook-id") || ev.Source == "" || ev.Type != "dev.steward.notification."+n.Kind ||
+		ev.Time == "" || ev.Data.Title != n.Title {
+		t.Fatalf("event %s", body)
 	}
 }
 
