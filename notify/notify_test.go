@@ -135,7 +135,13 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 	if len(dl.ds) != 1 || dl.ds[0].Sink != "down" || dl.ds[0].Attempts != 3 || dl.ds[0].Notification.Title != sample().Title {
 		t.Fatalf("dead letters: %+v", dl.ds)
 	}
-	if st := d.Stats(); st.Sent != 1 || st.DeadLetters != 1 || st.Failed != 5 {
+	// The sink signals before the dispatcher counts the send: wait for
+	// the count rather than race it.
+	st := d.Stats()
+	for deadline := time.Now().Add(10 * time.Second); st.Sent != 1 && time.Now().Before(deadline); st = d.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if st.Sent != 1 || st.DeadLetters != 1 || st.Failed != 5 {
 		t.Fatalf("stats %+v", st)
 	}
 }
