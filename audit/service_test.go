@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/stdwebhook/webhooktest"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -169,18 +167,13 @@ func TestSyslogSinkSendsRFC5424(t *testing.T) {
 
 func TestWebhookSignature(t *testing.T) {
 	evs := []*steward.Event{{Seq: 1, ID: "evt_1", Time: sqltest.Base}, {Seq: 2, ID: "evt_2", Time: sqltest.Base}}
-	var body []byte
-	var hdr http.Header
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ = io.ReadAll(r.Body)
-		hdr = r.Header.Clone()
-	}))
-	defer srv.Close()
+	srv := webhooktest.New(t)
 	at := time.Unix(1_800_000_000, 0)
 	w := &audit.WebhookSink{URL: srv.URL, Secret: []byte("s3cret-0123456789"), Client: srv.Client(), Now: func() time.Time { return at }}
 	if err := w.Deliver(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
+	body, hdr := srv.Last()
 	for _, tt := range []struct {
 		name   string
 		secret string

@@ -38,8 +38,8 @@ func provisioningRoutes() []Route {
 		scim("PUT", "/scim/v2/Users/{id}", "replace a user; active:false marks the owner departed and offboards", 200, "SCIMUser", (*Server).handleSCIMReplace),
 		scim("PATCH", "/scim/v2/Users/{id}", "modify a user; active:false marks the owner departed and offboards", 200, "SCIMPatchOp", (*Server).handleSCIMPatch),
 		{Method: "DELETE", Path: "/scim/v2/Users/{id}", Summary: "SCIM 2.0: delete marks the owner departed and offboards", Public: true, Auth: "SCIM token", Status: 204, Needs: CapPosture, Errors: SCIMErrors, handler: (*Server).handleSCIMDelete},
-		{Method: "GET", Path: "/hooks/okta", Summary: "Okta event hook one-time verification", Public: true, Auth: "Okta hook secret", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaVerify},
-		{Method: "POST", Path: "/hooks/okta", Summary: "Okta event hook: user.lifecycle.deactivate / suspend offboard the owner", Public: true, Auth: "Okta hook secret", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaEvents},
+		{Method: "GET", Path: "/hooks/okta", Summary: "Okta event hook one-time verification", Public: true, Auth: "Okta hook secret", Reply: "OktaVerification", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaVerify},
+		{Method: "POST", Path: "/hooks/okta", Summary: "Okta event hook: user.lifecycle.deactivate / suspend offboard the owner", Public: true, Auth: "Okta hook secret", Request: "OktaHook", Reply: "OktaResult", Status: 200, Needs: CapPosture, handler: (*Server).handleOktaEvents},
 	}
 }
 
@@ -281,22 +281,33 @@ func (u *scimInUser) displayName() string {
 	return ""
 }
 
+// scimUserBody reads a User body (POST, PUT) as an owner.
+func scimUserBody(r *http.Request) (*scimInUser, *steward.Owner, error) {
+	var in scimInUser
+	if err := scimBody(r, &in); err != nil {
+		return nil, nil, err
+	}
+	o, err := in.owner()
+	return &in, o, err
+}
+
+// scimUnique turns a duplicate (ECONFLICT) into SCIM's uniqueness error.
+func scimUnique(err error) error {
+	if steward.ErrorCode(err) == steward.ECONFLICT {
+		return scimProblem{409, "uniqueness", steward.ErrorMessage(err)}
+	}
+	return err
+}
+
 func (s *Server) handleSCIMCreate() http.Handler {
 	return s.scimHandler(func(r *http.Request) (int, any, error) {
-		var in scimInUser
-		if err := scimBody(r, &in); err != nil {
-			return 0, nil, err
-		}
-		o, err := in.owner()
+		in, o, err := scimUserBody(r)
 		if err != nil {
 			return 0, nil, err
 		}
 		created, err := s.Posture.ProvisionOwner(r.Context(), scimSource, o)
-		if steward.ErrorCode(err) == steward.ECONFLICT {
-			return 0, nil, scimProblem{409, "uniqueness", steward.ErrorMessage(err)}
-		}
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, scimUnique(err)
 		}
 		if in.Active != nil && !*in.Active {
 			if _, err := s.Posture.DepartByRef(r.Context(), scimSource, created.ID, "created inactive via SCIM"); err != nil {
@@ -329,10 +340,7 @@ func (s *Server) scimApply(r *http.Request, c scimChange) (int, any, error) {
 	}
 	if c.patch != (steward.OwnerPatch{}) {
 		if _, err := s.Posture.UpdateOwnerByRef(r.Context(), scimSource, o.ID, c.patch); err != nil {
-			if steward.ErrorCode(err) == steward.ECONFLICT {
-				return 0, nil, scimProblem{409, "uniqueness", steward.ErrorMessage(err)}
-			}
-			return 0, nil, err
+			return 0, nil, scimUnique(err)
 		}
 	}
 	if c.active != nil && !*c.active {
@@ -345,11 +353,7 @@ func (s *Server) scimApply(r *http.Request, c scimChange) (int, any, error) {
 
 func (s *Server) handleSCIMReplace() http.Handler {
 	return s.scimHandler(func(r *http.Request) (int, any, error) {
-		var in scimInUser
-		if err := scimBody(r, &in); err != nil {
-			return 0, nil, err
-		}
-		o, err := in.owner()
+		in, o, err := scimUserBody(r)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/stdwebhook/webhooktest"
 	"github.com/steward-nhi/steward/notify"
 )
 
@@ -160,17 +161,12 @@ func TestNotifyNeverBlocks(t *testing.T) {
 
 func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	secret := []byte("s3cret")
-	var body []byte
-	var hdr http.Header
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ = io.ReadAll(r.Body)
-		hdr = r.Header.Clone()
-	}))
-	defer srv.Close()
+	srv := webhooktest.New(t)
 	w := &notify.Webhook{SinkName: "hook", URL: srv.URL, Secret: secret, Now: func() time.Time { return at }}
 	if err := w.Send(context.Background(), sample()); err != nil {
 		t.Fatal(err)
 	}
+	body, hdr := srv.Last()
 	ts, sig := hdr.Get("webhook-timestamp"), hdr.Get("webhook-signature")
 	if ts != strconv.FormatInt(at.Unix(), 10) || !strings.HasPrefix(sig, "v1,") || hdr.Get("webhook-id") == "" {
 		t.Fatalf("headers %v", hdr)
@@ -204,18 +200,13 @@ func TestWebhookIsSignedAndVerifies(t *testing.T) {
 
 func TestWebhookCloudEventsEnvelope(t *testing.T) {
 	secret := []byte("s3cret-0123456789abcdef")
-	var body []byte
-	var hdr http.Header
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ = io.ReadAll(r.Body)
-		hdr = r.Header.Clone()
-	}))
-	defer srv.Close()
+	srv := webhooktest.New(t)
 	w := &notify.Webhook{SinkName: "hook", URL: srv.URL, Secret: secret, Envelope: notify.EnvelopeCloudEvents, Now: func() time.Time { return at }}
 	n := sample()
 	if err := w.Send(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
+	body, hdr := srv.Last()
 	if ct := hdr.Get("Content-Type"); ct != "application/cloudevents+json" {
 		t.Fatalf("content type %s", ct)
 	}

@@ -356,10 +356,17 @@ func (e *Engine) Reassign(ctx context.Context, fromOwnerID string, r steward.Rea
 // Owners lists every owner, for SCIM, which filters and pages them in
 // memory (people are thousands, not millions).
 func (e *Engine) Owners(ctx context.Context) ([]*steward.Owner, error) {
-	var out []*steward.Owner
-	f := steward.OwnerFilter{Limit: steward.MaxLimit}
+	return allPages(func(cursor string) (*steward.Page[*steward.Owner], error) {
+		return e.o.Store.ListOwners(ctx, steward.OwnerFilter{Limit: steward.MaxLimit, Cursor: cursor})
+	})
+}
+
+// allPages reads every page of a keyset listing.
+func allPages[T any](page func(cursor string) (*steward.Page[T], error)) ([]T, error) {
+	var out []T
+	cursor := ""
 	for {
-		p, err := e.o.Store.ListOwners(ctx, f)
+		p, err := page(cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -367,7 +374,7 @@ func (e *Engine) Owners(ctx context.Context) ([]*steward.Owner, error) {
 		if p.NextCursor == "" {
 			return out, nil
 		}
-		f.Cursor = p.NextCursor
+		cursor = p.NextCursor
 	}
 }
 
