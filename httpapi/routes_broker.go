@@ -226,6 +226,7 @@ func (s *Server) handleToken() http.Handler {
 			oauthError(w, err)
 			return
 		}
+		s.metrics.tokens.WithLabelValues(f.Get("grant_type")).Inc()
 		w.Header().Set("Pragma", "no-cache")
 		reply(w, http.StatusOK, out)
 	})

@@ -174,6 +174,9 @@ type Metrics struct {
 	latency      *prometheus.HistogramVec
 	store        *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	decisions    *prometheus.CounterVec
+	decisionTime *prometheus.HistogramVec
+	tokens       *prometheus.CounterVec
 }
 
 // NewMetrics registers the server's metrics, the Go runtime's and the
@@ -190,10 +193,15 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_store_operation_duration_seconds", Help: "Store operation latency.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"op", "result"}),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "steward_auth_failures_total", Help: "Failed API authentications."}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_authz_decisions_total",
+			Help: "AuthZEN decisions by decision (allow, deny) and the policy set that determined them (none when no policy did)."}, []string{"decision", "policy_set"}),
+		decisionTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_authz_decision_duration_seconds", Help: "AuthZEN evaluation latency by decision (a batch observes each item with the batch's time).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}}, []string{"decision"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_oauth_tokens_issued_total", Help: "Access tokens issued by the token endpoint, by grant type."}, []string{"grant_type"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_build_info", Help: "Build information."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
-	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, build)
+	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, m.decisions, m.decisionTime, m.tokens, build)
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
