@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/stdwebhook"
 )
 
 // CheckpointFile keeps the signed checkpoints outside the database, one
@@ -120,7 +122,7 @@ func (w *WebhookSink) DeliverCheckpoint(ctx context.Context, c *steward.Checkpoi
 	if err != nil {
 		return err
 	}
-	return w.post(ctx, body, SignWebhook(body, w.Secret))
+	return w.post(ctx, fmt.Sprintf("ckp_%d_%s", c.TreeSize, c.RootHash), body)
 }
 
 var (
@@ -129,7 +131,7 @@ var (
 )
 
 // post sends one signed body.
-func (w *WebhookSink) post(ctx context.Context, body []byte, sig string) error {
+func (w *WebhookSink) post(ctx context.Context, id string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, "POST", w.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -138,7 +140,11 @@ func (w *WebhookSink) post(ctx context.Context, body []byte, sig string) error {
 	if w.UserAgent != "" {
 		req.Header.Set("User-Agent", w.UserAgent)
 	}
-	req.Header.Set("X-Steward-Signature", sig)
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	stdwebhook.SetHeaders(req.Header, w.Secret, id, now(), body)
 	resp, err := w.Client.Do(req)
 	if err != nil {
 		return err

@@ -3,9 +3,6 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/audit"
+	"github.com/steward-nhi/steward/internal/stdwebhook/webhooktest"
 )
 
 // TestCheckpointsLeaveTheDatabase: the checkpoint file keeps every
@@ -68,19 +66,15 @@ func TestCheckpointsLeaveTheDatabase(t *testing.T) {
 
 	t.Run("a webhook sink posts it signed", func(t *testing.T) {
 		secret := []byte("webhook-secret-0123456789")
-		var body []byte
-		var sig string
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ = io.ReadAll(r.Body)
-			sig = r.Header.Get("X-Steward-Signature")
-		}))
-		defer srv.Close()
+		srv := webhooktest.New(t)
 		w := &audit.WebhookSink{URL: srv.URL, Secret: secret, Client: srv.Client()}
 		if err := w.DeliverCheckpoint(context.Background(), cp(9)); err != nil {
 			t.Fatal(err)
 		}
-		if !audit.CheckWebhookSignature(body, secret, sig) || !strings.Contains(string(body), `"type":"checkpoint"`) {
-			t.Fatalf("body %s signature %q", body, sig)
+		body, hdr := srv.Last()
+		if !audit.CheckWebhookSignature(secret, hdr, body, time.Now()) || !strings.Contains(string(body), `"type":"checkpoint"`) ||
+			!strings.HasPrefix(hdr.Get("webhook-id"), "ckp_9_") {
+			t.Fatalf("body %s headers %v", body, hdr)
 		}
 	})
 }

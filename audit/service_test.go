@@ -14,6 +14,7 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/stdwebhook/webhooktest"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -164,15 +165,32 @@ func TestSyslogSinkSendsRFC5424(t *testing.T) {
 }
 
 func TestWebhookSignature(t *testing.T) {
-	evs := []*steward.Event{{Seq: 1, ID: "evt_1", Time: sqltest.Base}}
-	body, sig, err := audit.WebhookBody(evs, []byte("s3cret"))
-	if err != nil {
+	evs := []*steward.Event{{Seq: 1, ID: "evt_1", Time: sqltest.Base}, {Seq: 2, ID: "evt_2", Time: sqltest.Base}}
+	srv := webhooktest.New(t)
+	at := time.Unix(1_800_000_000, 0)
+	w := &audit.WebhookSink{URL: srv.URL, Secret: []byte("s3cret-0123456789"), Client: srv.Client(), Now: func() time.Time { return at }}
+	if err := w.Deliver(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
-	if !audit.CheckWebhookSignature(body, []byte("s3cret"), sig) || audit.CheckWebhookSignature(body, []byte("other"), sig) {
-		t.Fatal("signature check")
+	body, hdr := srv.Last()
+	for _, tt := range []struct {
+		name   string
+		secret string
+		now    time.Time
+		ok     bool
+	}{
+		{"the secret verifies", "s3cret-0123456789", at.Add(time.Minute), true},
+		{"another secret does not", "other", at, false},
+		{"a replay an hour later does not", "s3cret-0123456789", at.Add(time.Hour), false},
+	} {
+		if got := audit.CheckWebhookSignature([]byte(tt.secret), hdr, body, tt.now); got != tt.ok {
+			t.Errorf("%s: verified = %v", tt.name, got)
+		}
 	}
-	if !strings.HasPrefix(string(body), `{"first_seq":1,"last_seq":1,"entries":[`) {
+	if hdr.Get("webhook-id") != "aud_1-2" {
+		t.Fatalf("webhook-id %q", hdr.Get("webhook-id"))
+	}
+	if !strings.HasPrefix(string(body), `{"first_seq":1,"last_seq":2,"entries":[`) {
 		t.Fatalf("body %s", body)
 	}
 }

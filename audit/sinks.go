@@ -3,13 +3,11 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/stdwebhook"
 )
 
 // Sink receives chain entries in order. Deliver returns nil only once the
@@ -304,24 +303,20 @@ type WebhookPayload struct {
 	Entries  []*steward.Event `json:"entries"`
 }
 
-// WebhookBody returns the body for a batch and its signature header value:
-// "sha256=" + hex HMAC-SHA256 of the body under secret.
-func WebhookBody(evs []*steward.Event, secret []byte) (body []byte, signature string, err error) {
+// WebhookBody returns the body for a batch and its Standard Webhooks
+// message id, "aud_<first seq>-<last seq>": the same on every retry, so a
+// receiver drops a batch it already has.
+func WebhookBody(evs []*steward.Event) (body []byte, id string, err error) {
 	body, err = json.Marshal(WebhookPayload{FirstSeq: evs[0].Seq, LastSeq: evs[len(evs)-1].Seq, Entries: evs})
 	if err != nil {
 		return nil, "", err
 	}
-	return body, SignWebhook(body, secret), nil
+	return body, fmt.Sprintf("aud_%d-%d", evs[0].Seq, evs[len(evs)-1].Seq), nil
 }
 
-// SignWebhook is the signature header value of a webhook body.
-func SignWebhook(body, secret []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// CheckWebhookSignature verifies a webhook body's signature in constant time.
-func CheckWebhookSignature(body, secret []byte, signature string) bool {
-	return hmac.Equal([]byte(SignWebhook(body, secret)), []byte(signature))
+// CheckWebhookSignature verifies a received webhook's Standard Webhooks
+// headers (webhook-id, webhook-timestamp within five minutes of now,
+// webhook-signature) against its body, in constant time.
+func CheckWebhookSignature(secret []byte, h http.Header, body []byte, now time.Time) bool {
+	return stdwebhook.Verify(secret, h, body, now, 0) == nil
 }

@@ -437,7 +437,12 @@ func (b *Broker) RevokeToken(ctx context.Context, caller Caller, tok string) err
 	return nil
 }
 
-// Metadata is the authorization server metadata (RFC 8414).
+// Metadata is the authorization server metadata (RFC 8414). Steward has
+// no authorization endpoint, so response_types_supported (required, and
+// non-empty) is ["none"]: nothing is issued from an authorization
+// endpoint. Introspection and revocation also accept an operator bearer
+// token (RFC 7662 §2.1), which has no registered authentication method
+// name and so is not listed.
 func (b *Broker) Metadata() map[string]any {
 	methods := []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT}
 	algs := []string{}
@@ -451,12 +456,12 @@ func (b *Broker) Metadata() map[string]any {
 		"introspection_endpoint":                b.issuer + "/oauth2/introspect",
 		"revocation_endpoint":                   b.issuer + "/oauth2/revoke",
 		"grant_types_supported":                 []string{"client_credentials"},
-		"response_types_supported":              []string{},
+		"response_types_supported":              []string{"none"},
 		"token_endpoint_auth_methods_supported": methods,
 		"token_endpoint_auth_signing_alg_values_supported":         algs,
-		"introspection_endpoint_auth_methods_supported":            append([]string{"bearer"}, methods...),
+		"introspection_endpoint_auth_methods_supported":            methods,
 		"introspection_endpoint_auth_signing_alg_values_supported": algs,
-		"revocation_endpoint_auth_methods_supported":               append([]string{"bearer"}, methods...),
+		"revocation_endpoint_auth_methods_supported":               methods,
 		"revocation_endpoint_auth_signing_alg_values_supported":    algs,
 		"access_token_signing_alg_values_supported":                []string{b.alg},
 		"scopes_supported": []string{ScopeIntrospect},

@@ -94,6 +94,7 @@ var traceContext = propagation.TraceContext{}
 // instrument wraps a route's handler with the request id, security headers,
 // panic recovery, tracing, metrics and the access log.
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	label := routeLabel(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-ID")
@@ -130,8 +131,8 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			status := strconv.Itoa(rec.status)
-			s.metrics.requests.WithLabelValues(route, r.Method, status).Inc()
-			s.metrics.latency.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			s.metrics.requests.WithLabelValues(label, r.Method, status).Inc()
+			s.metrics.latency.WithLabelValues(label, r.Method).Observe(d.Seconds())
 			span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.status_code", rec.status))
 			level := slog.LevelInfo
 			if rec.status >= 500 {
@@ -261,4 +262,17 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r.WithContext(steward.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// routeLabel is a route pattern's metric label: its path (the method is a
+// label of its own), and "unmatched" for the API's catch-all, so unknown
+// paths share one series.
+func routeLabel(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path
+	}
+	if pattern == apiCatchAll {
+		return "unmatched"
+	}
+	return pattern
 }

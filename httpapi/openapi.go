@@ -90,12 +90,12 @@ func schemas() obj {
 		"CreatedToken":   object(created, "id", "role", "token"),
 		"TokenList":      object(obj{"items": arr(ref("Token"))}, "items"),
 		"Whoami":         object(obj{"kind": strEnum("operator", "nhi"), "actor": str(), "role": str(), "owner_id": str(), "token_id": str(), "identity_id": str(), "credential_id": str(), "scopes": arr(str())}, "actor", "kind"),
-		"InventoryStats": obj{"type": "object"},
+		"InventoryStats": inventoryStatsSchema(),
 		"Health":         object(obj{"status": str(), "version": str()}, "status"),
 		"Problem": object(obj{"type": str(), "title": str(), "status": obj{"type": "integer"}, "detail": str(), "instance": str(), "code": str(),
 			"field": obj{"type": "string", "description": "the input at fault"}, "request_id": str(), "errors": obj{}}, "type", "title", "status"),
 	}
-	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas()} {
+	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas(), scimOpenAPISchemas(), conformanceSchemas()} {
 		for k, v := range extra {
 			out[k] = v
 		}
@@ -130,7 +130,7 @@ func OpenAPI(version string, routes []Route) map[string]any {
 		}
 		if rt.Method == "GET" || strings.HasPrefix(rt.Path, "/api/v1/import") {
 			for _, p := range append(listParams[rt.Path], rt.Query...) {
-				params = append(params, obj{"name": p, "in": "query", "required": false, "schema": str()})
+				params = append(params, obj{"name": p, "in": "query", "required": false, "schema": queryParamSchema(p)})
 			}
 		}
 		if len(params) > 0 {
@@ -140,12 +140,20 @@ func OpenAPI(version string, routes []Route) map[string]any {
 			ct := "application/json"
 			if rt.Request == "File" {
 				ct = "application/octet-stream"
+			} else if strings.HasPrefix(rt.Request, "SCIM") {
+				ct = "application/scim+json"
+			} else if strings.HasSuffix(rt.Request, "Form") {
+				ct = "application/x-www-form-urlencoded"
 			}
 			op["requestBody"] = obj{"required": rt.Request != "Transition" && rt.Request != "Reason", "content": obj{ct: obj{"schema": ref(rt.Request)}}}
 		}
 		ok := obj{"description": "success"}
 		if rt.Reply != "" {
-			ok["content"] = obj{"application/json": obj{"schema": ref(rt.Reply)}}
+			ct := "application/json"
+			if strings.HasPrefix(rt.Reply, "SCIM") {
+				ct = "application/scim+json"
+			}
+			ok["content"] = obj{ct: obj{"schema": ref(rt.Reply)}}
 		}
 		responses := obj{strconv.Itoa(rt.Status): ok}
 		if rt.Public {
@@ -174,7 +182,7 @@ func OpenAPI(version string, routes []Route) map[string]any {
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "Steward API", "version": version,
-			"description": "Steward governs non-human identities: inventory, owners, lifecycle and the change history. Every /api/v1 route needs a bearer token; errors are RFC 9457 problem details."},
+			"description": "Steward governs non-human identities: inventory, owners, lifecycle and the change history. Every /api/v1 route needs a bearer token except this document, which is public; errors are RFC 9457 problem details."},
 		"servers":    []obj{{"url": "/"}},
 		"security":   []obj{{"bearer": []string{}}},
 		"paths":      paths,
@@ -206,4 +214,59 @@ func (s *Server) handleOpenAPI() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiDoc)
 	})
+}
+
+// queryParamSchema types a query parameter by its name: counts are
+// integers, flags booleans, instants RFC 3339 date-times.
+func queryParamSchema(name string) obj {
+	switch name {
+	case "limit", "days", "count", "startIndex":
+		return obj{"type": "integer", "minimum": 0}
+	case "partial":
+		return obj{"type": "boolean"}
+	case "since", "until", "expires_before", "unused_since", "from", "to":
+		return obj{"type": "string", "format": "date-time"}
+	}
+	return str()
+}
+
+func inventoryStatsSchema() obj {
+	counts := obj{"type": "object", "additionalProperties": obj{"type": "integer"}}
+	n := obj{"type": "integer"}
+	return object(obj{"identities": n, "by_status": counts, "by_kind": counts, "by_provider": counts, "by_sensitivity": counts,
+		"by_environment": counts, "unowned": n, "orphaned": n, "expired": n, "owners": n, "departed_owners": n, "events": n})
+}
+
+// conformanceSchemas are the schemas of the standards endpoints' bodies:
+// the OAuth 2.0 forms and metadata, the Okta hook replies and this
+// document itself.
+func conformanceSchemas() map[string]any {
+	strs := arr(str())
+	clientAuth := obj{"client_id": str(), "client_secret": str(), "client_assertion_type": str(), "client_assertion": str()}
+	with := func(extra obj) obj {
+		out := obj{}
+		for k, v := range clientAuth {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	return map[string]any{
+		"OAuthTokenForm":      object(with(obj{"grant_type": str(), "scope": str()}), "grant_type"),
+		"OAuthIntrospectForm": object(with(obj{"token": str(), "token_type_hint": str()}), "token"),
+		"OAuthRevokeForm":     object(with(obj{"token": str(), "token_type_hint": str()}), "token"),
+		"OAuthMetadata": object(obj{"issuer": str(), "token_endpoint": str(), "jwks_uri": str(), "introspection_endpoint": str(),
+			"revocation_endpoint": str(), "grant_types_supported": strs, "response_types_supported": strs, "scopes_supported": strs,
+			"token_endpoint_auth_methods_supported": strs, "token_endpoint_auth_signing_alg_values_supported": strs,
+			"introspection_endpoint_auth_methods_supported": strs, "introspection_endpoint_auth_signing_alg_values_supported": strs,
+			"revocation_endpoint_auth_methods_supported": strs, "revocation_endpoint_auth_signing_alg_values_supported": strs,
+			"access_token_signing_alg_values_supported": strs}, "issuer", "token_endpoint", "response_types_supported"),
+		"OktaVerification": object(obj{"verification": str()}, "verification"),
+		"OktaHook": object(obj{"data": object(obj{"events": arr(object(obj{"eventType": str(), "target": arr(object(obj{
+			"id": str(), "type": str(), "alternateId": str()}))}))})}, "data"),
+		"OktaResult":      object(obj{"departed": strs, "unknown": strs}, "departed", "unknown"),
+		"OpenAPIDocument": object(obj{"openapi": str(), "paths": obj{"type": "object"}}, "openapi", "paths"),
+	}
 }

@@ -115,7 +115,7 @@ func coreRoutes() []Route {
 		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Public: true, Reply: "Health", Status: 200, handler: (*Server).handleHealthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Reply: "Health", Status: 200, handler: (*Server).handleReadyz},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Public: true, Status: 200, handler: (*Server).handleMetrics},
-		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI 3.1 document", Public: true, Status: 200, handler: (*Server).handleOpenAPI},
+		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI 3.1 document", Public: true, Reply: "OpenAPIDocument", Status: 200, handler: (*Server).handleOpenAPI},
 
 		{Method: "GET", Path: "/api/v1/whoami", Summary: "The authenticated caller", Roles: anyone, NHI: true, Reply: "Whoami", Status: 200, handler: (*Server).handleWhoami},
 		{Method: "GET", Path: "/api/v1/stats", Summary: "Inventory counts", Roles: staff, Reply: "InventoryStats", Status: 200, handler: (*Server).handleStats},
@@ -148,6 +148,9 @@ func coreRoutes() []Route {
 	}
 }
 
+// apiCatchAll is the pattern of the API's problem+json 404.
+const apiCatchAll = "/api/"
+
 func (s *Server) routes() {
 	for _, rt := range Routes() {
 		h := s.wrap(rt)
@@ -157,7 +160,7 @@ func (s *Server) routes() {
 		s.Handle(rt.Method+" "+rt.Path, h)
 	}
 	// Anything else under the API is a problem+json 404 rather than text.
-	s.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Handle(apiCatchAll, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		statusProblem(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	}))
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -195,7 +196,33 @@ func authzenHandler[Req, Resp any](fn func(ctx context.Context, in *Req, call au
 	})
 }
 
-func (s *Server) handleEvaluation() http.Handler { return authzenHandler(s.Authz.Evaluate) }
+func (s *Server) handleEvaluation() http.Handler {
+	return authzenHandler(func(ctx context.Context, in *authz.Request, call authz.Call) (*authz.Decision, error) {
+		start := time.Now()
+		d, err := s.Authz.Evaluate(ctx, in, call)
+		if err == nil {
+			s.metrics.observeDecisions(time.Since(start), *d)
+		}
+		return d, err
+	})
+}
+
+// observeDecisions counts decisions by outcome and determining policy set
+// (a policy id is "<set>" or "<set>#<n>") and times them.
+func (m *Metrics) observeDecisions(d time.Duration, ds ...authz.Decision) {
+	for _, dec := range ds {
+		outcome := "deny"
+		if dec.Decision {
+			outcome = "allow"
+		}
+		set := "none"
+		if pols, ok := dec.Context["policies"].([]string); ok && len(pols) > 0 {
+			set, _, _ = strings.Cut(pols[0], "#")
+		}
+		m.decisions.WithLabelValues(outcome, set).Inc()
+		m.decisionTime.WithLabelValues(outcome).Observe(d.Seconds())
+	}
+}
 
 // registerUsageMetrics exports the usage recorder's counters; NewServer
 // calls it once when the authz capability is configured.
@@ -213,7 +240,21 @@ func (s *Server) registerUsageMetrics() {
 		Help: "Usage events waiting to be written."}, func() float64 { return float64(a.UsageStats().Queued) }))
 }
 
-func (s *Server) handleEvaluations() http.Handler { return authzenHandler(s.Authz.Evaluations) }
+func (s *Server) handleEvaluations() http.Handler {
+	return authzenHandler(func(ctx context.Context, in *authz.EvaluationsRequest, call authz.Call) (any, error) {
+		start := time.Now()
+		out, err := s.Authz.Evaluations(ctx, in, call)
+		switch r := out.(type) {
+		case *authz.EvaluationsResponse:
+			s.metrics.observeDecisions(time.Since(start), r.Evaluations...)
+		case authz.EvaluationsResponse:
+			s.metrics.observeDecisions(time.Since(start), r.Evaluations...)
+		case *authz.Decision:
+			s.metrics.observeDecisions(time.Since(start), *r)
+		}
+		return out, err
+	})
+}
 
 func searchHandler(kind string) func(s *Server) http.Handler {
 	return func(s *Server) http.Handler {

@@ -46,9 +46,9 @@ func brokerRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/credentials/{id}/extend", Summary: "Extend a credential's lifetime (capped by the tier; recorded)", Roles: writers, Own: true, Request: "CredentialExtend", Reply: "BrokerCredential", Status: 200, Needs: CapBroker, handler: (*Server).handleExtendCredential},
 		{Method: "GET", Path: "/api/v1/keys", Summary: "List the token signing keys (public parts)", Roles: staff, Reply: "SigningKeyList", Status: 200, Needs: CapBroker, handler: (*Server).handleListKeys},
 		{Method: "POST", Path: "/api/v1/keys/rotate", Summary: "Rotate the token signing key (the old key stays in the JWKS until its tokens expire)", Roles: admins, Reply: "SigningKey", Status: 201, Needs: CapBroker, handler: (*Server).handleRotateKeys},
-		{Method: "POST", Path: "/oauth2/token", Summary: "OAuth2 token endpoint (client_credentials; client_secret_basic, client_secret_post, private_key_jwt); form-encoded", Public: true, Reply: "TokenResponse", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleToken},
-		{Method: "POST", Path: "/oauth2/introspect", Summary: "Token introspection (RFC 7662); caller: operator bearer, NHI bearer with oauth2:introspect, or client credentials; form-encoded", Public: true, Reply: "Introspection", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleIntrospect},
-		{Method: "POST", Path: "/oauth2/revoke", Summary: "Token revocation (RFC 7009); form-encoded", Public: true, Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleOAuthRevoke},
+		{Method: "POST", Path: "/oauth2/token", Summary: "OAuth2 token endpoint (client_credentials; client_secret_basic, client_secret_post, private_key_jwt); form-encoded", Public: true, Request: "OAuthTokenForm", Reply: "TokenResponse", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleToken},
+		{Method: "POST", Path: "/oauth2/introspect", Summary: "Token introspection (RFC 7662); caller: operator bearer, NHI bearer with oauth2:introspect, or client credentials; form-encoded", Public: true, Request: "OAuthIntrospectForm", Reply: "Introspection", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleIntrospect},
+		{Method: "POST", Path: "/oauth2/revoke", Summary: "Token revocation (RFC 7009); form-encoded; answers 200 with an empty body", Public: true, Request: "OAuthRevokeForm", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleOAuthRevoke},
 		{Method: "GET", Path: "/.well-known/oauth-authorization-server", Summary: "Authorization server metadata (RFC 8414)", Public: true, Reply: "OAuthMetadata", Status: 200, Needs: CapBroker, handler: (*Server).handleOAuthMetadata},
 		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public keys that verify access tokens (RFC 7517)", Public: true, Reply: "JWKS", Status: 200, Needs: CapBroker, handler: (*Server).handleJWKS},
 	}
@@ -84,8 +84,7 @@ func brokerSchemas() map[string]any {
 			"access_token", "token_type", "expires_in"),
 		"Introspection": object(obj{"active": obj{"type": "boolean"}, "scope": str(), "client_id": str(), "token_type": str(), "exp": obj{"type": "integer"},
 			"iat": obj{"type": "integer"}, "sub": str(), "aud": obj{}, "iss": str(), "jti": str(), "credential_id": str()}, "active"),
-		"OAuthMetadata": obj{"type": "object"},
-		"JWKS":          object(obj{"keys": arr(obj{"type": "object"})}, "keys"),
+		"JWKS": object(obj{"keys": arr(obj{"type": "object"})}, "keys"),
 	}
 }
 
@@ -227,6 +226,7 @@ func (s *Server) handleToken() http.Handler {
 			oauthError(w, err)
 			return
 		}
+		s.metrics.tokens.WithLabelValues(f.Get("grant_type")).Inc()
 		w.Header().Set("Pragma", "no-cache")
 		reply(w, http.StatusOK, out)
 	})

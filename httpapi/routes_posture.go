@@ -30,6 +30,10 @@ type PostureAPI interface {
 	CheckOktaSecret(secret string) bool
 	LookupOwner(ctx context.Context, ref string) (*steward.Owner, error)
 	DepartByRef(ctx context.Context, source, ref, reason string) (*steward.Offboarding, error)
+	// SCIM provisioning: list, create and update owners as a source.
+	Owners(ctx context.Context) ([]*steward.Owner, error)
+	ProvisionOwner(ctx context.Context, source string, o *steward.Owner) (*steward.Owner, error)
+	UpdateOwnerByRef(ctx context.Context, source, ref string, p steward.OwnerPatch) (*steward.Owner, error)
 }
 
 // postureRoutes lists the posture capability's routes.

@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +82,10 @@ type Server struct {
 	reqLimit    *limiter
 	failLimit   *limiter
 	quietRoutes map[string]bool
+	// known matches the paths of Routes() whatever the method; allowed
+	// holds each path pattern's methods, for 405 answers.
+	known   *http.ServeMux
+	allowed map[string][]string
 }
 
 // NewServer returns the API handler.
@@ -114,14 +120,42 @@ func NewServer(d Deps) *Server {
 		s.registerUsageMetrics()
 	}
 	s.routes()
+	s.indexMethods(Routes())
 	for _, m := range d.Mount {
 		m(s.mux, s)
 	}
 	return s
 }
 
-// ServeHTTP serves a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves a request. A known route path asked with a method it
+// does not serve answers 405 with Allow rather than falling through to
+// the catch-all 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.known.Handler(r); pattern != "" {
+		if methods := s.allowed[pattern]; !slices.Contains(methods, r.Method) {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			statusProblem(w, r, http.StatusMethodNotAllowed, r.Method+" is not supported on "+r.URL.Path+"; use "+strings.Join(methods, ", "))
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// indexMethods records the methods of every route path (GET implies HEAD).
+func (s *Server) indexMethods(routes []Route) {
+	s.known, s.allowed = http.NewServeMux(), map[string][]string{}
+	for _, rt := range routes {
+		if _, ok := s.allowed[rt.Path]; !ok {
+			s.known.Handle(rt.Path, http.NotFoundHandler())
+		}
+		m := append(s.allowed[rt.Path], rt.Method)
+		if rt.Method == http.MethodGet {
+			m = append(m, http.MethodHead)
+		}
+		slices.Sort(m)
+		s.allowed[rt.Path] = slices.Compact(m)
+	}
+}
 
 // Handle registers an instrumented route; pattern is "METHOD /path".
 func (s *Server) Handle(pattern string, h http.Handler) {
@@ -140,6 +174,9 @@ type Metrics struct {
 	latency      *prometheus.HistogramVec
 	store        *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	decisions    *prometheus.CounterVec
+	decisionTime *prometheus.HistogramVec
+	tokens       *prometheus.CounterVec
 }
 
 // NewMetrics registers the server's metrics, the Go runtime's and the
@@ -156,10 +193,15 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_store_operation_duration_seconds", Help: "Store operation latency.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"op", "result"}),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "steward_auth_failures_total", Help: "Failed API authentications."}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_authz_decisions_total",
+			Help: "AuthZEN decisions by decision (allow, deny) and the policy set that determined them (none when no policy did)."}, []string{"decision", "policy_set"}),
+		decisionTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_authz_decision_duration_seconds", Help: "AuthZEN evaluation latency by decision (a batch observes each item with the batch's time).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}}, []string{"decision"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_oauth_tokens_issued_total", Help: "Access tokens issued by the token endpoint, by grant type."}, []string{"grant_type"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_build_info", Help: "Build information."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
-	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, build)
+	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, m.decisions, m.decisionTime, m.tokens, build)
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -192,7 +234,7 @@ type inventoryCollector struct {
 }
 
 var (
-	descIdentities = prometheus.NewDesc("steward_identities", "Identities by status, kind and sensitivity.", []string{"status"}, nil)
+	descIdentities = prometheus.NewDesc("steward_identities", "Identities by status (by kind and by sensitivity tier: steward_identities_by_kind, steward_identities_by_sensitivity).", []string{"status"}, nil)
 	descByKind     = prometheus.NewDesc("steward_identities_by_kind", "Identities by kind.", []string{"kind"}, nil)
 	descByTier     = prometheus.NewDesc("steward_identities_by_sensitivity", "Identities by sensitivity tier.", []string{"sensitivity"}, nil)
 	descUnowned    = prometheus.NewDesc("steward_identities_unowned", "Identities without an owner.", nil, nil)

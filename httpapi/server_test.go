@@ -572,10 +572,20 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 	e.do("GET", "/api/v1/identities", e.tokens["admin"], "", nil)
+	e.do("GET", "/api/v1/no-such-thing-1", e.tokens["admin"], "", nil)
+	e.do("GET", "/api/v1/no-such-thing-2", e.tokens["admin"], "", nil)
 	r := e.do("GET", "/metrics", "", "", nil)
-	for _, m := range []string{"steward_http_requests_total", "steward_http_request_duration_seconds", "steward_identities", "steward_build_info", `route="GET /api/v1/identities"`} {
+	for _, m := range []string{"steward_http_requests_total", "steward_http_request_duration_seconds", "steward_identities", "steward_build_info",
+		`route="/api/v1/identities"`, `route="unmatched"`} {
 		if !strings.Contains(string(r.body), m) {
 			t.Errorf("metrics lack %s", m)
+		}
+	}
+	// The method is its own label, not repeated in the route; unmatched
+	// paths share one value rather than one series each.
+	for _, m := range []string{`route="GET /api/v1/identities"`, "no-such-thing"} {
+		if strings.Contains(string(r.body), m) {
+			t.Errorf("metrics hold %s", m)
 		}
 	}
 }

@@ -11,16 +11,18 @@
 //
 // # Verifying a webhook
 //
-// Every webhook request carries
+// Webhooks follow the Standard Webhooks specification (see
+// internal/stdwebhook): every request carries
 //
-//	X-Steward-Delivery:  a delivery id, the same on every retry
-//	X-Steward-Timestamp: the Unix time of the attempt, in seconds
-//	X-Steward-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+//	webhook-id:        a delivery id, the same on every retry
+//	webhook-timestamp: the Unix time of the attempt, in seconds
+//	webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>
 //
-// A receiver recomputes the HMAC over the timestamp, a dot and the raw body
-// with the shared secret, compares it in constant time, and refuses a
-// timestamp more than five minutes away from its clock (replays). Verify
-// does exactly that.
+// so any Standard Webhooks verifier (npm standardwebhooks, …) accepts them
+// with the sink's secret in whsec_ form. A receiver refuses a timestamp
+// more than five minutes away from its clock (replays). Verify does
+// exactly that. With envelope: cloudevents the body is a CloudEvents 1.0
+// structured-mode event whose data is the notification.
 package notify
 
 import (

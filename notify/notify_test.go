@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/stdwebhook/webhooktest"
 	"github.com/steward-nhi/steward/notify"
 )
 
@@ -134,7 +136,13 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 	if len(dl.ds) != 1 || dl.ds[0].Sink != "down" || dl.ds[0].Attempts != 3 || dl.ds[0].Notification.Title != sample().Title {
 		t.Fatalf("dead letters: %+v", dl.ds)
 	}
-	if st := d.Stats(); st.Sent != 1 || st.DeadLetters != 1 || st.Failed != 5 {
+	// The sink signals before the dispatcher counts the send: wait for
+	// the count rather than race it.
+	st := d.Stats()
+	for deadline := time.Now().Add(10 * time.Second); st.Sent != 1 && time.Now().Before(deadline); st = d.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if st.Sent != 1 || st.DeadLetters != 1 || st.Failed != 5 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -153,19 +161,14 @@ func TestNotifyNeverBlocks(t *testing.T) {
 
 func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	secret := []byte("s3cret")
-	var body []byte
-	var hdr http.Header
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ = io.ReadAll(r.Body)
-		hdr = r.Header.Clone()
-	}))
-	defer srv.Close()
+	srv := webhooktest.New(t)
 	w := &notify.Webhook{SinkName: "hook", URL: srv.URL, Secret: secret, Now: func() time.Time { return at }}
 	if err := w.Send(context.Background(), sample()); err != nil {
 		t.Fatal(err)
 	}
-	ts, sig := hdr.Get(notify.HeaderTimestamp), hdr.Get(notify.HeaderSignature)
-	if ts != strconv.FormatInt(at.Unix(), 10) || !strings.HasPrefix(sig, "v1=") || hdr.Get(notify.HeaderDelivery) == "" {
+	body, hdr := srv.Last()
+	ts, sig := hdr.Get("webhook-timestamp"), hdr.Get("webhook-signature")
+	if ts != strconv.FormatInt(at.Unix(), 10) || !strings.HasPrefix(sig, "v1,") || hdr.Get("webhook-id") == "" {
 		t.Fatalf("headers %v", hdr)
 	}
 	tests := []struct {
@@ -182,7 +185,7 @@ func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := notify.Verify(tc.secret, ts, sig, tc.body, tc.now, 0)
+			err := notify.Verify(tc.secret, hdr, tc.body, tc.now, 0)
 			if (err == nil) != tc.ok {
 				t.Fatalf("verify = %v, want ok=%v", err, tc.ok)
 			}
@@ -192,6 +195,34 @@ func TestWebhookIsSignedAndVerifies(t *testing.T) {
 	defer fail.Close()
 	if err := (&notify.Webhook{SinkName: "x", URL: fail.URL, Secret: secret}).Send(context.Background(), sample()); err == nil {
 		t.Fatal("a 503 was taken as delivered")
+	}
+}
+
+func TestWebhookCloudEventsEnvelope(t *testing.T) {
+	secret := []byte("s3cret-0123456789abcdef")
+	srv := webhooktest.New(t)
+	w := &notify.Webhook{SinkName: "hook", URL: srv.URL, Secret: secret, Envelope: notify.EnvelopeCloudEvents, Now: func() time.Time { return at }}
+	n := sample()
+	if err := w.Send(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	body, hdr := srv.Last()
+	if ct := hdr.Get("Content-Type"); ct != "application/cloudevents+json" {
+		t.Fatalf("content type %s", ct)
+	}
+	if err := notify.Verify(secret, hdr, body, at, 0); err != nil {
+		t.Fatalf("the envelope is not what was signed: %v", err)
+	}
+	var ev struct {
+		SpecVersion, ID, Source, Type, Time, DataContentType string
+		Data                                                 steward.Notification
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.SpecVersion != "1.0" || ev.ID != hdr.Get("webhook-id") || ev.Source == "" || ev.Type != "dev.steward.notification."+n.Kind ||
+		ev.Time == "" || ev.Data.Title != n.Title {
+		t.Fatalf("event %s", body)
 	}
 }
 

@@ -3,11 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,57 +13,64 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/ids"
+	"github.com/steward-nhi/steward/internal/stdwebhook"
 )
-
-// Webhook headers.
-const (
-	HeaderDelivery  = "X-Steward-Delivery"
-	HeaderTimestamp = "X-Steward-Timestamp"
-	HeaderSignature = "X-Steward-Signature"
-)
-
-// Sign returns the signature header value of body sent at ts.
-func Sign(secret []byte, ts time.Time, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(strconv.FormatInt(ts.Unix(), 10)))
-	m.Write([]byte("."))
-	m.Write(body)
-	return "v1=" + hex.EncodeToString(m.Sum(nil))
-}
 
 // ErrBadSignature is returned by Verify for a wrong or stale signature.
-var ErrBadSignature = errors.New("webhook signature does not verify")
+var ErrBadSignature = stdwebhook.ErrBadSignature
 
-// Verify checks a webhook's timestamp and signature headers against body,
-// refusing timestamps more than tolerance (default 5 minutes) from now.
-func Verify(secret []byte, timestamp, signature string, body []byte, now time.Time, tolerance time.Duration) error {
-	if tolerance <= 0 {
-		tolerance = 5 * time.Minute
-	}
-	sec, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%w: bad timestamp", ErrBadSignature)
-	}
-	ts := time.Unix(sec, 0)
-	if d := now.Sub(ts); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: timestamp outside the tolerance", ErrBadSignature)
-	}
-	want := Sign(secret, ts, body)
-	if !hmac.Equal([]byte(want), []byte(strings.TrimSpace(signature))) {
-		return ErrBadSignature
-	}
-	return nil
+// Verify checks a received webhook's Standard Webhooks headers against
+// body, refusing timestamps more than tolerance (default 5 minutes) from
+// now.
+func Verify(secret []byte, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	return stdwebhook.Verify(secret, h, body, now, tolerance)
 }
+
+// Envelopes a webhook body can take.
+const (
+	// EnvelopeNone posts the notification itself.
+	EnvelopeNone = ""
+	// EnvelopeCloudEvents posts a CloudEvents 1.0 structured-mode event
+	// (application/cloudevents+json) whose data is the notification.
+	EnvelopeCloudEvents = "cloudevents"
+)
 
 // Webhook posts each notification as JSON, signed (see the package
 // documentation). Any 2xx acknowledges it.
 type Webhook struct {
 	SinkName string
 	URL      string
-	Secret   []byte
-	Client   *http.Client
+	// Secret is the HMAC key (stdwebhook.ParseSecret of the configured
+	// secret).
+	Secret []byte
+	Client *http.Client
+	// Envelope is EnvelopeNone or EnvelopeCloudEvents.
+	Envelope string
 	// Now is the clock of the timestamps (tests).
 	Now func() time.Time
+}
+
+// CloudEvent is a CloudEvents 1.0 event in structured JSON mode.
+type CloudEvent struct {
+	SpecVersion     string `json:"specversion"`
+	ID              string `json:"id"`
+	Source          string `json:"source"`
+	Type            string `json:"type"`
+	Subject         string `json:"subject,omitempty"`
+	Time            string `json:"time"`
+	DataContentType string `json:"datacontenttype"`
+	Data            any    `json:"data"`
+}
+
+// NotificationEvent wraps a notification as a CloudEvent of type
+// dev.steward.notification.<kind>.
+func NotificationEvent(id string, n steward.Notification) CloudEvent {
+	kind := n.Kind
+	if kind == "" {
+		kind = "notification"
+	}
+	return CloudEvent{SpecVersion: "1.0", ID: id, Source: "steward", Type: "dev.steward.notification." + kind,
+		Subject: n.IdentityID, Time: n.Time.UTC().Format(time.RFC3339Nano), DataContentType: "application/json", Data: n}
 }
 
 // Name is the sink's name.
@@ -75,7 +78,16 @@ func (w *Webhook) Name() string { return w.SinkName }
 
 // Send posts n.
 func (w *Webhook) Send(ctx context.Context, n steward.Notification) error {
-	body, err := json.Marshal(n)
+	id := deliveryID(n)
+	var body []byte
+	var err error
+	contentType := "application/json"
+	if w.Envelope == EnvelopeCloudEvents {
+		body, err = json.Marshal(NotificationEvent(id, n))
+		contentType = "application/cloudevents+json"
+	} else {
+		body, err = json.Marshal(n)
+	}
 	if err != nil {
 		return err
 	}
@@ -88,11 +100,9 @@ func (w *Webhook) Send(ctx context.Context, n steward.Notification) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "steward-notify")
-	req.Header.Set(HeaderDelivery, deliveryID(n))
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderSignature, Sign(w.Secret, ts, body))
+	stdwebhook.SetHeaders(req.Header, w.Secret, id, ts, body)
 	return post(w.client(), req)
 }
 

@@ -345,3 +345,44 @@ func (e *Engine) Reassign(ctx context.Context, fromOwnerID string, r steward.Rea
 	_, err = e.Evaluate(ctx, res.Moved)
 	return res, err
 }
+
+// Owners lists every owner, for SCIM, which filters and pages them in
+// memory (people are thousands, not millions).
+func (e *Engine) Owners(ctx context.Context) ([]*steward.Owner, error) {
+	return allPages(func(cursor string) (*steward.Page[*steward.Owner], error) {
+		return e.o.Store.ListOwners(ctx, steward.OwnerFilter{Limit: steward.MaxLimit, Cursor: cursor})
+	})
+}
+
+// allPages reads every page of a keyset listing.
+func allPages[T any](page func(cursor string) (*steward.Page[T], error)) ([]T, error) {
+	var out []T
+	cursor := ""
+	for {
+		p, err := page(cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if p.NextCursor == "" {
+			return out, nil
+		}
+		cursor = p.NextCursor
+	}
+}
+
+// ProvisionOwner creates an owner on behalf of a provisioning source
+// (scim), recorded with that source as the actor.
+func (e *Engine) ProvisionOwner(ctx context.Context, source string, o *steward.Owner) (*steward.Owner, error) {
+	return e.o.Inventory.CreateOwner(steward.WithPrincipal(ctx, steward.SystemPrincipal(source)), o)
+}
+
+// UpdateOwnerByRef applies a patch to the owner matched by email,
+// external reference or id on behalf of a provisioning source.
+func (e *Engine) UpdateOwnerByRef(ctx context.Context, source, ref string, p steward.OwnerPatch) (*steward.Owner, error) {
+	o, err := e.o.Store.FindOwnerByRef(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return e.o.Inventory.UpdateOwner(steward.WithPrincipal(ctx, steward.SystemPrincipal(source)), o.ID, p)
+}

@@ -135,19 +135,9 @@ func (e *Engine) enforceCredentialDormancy(ctx context.Context) ([]string, []str
 
 // unresolved returns every unresolved finding of one check.
 func (e *Engine) unresolved(ctx context.Context, check string) ([]*steward.Finding, error) {
-	f := steward.FindingFilter{Check: check, Unresolved: true, Limit: steward.MaxLimit}
-	var out []*steward.Finding
-	for {
-		p, err := e.o.Store.ListFindings(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Items...)
-		if p.NextCursor == "" {
-			return out, nil
-		}
-		f.Cursor = p.NextCursor
-	}
+	return allPages(func(cursor string) (*steward.Page[*steward.Finding], error) {
+		return e.o.Store.ListFindings(ctx, steward.FindingFilter{Check: check, Unresolved: true, Limit: steward.MaxLimit, Cursor: cursor})
+	})
 }
 
 func (e *Engine) lastSuspension(ctx context.Context, id string) (*steward.Event, error) {

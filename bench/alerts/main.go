@@ -370,7 +370,7 @@ type hook struct {
 func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	now := time.Now()
-	if err := notify.Verify(h.secret, r.Header.Get(notify.HeaderTimestamp), r.Header.Get(notify.HeaderSignature), body, now, 0); err != nil {
+	if err := notify.Verify(h.secret, r.Header, body, now, 0); err != nil {
 		h.mu.Lock()
 		h.bad++
 		h.mu.Unlock()

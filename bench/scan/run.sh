@@ -27,8 +27,8 @@ if [ ! -x "$BIN/gitleaks" ]; then
 fi
 # The steward CLI when it builds; else the library driver with the same engine.
 if go build -o "$BIN/steward" ./cmd/steward 2>/dev/null; then
-  STW_DIR=("$BIN/steward" scan --no-progress --exit-code 0 -f json -o)
-  STW_GIT=("$BIN/steward" scan --git --no-progress --exit-code 0 -f json -o)
+  STW_DIR=("$BIN/steward" scan --no-progress --exit-code 0 -o json --output-file)
+  STW_GIT=("$BIN/steward" scan --git --no-progress --exit-code 0 -o json --output-file)
   STW_KIND="steward scan"
 else
   go build -o "$BIN/stwscan" ./bench/scan/stwscan

@@ -60,7 +60,7 @@ func TestRevokedCredentialUseIsAlerted(t *testing.T) {
 				body, _ := io.ReadAll(r.Body)
 				hooks.mu.Lock()
 				defer hooks.mu.Unlock()
-				if err := notify.Verify([]byte(secret), r.Header.Get(notify.HeaderTimestamp), r.Header.Get(notify.HeaderSignature), body, time.Now(), 0); err != nil {
+				if err := notify.Verify([]byte(secret), r.Header, body, time.Now(), 0); err != nil {
 					hooks.bad++
 					w.WriteHeader(http.StatusUnauthorized)
 					return

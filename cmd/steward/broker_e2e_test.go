@@ -111,6 +111,9 @@ func TestBrokerEndToEnd(t *testing.T) {
 			if st != 200 || !strings.Contains(string(body), `"active":true`) {
 				t.Fatalf("introspect: %d %s", st, body)
 			}
+			if _, metrics := httpDo(t, "GET", s.url+"/metrics", key, "", ""); !strings.Contains(string(metrics), `steward_oauth_tokens_issued_total{grant_type="client_credentials"} 1`) {
+				t.Fatalf("token issuance is not counted")
+			}
 			var rot broker.Rotated
 			decode(t, mustOut(t)(s.credCLI(t, "credential", "rotate", cl.ID, "--overlap", "1h", "-o", "json")), &rot)
 			list := mustOut(t)(s.credCLI(t, "credential", "list", id.ID))

@@ -29,7 +29,7 @@ func newScanCmd(g *globals, stdin io.Reader, stdout, stderr io.Writer) *cobra.Co
 		push                                    bool
 		repository                              string
 		gitMode, staged, showSecret, noProgress bool
-		format, output, config, baseline        string
+		format, outputFile, config, baseline    string
 		exitCode                                int
 		maxSize                                 int64
 	)
@@ -46,7 +46,7 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := scanRun{
 				args: args, gitMode: gitMode, staged: staged, showSecret: showSecret,
-				format: format, output: output, config: config, baseline: baseline,
+				format: format, output: outputFile, config: config, baseline: baseline,
 				exitCode: exitCode, maxSize: maxSize,
 				progress: !noProgress && isTerminal(stderr),
 			}
@@ -66,8 +66,12 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 	f := cmd.Flags()
 	f.BoolVar(&gitMode, "git", false, "scan the full git history of the repository at PATH (every blob once)")
 	f.BoolVar(&staged, "staged", false, "scan the files staged in the git index (for a pre-commit hook)")
-	f.StringVarP(&format, "format", "f", "table", "output format: "+strings.Join(report.Formats, "|"))
-	f.StringVarP(&output, "output", "o", "", "write the report to FILE instead of standard output")
+	// -o/--output is the format here as in every other command; --format
+	// (-f) stays as a hidden alias for scripts written before.
+	f.StringVarP(&format, "format", "f", "table", "output format (alias of --output)")
+	f.StringVarP(&format, "output", "o", "table", "output format: "+strings.Join(report.Formats, "|"))
+	_ = f.MarkHidden("format")
+	f.StringVar(&outputFile, "output-file", "", "write the report to FILE instead of standard output")
 	f.StringVar(&config, "config", "", "rules FILE that adds, overrides or disables rules")
 	f.StringVar(&baseline, "baseline", "", "previous JSON report: report only findings not in it")
 	f.BoolVar(&showSecret, "show-secret", false, "include the secrets themselves in the report")
@@ -95,7 +99,11 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		ctx = context.Background()
 	}
 	if !validFormat(o.format) {
-		return fmt.Errorf("unknown format %q (want %s)", o.format, strings.Join(report.Formats, "|"))
+		if strings.ContainsAny(o.format, "./\\") {
+			return fmt.Errorf("unknown output format %q (want %s): -o is the format; to write the report to a file use --output-file %s",
+				o.format, strings.Join(report.Formats, "|"), o.format)
+		}
+		return fmt.Errorf("unknown output format %q (want %s)", o.format, strings.Join(report.Formats, "|"))
 	}
 	if o.gitMode && o.staged {
 		return errors.New("--git and --staged are exclusive")
@@ -171,7 +179,13 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	if err := o.write(stdout, findings, sum); err != nil {
+	meta := report.Meta{Version: version}
+	if o.gitMode || o.staged {
+		meta.SourceRoot = root
+	} else if files := o.filePaths(); len(files) == 1 {
+		meta.SourceRoot, meta.Prefix = sourceRoot(ctx, files[0])
+	}
+	if err := o.write(stdout, findings, sum, meta); err != nil {
 		return err
 	}
 	if o.format != "table" {
@@ -191,9 +205,59 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	return nil
 }
 
-func (o scanRun) write(stdout io.Writer, fs []scan.Finding, sum scan.Summary) error {
+// filePaths lists the scanned paths other than standard input.
+func (o scanRun) filePaths() []string {
+	var files []string
+	for _, p := range o.args {
+		if p != "-" {
+			files = append(files, p)
+		}
+	}
+	if len(o.args) == 0 {
+		files = []string{"."}
+	}
+	return files
+}
+
+// sourceRoot finds the directory SARIF locations are relative to for a
+// scanned path: the root of the git repository holding it, else the
+// working directory when the path lies under it, else the scanned
+// directory itself. prefix is the scanned directory relative to that root
+// (findings name files relative to the scanned directory; a scanned file
+// keeps its base name, so its directory is the prefix).
+func sourceRoot(ctx context.Context, p string) (root, prefix string) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", ""
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	dir := abs
+	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(abs)
+	}
+	root = dir
+	if top, err := gitTopLevel(ctx, dir); err == nil {
+		root = top
+	} else if wd, err := os.Getwd(); err == nil {
+		if real, err := filepath.EvalSymlinks(wd); err == nil {
+			wd = real
+		}
+		if rel, err := filepath.Rel(wd, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			root = wd
+		}
+	}
+	rel, err := filepath.Rel(root, dir)
+	if err != nil {
+		return dir, ""
+	}
+	return root, filepath.ToSlash(rel)
+}
+
+func (o scanRun) write(stdout io.Writer, fs []scan.Finding, sum scan.Summary, meta report.Meta) error {
 	var buf bytes.Buffer
-	if err := report.Write(&buf, o.format, fs, sum, report.Meta{Version: "dev"}); err != nil {
+	if err := report.Write(&buf, o.format, fs, sum, meta); err != nil {
 		return err
 	}
 	if o.output == "" || o.output == "-" {

@@ -325,7 +325,7 @@ func TestCLIErrorsAreOneLine(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "cannot reach") {
 		t.Fatalf("err = %q", err)
 	}
-	if code := exitCode(err, &errb); code != 1 {
+	if code := exitCode(err, &errb); code != exitConnect {
 		t.Fatalf("exit code %d", code)
 	}
 }

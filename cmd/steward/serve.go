@@ -26,7 +26,7 @@ import (
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+var version = "0.0.0-dev"
 
 func newServeCmd(g *globals) *cobra.Command {
 	var configPath string

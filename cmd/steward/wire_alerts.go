@@ -12,6 +12,7 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
 	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/internal/stdwebhook"
 	"github.com/steward-nhi/steward/notify"
 	"github.com/steward-nhi/steward/sqlstore"
 )
@@ -72,6 +73,9 @@ type alertSinkConfig struct {
 	URLEnv     string `yaml:"url_env"`
 	SecretEnv  string `yaml:"secret_env"`
 	SecretFile string `yaml:"secret_file"`
+	// Envelope (webhook): "" posts the notification, "cloudevents" a
+	// CloudEvents 1.0 structured-mode event.
+	Envelope string `yaml:"envelope"`
 	// email, syslog
 	Address string `yaml:"address"`
 	// email
@@ -106,7 +110,10 @@ func newAlertSink(c alertSinkConfig, getenv func(string) string) (notify.Sink, e
 		if len(secret) < 16 {
 			return nil, fmt.Errorf("a webhook sink needs a signing secret of at least 16 bytes: secret_env or secret_file")
 		}
-		return &notify.Webhook{SinkName: c.Name, URL: url, Secret: secret, Client: client}, nil
+		if c.Envelope != notify.EnvelopeNone && c.Envelope != notify.EnvelopeCloudEvents {
+			return nil, fmt.Errorf("envelope %q is not cloudevents (or empty)", c.Envelope)
+		}
+		return &notify.Webhook{SinkName: c.Name, URL: url, Secret: secret, Client: client, Envelope: c.Envelope}, nil
 	case "slack":
 		if checkHTTPURL(url) != nil {
 			return nil, fmt.Errorf("a slack sink needs its incoming-webhook URL (url_env names the variable holding it)")
@@ -187,16 +194,23 @@ func sinkRules(rules []steward.AlertRule) []steward.AlertRule {
 
 // signingSecret reads a sink's signing secret from the environment
 // variable or the file its configuration names.
+// signingSecret reads a webhook signing secret and returns its HMAC key:
+// a Standard Webhooks "whsec_<base64>" secret is decoded, any other is
+// used as it is (its whsec_ form for a receiver is "whsec_" + base64 of
+// it).
 func signingSecret(env, file string, getenv func(string) string) ([]byte, error) {
+	var raw string
 	switch {
 	case env != "":
-		return []byte(getenv(env)), nil
+		raw = getenv(env)
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("secret_file: %w", err)
 		}
-		return bytes.TrimSpace(b), nil
+		raw = string(bytes.TrimSpace(b))
+	default:
+		return nil, nil
 	}
-	return nil, nil
+	return stdwebhook.ParseSecret(raw)
 }

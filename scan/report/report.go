@@ -20,6 +20,13 @@ var Formats = []string{"table", "json", "sarif", "csv"}
 // Meta describes the producing tool, for SARIF.
 type Meta struct {
 	Version string
+	// SourceRoot is the absolute repository root (or working directory)
+	// that SARIF locations are relative to, written as %SRCROOT%.
+	SourceRoot string
+	// Prefix is the scanned directory relative to SourceRoot: SARIF
+	// locations join it to each finding's path so code scanning files
+	// alerts against the right files.
+	Prefix string
 }
 
 // Write renders findings in format to w.

@@ -61,7 +61,7 @@ func TestGoldenReports(t *testing.T) {
 	for _, format := range report.Formats {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := report.Write(&buf, format, fs, sum, report.Meta{Version: "test"}); err != nil {
+			if err := report.Write(&buf, format, fs, sum, report.Meta{Version: "1.2.3", SourceRoot: "/src/repo"}); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "report."+format, buf.Bytes())
@@ -208,4 +208,113 @@ func checkSARIF(doc map[string]any) []string {
 		}
 	}
 	return errs
+}
+
+// TestSARIFForCodeScanning checks what GitHub code scanning reads beyond the
+// schema: rule help and full descriptions (GH2012), a numeric
+// security-severity, a numeric tool version, and locations relative to the
+// repository root through the %SRCROOT% base.
+func TestSARIFForCodeScanning(t *testing.T) {
+	fs, sum := sample()
+	tests := []struct {
+		name        string
+		meta        report.Meta
+		wantVersion string
+		wantURIs    []string
+		wantBase    string
+	}{
+		{"a released version is kept", report.Meta{Version: "1.4.2"}, "1.4.2", []string{".github/workflows/ci.yml", "config/app.env"}, ""},
+		{"a v-prefixed version loses its v", report.Meta{Version: "v1.4.2"}, "1.4.2", []string{".github/workflows/ci.yml", "config/app.env"}, ""},
+		{"a non-numeric version becomes a pre-release of 0.0.0", report.Meta{Version: "dev"}, "0.0.0-dev", []string{".github/workflows/ci.yml", "config/app.env"}, ""},
+		{"a scanned subdirectory prefixes the paths", report.Meta{Version: "1.0.0", Prefix: "app", SourceRoot: "/work/repo"}, "1.0.0", []string{"app/.github/workflows/ci.yml", "app/config/app.env"}, "file:///work/repo/"},
+		{"a root with a trailing slash and a dot prefix", report.Meta{Version: "1.0.0", Prefix: ".", SourceRoot: "/work/repo/"}, "1.0.0", []string{".github/workflows/ci.yml", "config/app.env"}, "file:///work/repo/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Write(&buf, "sarif", fs, sum, tt.meta); err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Runs []struct {
+					Tool struct {
+						Driver struct {
+							Version string
+							Rules   []struct {
+								ID, Name         string
+								FullDescription  struct{ Text string }
+								Help             struct{ Text, Markdown string }
+								HelpURI          string `json:"helpUri"`
+								Properties       map[string]any
+								ShortDescription struct{ Text string }
+							}
+						}
+					}
+					OriginalURIBaseIDs map[string]struct{ URI string } `json:"originalUriBaseIds"`
+					Results            []struct {
+						Locations []struct {
+							PhysicalLocation struct {
+								ArtifactLocation struct {
+									URI       string `json:"uri"`
+									URIBaseID string `json:"uriBaseId"`
+								}
+							}
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			run := doc.Runs[0]
+			if run.Tool.Driver.Version != tt.wantVersion {
+				t.Errorf("version = %q, want %q", run.Tool.Driver.Version, tt.wantVersion)
+			}
+			for _, r := range run.Tool.Driver.Rules {
+				if r.Name == r.ID {
+					t.Errorf("rule %s: name repeats the id", r.ID)
+				}
+				if r.FullDescription.Text == "" || r.Help.Text == "" || r.Help.Markdown == "" {
+					t.Errorf("rule %s: fullDescription or help missing: %+v", r.ID, r)
+				}
+				sev, _ := r.Properties["security-severity"].(string)
+				var score float64
+				if _, err := fmt.Sscanf(sev, "%g", &score); err != nil || score <= 0 || score > 10 {
+					t.Errorf("rule %s: security-severity %q is not a score in (0, 10]", r.ID, sev)
+				}
+			}
+			var uris []string
+			for _, res := range run.Results {
+				al := res.Locations[0].PhysicalLocation.ArtifactLocation
+				uris = append(uris, al.URI)
+				if al.URIBaseID != "%SRCROOT%" {
+					t.Errorf("uri %s: uriBaseId = %q, want %%SRCROOT%%", al.URI, al.URIBaseID)
+				}
+			}
+			if fmt.Sprint(uris) != fmt.Sprint(tt.wantURIs) {
+				t.Errorf("uris = %v, want %v", uris, tt.wantURIs)
+			}
+			if got := run.OriginalURIBaseIDs["%SRCROOT%"].URI; got != tt.wantBase {
+				t.Errorf("%%SRCROOT%% = %q, want %q", got, tt.wantBase)
+			}
+		})
+	}
+}
+
+func TestSecuritySeverityFollowsGitHubBands(t *testing.T) {
+	for _, tt := range []struct {
+		severity string
+		lo, hi   float64
+	}{
+		{"critical", 9.0, 10}, {"high", 7.0, 8.9}, {"medium", 4.0, 6.9}, {"low", 0.1, 3.9}, {"", 0.1, 3.9},
+	} {
+		t.Run(tt.severity, func(t *testing.T) {
+			got := report.SecuritySeverity(tt.severity)
+			var v float64
+			fmt.Sscanf(got, "%g", &v)
+			if v < tt.lo || v > tt.hi {
+				t.Fatalf("SecuritySeverity(%q) = %s, want in [%g, %g]", tt.severity, got, tt.lo, tt.hi)
+			}
+		})
+	}
 }
