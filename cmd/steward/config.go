@@ -84,11 +84,12 @@ func loadConfig(path string, getenv func(string) string, flags *pflag.FlagSet) (
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("config file %s: %s", path, yamlMessage(err))
+			return c, configFileError(path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 	default:
-		return c, fmt.Errorf("config file: %w", err)
+		return c, &problem{fmt.Sprintf("config file %s cannot be read (%v)", path, errors.Unwrap(err)),
+			"fix the path given with --config / STEWARD_CONFIG, or make the file readable by this user", err}
 	}
 	for _, k := range configKeys {
 		v := getenv(k.env)

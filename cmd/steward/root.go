@@ -47,6 +47,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json, yaml or csv")
 	root.AddCommand(
 		newServeCmd(g),
+		newDoctorCmd(g),
 		newIdentityCmd(g),
 		newOwnerCmd(g),
 		newTokenCmd(g),
