@@ -51,7 +51,7 @@ type policyOverlay struct {
 }
 
 func defaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", DataDir: "./steward-data", LogLevel: "info", LogFormat: "json", RateLimit: 1000,
+	return Config{Addr: "127.0.0.1:8080", DataDir: "./steward-data", LogLevel: "info", LogFormat: logAuto, RateLimit: 1000,
 		ShutdownTimeout: steward.Duration(30 * time.Second), DefaultSensitivity: "medium"}
 }
 
@@ -169,8 +169,8 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("config log_level: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		return fmt.Errorf("config log_format: %q is not json or text", c.LogFormat)
+	if c.LogFormat != logAuto && c.LogFormat != logJSON && c.LogFormat != logText {
+		return fmt.Errorf("config log_format: %q is not auto, json or text", c.LogFormat)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config tls_cert/tls_key: give both or neither")

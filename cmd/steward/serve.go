@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,28 +68,15 @@ func addServerFlags(cmd *cobra.Command, configPath *string) {
 	f.String("tls-cert", "", "TLS certificate file (env STEWARD_TLS_CERT)")
 	f.String("tls-key", "", "TLS private key file (env STEWARD_TLS_KEY)")
 	f.String("log-level", d.LogLevel, "debug, info, warn or error (env STEWARD_LOG_LEVEL)")
-	f.String("log-format", d.LogFormat, "json or text (env STEWARD_LOG_FORMAT)")
+	f.String("log-format", d.LogFormat, "auto (text on a terminal, else JSON), json or text (env STEWARD_LOG_FORMAT; NO_COLOR turns colour off)")
 	f.Float64("rate-limit", d.RateLimit, "requests per second allowed per token, 0 for no limit (env STEWARD_RATE_LIMIT)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long to wait for requests in flight on shutdown")
 	f.String("default-sensitivity", d.DefaultSensitivity, "tier of imported identities whose export does not say")
 	f.Bool("demo", false, "seed a realistic synthetic organisation into an empty inventory")
 }
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler
-	if cfg.LogFormat == "text" {
-		h = slog.NewTextHandler(w, opts)
-	} else {
-		h = slog.NewJSONHandler(w, opts)
-	}
-	return slog.New(httpapi.LogHandler{Handler: h})
-}
-
 func serve(ctx context.Context, cfg Config, g *globals) error {
-	log := newLogger(cfg, g.stderr)
+	log := newLogger(cfg, g.stderr, isTerminal(g.stderr), g.getenv)
 	slog.SetDefault(log)
 	tracer, shutdownTracing, err := setupTracing(ctx, g.getenv)
 	if err != nil {
