@@ -141,7 +141,7 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 				return
 			}
 			attrs := []any{"method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status,
-				"duration_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes, "remote", clientIP(r), "actor", actorOf(ctx)}
+				"duration_ms", float64(d.Microseconds()) / 1000, "bytes", rec.bytes, "remote", clientIP(r), "actor", actorOf(ctx)}
 			if id := identityOf(ctx); id != "" {
 				attrs = append(attrs, "identity_id", id)
 			}
