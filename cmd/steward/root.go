@@ -48,6 +48,8 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 	root.AddCommand(
 		newServeCmd(g),
 		newDoctorCmd(g),
+		newVersionCmd(g),
+		newHealthcheckCmd(g),
 		newIdentityCmd(g),
 		newOwnerCmd(g),
 		newTokenCmd(g),
