@@ -50,6 +50,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newDoctorCmd(g),
 		newVersionCmd(g),
 		newHealthcheckCmd(g),
+		newDocsCmd(g),
 		newIdentityCmd(g),
 		newOwnerCmd(g),
 		newTokenCmd(g),
