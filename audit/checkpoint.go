@@ -193,3 +193,21 @@ func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
 	}
 	return ed25519.PublicKey(raw), nil
 }
+
+// OpenStoredKeys unseals every stored checkpoint-signing key with box and
+// returns how many it opened: it tells whether box holds the master key
+// they were sealed with (steward doctor).
+func OpenStoredKeys(ctx context.Context, st interface {
+	ListAuditKeys(ctx context.Context) ([]*steward.AuditKey, error)
+}, box *secretbox.Box) (int, error) {
+	keys, err := st.ListAuditKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, k := range keys {
+		if _, err := box.Open(k.SealedPrivate, keyAAD(k.ID)); err != nil {
+			return i, fmt.Errorf("audit signing key %s: %w", k.ID, err)
+		}
+	}
+	return len(keys), nil
+}

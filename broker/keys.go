@@ -17,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/secretbox"
 )
 
 // keySet holds the signing keys in memory: the newest active one signs,
@@ -230,4 +231,23 @@ func (b *Broker) JWKS() jose.JSONWebKeySet {
 		set.Keys = append(set.Keys, jose.JSONWebKey{Key: lk.public, KeyID: m.KID, Algorithm: m.Algorithm, Use: "sig"})
 	}
 	return set
+}
+
+// OpenStoredKeys unseals every stored token-signing key with box and
+// returns how many it opened: it tells whether box holds the master key
+// they were sealed with (steward doctor). The first key that does not open
+// is the error.
+func OpenStoredKeys(ctx context.Context, st interface {
+	ListSigningKeys(ctx context.Context) ([]*steward.SigningKey, error)
+}, box *secretbox.Box) (int, error) {
+	keys, err := st.ListSigningKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, m := range keys {
+		if _, err := box.Open(m.PrivateSealed, []byte("signing_key:"+m.KID)); err != nil {
+			return i, fmt.Errorf("signing key %s: %w", m.KID, err)
+		}
+	}
+	return len(keys), nil
 }

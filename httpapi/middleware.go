@@ -141,8 +141,12 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			if (s.quietRoutes[route] && rec.status < 400) || !s.log.Enabled(ctx, level) {
 				return
 			}
-			s.log.Log(ctx, level, "request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status,
-				"duration_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes, "remote", clientIP(r), "actor", actorOf(ctx))
+			attrs := []any{"method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status,
+				"duration_ms", float64(d.Microseconds()) / 1000, "bytes", rec.bytes, "remote", clientIP(r), "actor", actorOf(ctx)}
+			if id := identityOf(ctx); id != "" {
+				attrs = append(attrs, "identity_id", id)
+			}
+			s.log.Log(ctx, level, "request", attrs...)
 		}()
 		h.ServeHTTP(rec, r)
 	})
@@ -156,6 +160,15 @@ type actorBoxKey struct{}
 func actorOf(ctx context.Context) string {
 	if b, _ := ctx.Value(actorBoxKey{}).(*actorBox); b != nil && b.p != nil {
 		return b.p.Actor
+	}
+	return ""
+}
+
+// identityOf returns the non-human identity that made the request, if one
+// did (its credential authenticated it), for the access log.
+func identityOf(ctx context.Context) string {
+	if b, _ := ctx.Value(actorBoxKey{}).(*actorBox); b != nil && b.p != nil {
+		return b.p.IdentityID
 	}
 	return ""
 }

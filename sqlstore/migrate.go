@@ -110,22 +110,8 @@ func migrateTo(ctx context.Context, db *sql.DB, e Engine, upTo int) error {
 		version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	applied := map[int]string{}
-	rows, err := conn.QueryContext(ctx, `SELECT version, checksum FROM schema_migrations`)
+	applied, err := appliedMigrations(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for rows.Next() {
-		var v int
-		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate: %w", err)
-		}
-		applied[v] = sum
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	known := map[int]bool{}
@@ -163,4 +149,81 @@ func migrateTo(ctx context.Context, db *sql.DB, e Engine, upTo int) error {
 		}
 	}
 	return nil
+}
+
+// appliedMigrations reads schema_migrations: version → checksum.
+func appliedMigrations(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) (map[int]string, error) {
+	applied := map[int]string{}
+	rows, err := q.QueryContext(ctx, `SELECT version, checksum FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, err
+		}
+		applied[v] = sum
+	}
+	return applied, rows.Err()
+}
+
+// MigrationStatus compares a database's schema with this binary's
+// migrations.
+type MigrationStatus struct {
+	Applied int      // migrations the database records
+	Known   int      // migrations this binary carries
+	Pending []string // this binary's migrations the database has not run, in order
+	Changed []string // migrations applied with another text than this binary's
+	Unknown []int    // versions the database ran that this binary does not know (a newer Steward)
+}
+
+// Current reports whether the schema is exactly this binary's.
+func (m MigrationStatus) Current() bool {
+	return len(m.Pending) == 0 && len(m.Changed) == 0 && len(m.Unknown) == 0
+}
+
+// Migrations reads the database's migration state without changing it.
+func (s *Store) Migrations(ctx context.Context) (MigrationStatus, error) {
+	ms, err := loadMigrations(migrations, s.engine)
+	if err != nil {
+		return MigrationStatus{}, err
+	}
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.engine == Postgres {
+		exists = `SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'`
+	}
+	var n int
+	if err := s.readDB.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return MigrationStatus{}, fmt.Errorf("read migrations: %w", err)
+	}
+	applied := map[int]string{}
+	if n > 0 {
+		if applied, err = appliedMigrations(ctx, s.readDB); err != nil {
+			return MigrationStatus{}, fmt.Errorf("read migrations: %w", err)
+		}
+	}
+	st := MigrationStatus{Applied: len(applied), Known: len(ms)}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+		sum, ok := applied[m.version]
+		switch {
+		case !ok:
+			st.Pending = append(st.Pending, m.name)
+		case sum != m.checksum:
+			st.Changed = append(st.Changed, m.name)
+		}
+	}
+	for v := range applied {
+		if !known[v] {
+			st.Unknown = append(st.Unknown, v)
+		}
+	}
+	sort.Ints(st.Unknown)
+	return st, nil
 }

@@ -49,6 +49,9 @@ var _ steward.Store = (*Store)(nil)
 type Options struct {
 	// Observe receives each store operation's duration (metrics).
 	Observe func(op string, d time.Duration, err error)
+	// Inspect opens the database as it is, applying no migration (steward
+	// doctor reads Migrations instead). Only reads are meant on such a store.
+	Inspect bool
 }
 
 // Open opens the database named by dsn — a postgres:// or postgresql:// URL,
@@ -99,6 +102,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	s.readStmts = newDBStmts(r)
 	s.writeStmts = newDBStmts(w)
 	s.reader = reader{q: s.readStmts, d: s.engine, observe: opts.Observe}
+	if opts.Inspect {
+		return s, nil
+	}
 	if err := migrate(ctx, w, SQLite); err != nil {
 		s.Close()
 		return nil, err
@@ -137,6 +143,9 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	s.readStmts = newDBStmts(db)
 	s.writeStmts = newDBStmts(db)
 	s.reader = reader{q: s.readStmts, d: s.engine, observe: opts.Observe}
+	if opts.Inspect {
+		return s, nil
+	}
 	if err := migrate(ctx, db, Postgres); err != nil {
 		db.Close()
 		return nil, err
@@ -176,6 +185,20 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil
+}
+
+// DatabaseTime returns the database server's clock (steward doctor compares
+// it with this host's: token lifetimes and expiry sweeps assume they agree).
+func (s *Store) DatabaseTime(ctx context.Context) (time.Time, error) {
+	q := `SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)`
+	if s.engine == SQLite {
+		q = `SELECT CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`
+	}
+	var us int64
+	if err := s.readDB.QueryRowContext(ctx, q).Scan(&us); err != nil {
+		return time.Time{}, fmt.Errorf("read the database clock: %w", err)
+	}
+	return fromMicros(us), nil
 }
 
 // Update runs fn in one write transaction.

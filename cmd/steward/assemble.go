@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -204,7 +206,15 @@ func openStore(ctx context.Context, cfg Config, m *httpapi.Metrics, log *slog.Lo
 		return sqlstore.Open(ctx, cfg.DB, opts)
 	}
 	log.Info("database", "engine", "sqlite", "data_dir", cfg.DataDir)
-	return sqlstore.OpenDataDir(ctx, cfg.DataDir, opts)
+	if err := dataDirWritable(cfg.DataDir); err != nil {
+		return nil, &startError{"data_dir", err}
+	}
+	s, err := sqlstore.OpenDataDir(ctx, cfg.DataDir, opts)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, &startError{"data_dir", err}
+	}
+	return s, err
 }
 
 // httpDeps are the HTTP server's dependencies, from the typed fields.

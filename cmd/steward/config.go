@@ -51,7 +51,7 @@ type policyOverlay struct {
 }
 
 func defaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", DataDir: "./steward-data", LogLevel: "info", LogFormat: "json", RateLimit: 1000,
+	return Config{Addr: "127.0.0.1:8080", DataDir: "./steward-data", LogLevel: "info", LogFormat: logAuto, RateLimit: 1000,
 		ShutdownTimeout: steward.Duration(30 * time.Second), DefaultSensitivity: "medium"}
 }
 
@@ -84,11 +84,12 @@ func loadConfig(path string, getenv func(string) string, flags *pflag.FlagSet) (
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("config file %s: %s", path, yamlMessage(err))
+			return c, configFileError(path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 	default:
-		return c, fmt.Errorf("config file: %w", err)
+		return c, &problem{fmt.Sprintf("config file %s cannot be read (%v)", path, errors.Unwrap(err)),
+			"fix the path given with --config / STEWARD_CONFIG, or make the file readable by this user", err}
 	}
 	for _, k := range configKeys {
 		v := getenv(k.env)
@@ -168,8 +169,8 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("config log_level: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		return fmt.Errorf("config log_format: %q is not json or text", c.LogFormat)
+	if c.LogFormat != logAuto && c.LogFormat != logJSON && c.LogFormat != logText {
+		return fmt.Errorf("config log_format: %q is not auto, json or text", c.LogFormat)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config tls_cert/tls_key: give both or neither")

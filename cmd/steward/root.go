@@ -49,6 +49,10 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json, yaml or csv")
 	root.AddCommand(
 		newServeCmd(g),
+		newDoctorCmd(g),
+		newVersionCmd(g),
+		newHealthcheckCmd(g),
+		newDocsCmd(g),
 		newIdentityCmd(g),
 		newOwnerCmd(g),
 		newTokenCmd(g),

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -38,48 +37,46 @@ database in --data-dir; with --db postgres://… several servers can share one
 PostgreSQL. Configuration: flags > STEWARD_* environment > steward.yaml > defaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if configPath == "" {
-				configPath = g.getenv("STEWARD_CONFIG")
-			}
-			cfg, err := loadConfig(configPath, g.getenv, cmd.Flags())
+			cfg, err := loadServerConfig(cmd, g, configPath)
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg, g)
+			return explain(serve(cmd.Context(), cfg, g), cfg)
 		},
 	}
+	addServerFlags(cmd, &configPath)
+	return cmd
+}
+
+// loadServerConfig loads the configuration of serve and doctor.
+func loadServerConfig(cmd *cobra.Command, g *globals, configPath string) (Config, error) {
+	if configPath == "" {
+		configPath = g.getenv("STEWARD_CONFIG")
+	}
+	return loadConfig(configPath, g.getenv, cmd.Flags())
+}
+
+// addServerFlags declares the flags of the server's configuration (serve
+// and doctor take the same).
+func addServerFlags(cmd *cobra.Command, configPath *string) {
 	f := cmd.Flags()
 	d := defaultConfig()
-	f.StringVar(&configPath, "config", "", "config file (default ./steward.yaml when present; env STEWARD_CONFIG)")
+	f.StringVar(configPath, "config", "", "config file (default ./steward.yaml when present; env STEWARD_CONFIG)")
 	f.String("addr", d.Addr, "listen address HOST:PORT (env STEWARD_ADDR)")
 	f.String("data-dir", d.DataDir, "directory of the embedded SQLite database (env STEWARD_DATA_DIR)")
 	f.String("db", "", "PostgreSQL URL postgres://… instead of SQLite (env STEWARD_DB)")
 	f.String("tls-cert", "", "TLS certificate file (env STEWARD_TLS_CERT)")
 	f.String("tls-key", "", "TLS private key file (env STEWARD_TLS_KEY)")
 	f.String("log-level", d.LogLevel, "debug, info, warn or error (env STEWARD_LOG_LEVEL)")
-	f.String("log-format", d.LogFormat, "json or text (env STEWARD_LOG_FORMAT)")
+	f.String("log-format", d.LogFormat, "auto (text on a terminal, else JSON), json or text (env STEWARD_LOG_FORMAT; NO_COLOR turns colour off)")
 	f.Float64("rate-limit", d.RateLimit, "requests per second allowed per token, 0 for no limit (env STEWARD_RATE_LIMIT)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long to wait for requests in flight on shutdown")
 	f.String("default-sensitivity", d.DefaultSensitivity, "tier of imported identities whose export does not say")
 	f.Bool("demo", false, "seed a realistic synthetic organisation into an empty inventory")
-	return cmd
-}
-
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler
-	if cfg.LogFormat == "text" {
-		h = slog.NewTextHandler(w, opts)
-	} else {
-		h = slog.NewJSONHandler(w, opts)
-	}
-	return slog.New(httpapi.LogHandler{Handler: h})
 }
 
 func serve(ctx context.Context, cfg Config, g *globals) error {
-	log := newLogger(cfg, g.stderr)
+	log := newLogger(cfg, g.stderr, isTerminal(g.stderr), g.getenv)
 	slog.SetDefault(log)
 	tracer, shutdownTracing, err := setupTracing(ctx, g.getenv)
 	if err != nil {
@@ -99,7 +96,7 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return &startError{"listen", fmt.Errorf("listen on %s: %w", cfg.Addr, err)}
 	}
 	hs := &http.Server{
 		Handler:           srv,

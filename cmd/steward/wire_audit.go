@@ -61,7 +61,7 @@ func (c auditConfig) withDefaults() auditConfig {
 func masterBox(getenv func(string) string, dataDir string) (*secretbox.Box, error) {
 	key, _, err := secretbox.Load(secretbox.Source{Env: getenv("STEWARD_MASTER_KEY"), File: getenv("STEWARD_MASTER_KEY_FILE"), DataDir: dataDir})
 	if err != nil {
-		return nil, err
+		return nil, &startError{"master_key", err}
 	}
 	return secretbox.New(key)
 }

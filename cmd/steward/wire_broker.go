@@ -74,7 +74,7 @@ func newBroker(ctx context.Context, cfg Config, getenv func(string) string, stor
 	}
 	master, origin, err := secretbox.Load(src)
 	if err != nil {
-		return nil, fmt.Errorf("credential broker: cannot read the master key, refusing to start: %w", err)
+		return nil, &startError{"master_key", err}
 	}
 	box, err := secretbox.New(master)
 	if err != nil {
