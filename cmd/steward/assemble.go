@@ -14,6 +14,7 @@ import (
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/discovery"
+	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/notify"
@@ -45,14 +46,15 @@ type app struct {
 	notifier *notify.Dispatcher
 	alerts   *alerts.Engine
 
-	discovery *discovery.Service
-	pdp       *authz.PDP
-	usageAPI  *usage.Service
-	broker    *broker.Broker
-	audit     *audit.Service
-	signer    *audit.Signer // the audit chain's key; nil without a master key
-	posture   *posture.Engine
-	console   *web.Console
+	discovery  *discovery.Service
+	pdp        *authz.PDP
+	usageAPI   *usage.Service
+	broker     *broker.Broker
+	federation *federation.Service
+	audit      *audit.Service
+	signer     *audit.Signer // the audit chain's key; nil without a master key
+	posture    *posture.Engine
+	console    *web.Console
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -136,6 +138,9 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 	if a.broker != nil {
 		a.jobs = append(a.jobs, brokerJobs(cfg.Broker, a.broker, log)...)
 	}
+	if a.federation, err = newFederation(cfg.Federation, a.store, a.broker, a.usage, a.changes, log); err != nil {
+		return nil, err
+	}
 	if err := a.buildAudit(ctx, g.getenv); err != nil {
 		return nil, err
 	}
@@ -217,6 +222,9 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 	}
 	if a.broker != nil {
 		d.Broker = a.broker
+	}
+	if a.federation != nil {
+		d.Federation = a.federation
 	}
 	if a.pdp != nil {
 		d.Authz = authzAPI{a.pdp, a.usageAPI}
