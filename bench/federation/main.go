@@ -253,39 +253,27 @@ func run(n, workers int) ([]result, error) {
 // it returns the rate and the 99th percentile latency, or an error naming
 // the first refusal ("refused" when the server answered 400).
 func exchangeAll(client *http.Client, base string, toks []string, workers int) (float64, time.Duration, error) {
-	var next atomic.Int64
 	lat := make([]time.Duration, len(toks))
 	var refused atomic.Int64
 	var firstErr atomic.Value
-	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(toks) {
-					return
-				}
-				t0 := time.Now()
-				form := url.Values{"grant_type": {federation.GrantTokenExchange}, "subject_token": {toks[i]}, "subject_token_type": {federation.TokenTypeJWT}}
-				resp, err := client.PostForm(base+"/oauth2/token", form)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				lat[i] = time.Since(t0)
-				if resp.StatusCode != 200 {
-					refused.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("refused %d: %s", resp.StatusCode, body))
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	forEach(len(toks), workers, func(i int) bool {
+		t0 := time.Now()
+		form := url.Values{"grant_type": {federation.GrantTokenExchange}, "subject_token": {toks[i]}, "subject_token_type": {federation.TokenTypeJWT}}
+		resp, err := client.PostForm(base+"/oauth2/token", form)
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err.Error())
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lat[i] = time.Since(t0)
+		if resp.StatusCode != 200 {
+			refused.Add(1)
+			firstErr.CompareAndSwap(nil, fmt.Sprintf("refused %d: %s", resp.StatusCode, body))
+		}
+		return true
+	})
 	el := time.Since(start)
 	slices.Sort(lat)
 	p99 := lat[len(lat)*99/100]
@@ -304,42 +292,50 @@ func rawRate(is *issuer, alg jose.SignatureAlgorithm, toks []string, workers int
 		return 0, err
 	}
 	pub := is.keys[alg].Public()
-	var next atomic.Int64
 	var failed atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
+	forEach(len(toks), workers, func(i int) bool {
+		jws, err := jose.ParseSignedCompact(toks[i], []jose.SignatureAlgorithm{alg})
+		if err != nil {
+			failed.Add(1)
+			return true
+		}
+		payload, err := jws.Verify(pub)
+		if err != nil {
+			failed.Add(1)
+			return true
+		}
+		obj, err := signer.Sign(payload)
+		if err == nil {
+			_, err = obj.CompactSerialize()
+		}
+		if err != nil {
+			failed.Add(1)
+		}
+		return true
+	})
+	if failed.Load() > 0 {
+		return 0, fmt.Errorf("raw %s: %d failures", alg, failed.Load())
+	}
+	return float64(len(toks)) / time.Since(start).Seconds(), nil
+}
+
+// forEach calls fn(i) for i in [0, n) from workers goroutines; a worker
+// stops when fn returns false.
+func forEach(n, workers int, fn func(i int) bool) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(toks) {
+				if i >= n || !fn(i) {
 					return
-				}
-				jws, err := jose.ParseSignedCompact(toks[i], []jose.SignatureAlgorithm{alg})
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				payload, err := jws.Verify(pub)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				obj, err := signer.Sign(payload)
-				if err == nil {
-					_, err = obj.CompactSerialize()
-				}
-				if err != nil {
-					failed.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if failed.Load() > 0 {
-		return 0, fmt.Errorf("raw %s: %d failures", alg, failed.Load())
-	}
-	return float64(len(toks)) / time.Since(start).Seconds(), nil
 }
