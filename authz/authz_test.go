@@ -96,6 +96,19 @@ func TestMapping(t *testing.T) {
 	}
 }
 
+// withAct adds an RFC 8693 act chain as context.act.
+func withAct(r *authz.Request, actor, before string) *authz.Request {
+	act := map[string]any{"sub": actor, "iss": "https://steward.test"}
+	if before != "" {
+		act["act"] = map[string]any{"sub": before}
+	}
+	if r.Context == nil {
+		r.Context = map[string]any{}
+	}
+	r.Context["act"] = act
+	return r
+}
+
 // TestRuntimeGuard checks that suspended, revoked and expired identities
 // and revoked or expired credentials are denied whatever the policies say.
 func TestRuntimeGuard(t *testing.T) {
@@ -153,6 +166,10 @@ func TestRuntimeGuard(t *testing.T) {
 		{"an expired credential", body(active.ID, "crd_old"), "is expired"},
 		{"another identity's credential", body(active.ID, "crd_other"), "does not belong"},
 		{"an unknown credential", body(active.ID, "crd_none"), "is not known"},
+		{"an active agent in the delegation chain", withAct(body(active.ID, ""), active.ID, ""), ""},
+		{"a suspended agent acting", withAct(body(active.ID, ""), suspended.ID, ""), "actor " + suspended.ID},
+		{"a suspended agent earlier in the chain", withAct(body(active.ID, ""), active.ID, suspended.ID), "actor " + suspended.ID},
+		{"an agent unknown to Steward", withAct(body(active.ID, ""), "nhi_gone", ""), "not in Steward's inventory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -384,6 +385,9 @@ func (p *PDP) guard(ctx context.Context, r *Request) (*steward.Identity, string,
 			return ident, fmt.Sprintf("identity %s expired at %s", ident.ID, ident.ExpiresAt.Format(time.RFC3339)), nil
 		}
 	}
+	if reason, err := p.guardActors(ctx, r, now); err != nil || reason != "" {
+		return ident, reason, err
+	}
 	if cid := credentialRef(r); cid != "" && p.cfg.Inventory != nil {
 		c, err := p.cache.credential(ctx, p.cfg.Inventory, cid)
 		if err != nil {
@@ -401,6 +405,39 @@ func (p *PDP) guard(ctx context.Context, r *Request) (*steward.Identity, string,
 		}
 	}
 	return ident, "", nil
+}
+
+// maxActChain bounds how deep the guard walks context.act.
+const maxActChain = 8
+
+// guardActors denies a request whose delegation chain (context.act, the
+// RFC 8693 act claim of the token the subject presented: {"sub":…,
+// "act":{…}}) names a Steward identity that is no longer active, so that
+// revoking an agent stops every decision made for its delegated tokens.
+func (p *PDP) guardActors(ctx context.Context, r *Request, now time.Time) (string, error) {
+	act, _ := r.Context["act"].(map[string]any)
+	for n := 0; act != nil && p.cfg.Inventory != nil; n++ {
+		if n == maxActChain {
+			return "the delegation chain (context.act) is too deep", nil
+		}
+		sub, _ := act["sub"].(string)
+		if sub != "" {
+			ent, err := p.cache.identity(ctx, p.cfg.Inventory, sub)
+			if err != nil {
+				return "", err
+			}
+			if ent == nil && strings.HasPrefix(sub, "nhi_") {
+				return fmt.Sprintf("actor %s is not in Steward's inventory", sub), nil
+			}
+			if ent != nil {
+				if i := ent.ident; i.Status != steward.StatusActive || (i.ExpiresAt != nil && !now.Before(*i.ExpiresAt)) {
+					return fmt.Sprintf("actor %s of the delegation chain is %s", i.ID, i.Status), nil
+				}
+			}
+		}
+		act, _ = act["act"].(map[string]any)
+	}
+	return "", nil
 }
 
 // identityGetter returns Steward identities as Cedar entities.

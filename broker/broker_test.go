@@ -492,7 +492,12 @@ func TestSigningKeyRotationKeepsOldKeyPublished(t *testing.T) {
 	if _, err := e.b.Authenticate(context.Background(), after); err != nil {
 		t.Fatalf("token of the new key: %v", err)
 	}
+	// Exchanged tokens live up to 15 minutes: the old key stays that long.
 	e.clk.Advance(12 * time.Minute)
+	if n := len(e.b.JWKS().Keys); n != 2 {
+		t.Fatalf("%d keys published while exchanged tokens may live, want 2", n)
+	}
+	e.clk.Advance(5 * time.Minute)
 	if n := len(e.b.JWKS().Keys); n != 1 {
 		t.Fatalf("%d keys published after the old tokens expired, want 1", n)
 	}

@@ -171,7 +171,7 @@ func (b *Broker) createKey(ctx context.Context, p *steward.Principal, retire boo
 				}
 				before := *old
 				// Tokens are capped at the token TTL; a minute covers skew.
-				until := now.Add(b.tokenTTL + time.Minute)
+				until := now.Add(max(b.tokenTTL, steward.DefaultExchangedLifetime) + time.Minute)
 				old.Status, old.RetiredAt, old.PublishUntil = steward.SigningKeyRetired, &now, &until
 				if err := tx.UpdateSigningKey(ctx, old); err != nil {
 					return err

@@ -75,6 +75,8 @@ type TokenResponse struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
 	Scope       string `json:"scope,omitempty"`
+	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // Client is an authenticated OAuth2 client.
@@ -99,6 +101,12 @@ type AccessClaims struct {
 	IssuedAt     int64    `json:"iat"`
 	Expiry       int64    `json:"exp"`
 	CredentialID string   `json:"credential_id"`
+	// Act, Federated and Links are set on exchanged tokens (RFC 8693):
+	// the actor chain, the federated token's provenance, and what the
+	// token depends on beyond its own credential.
+	Act       *Actor      `json:"act,omitempty"`
+	Federated *Provenance `json:"fed,omitempty"`
+	Links     []Link      `json:"lnk,omitempty"`
 }
 
 // audience is "aud": one string or an array.

@@ -234,6 +234,11 @@ func (b *Broker) verifyAccessToken(ctx context.Context, raw string, src steward.
 	default:
 		v.outcome = OutcomeOK
 	}
+	if v.outcome == OutcomeOK && len(c.Links) > 0 {
+		if v.outcome, v.reason, err = b.checkLinks(ctx, c); err != nil {
+			return verified{}, err
+		}
+	}
 	return v, nil
 }
 
@@ -269,6 +274,9 @@ func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Princip
 		Outcome: v.outcome, Reason: v.reason, LatencyMicro: time.Since(start).Microseconds()}
 	if v.entry != nil {
 		ev.IdentityID, ev.CredentialID, ev.Environment = v.entry.identity.ID, v.entry.cred.ID, v.entry.identity.Environment
+	}
+	if v.claims != nil {
+		ev.Attributes = ProvenanceAttributes(v.claims.Federated, v.claims.Act)
 	}
 	b.usage.Record(ctx, ev)
 	if v.outcome != OutcomeOK {
@@ -307,6 +315,10 @@ type Introspection struct {
 	Iss          string   `json:"iss,omitempty"`
 	JTI          string   `json:"jti,omitempty"`
 	CredentialID string   `json:"credential_id,omitempty"`
+	// Act is the actor chain of a delegated token; Federated the
+	// provenance of an exchanged one.
+	Act       *Actor      `json:"act,omitempty"`
+	Federated *Provenance `json:"fed,omitempty"`
 }
 
 // mayIntrospect: operators with read access, NHI callers holding
@@ -361,7 +373,7 @@ func (b *Broker) Introspect(ctx context.Context, caller Caller, tok string) (*In
 		}
 		c := v.claims
 		return &Introspection{Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer", Exp: c.Expiry, Iat: c.IssuedAt,
-			Sub: c.Subject, Aud: c.Audience, Iss: c.Issuer, JTI: c.JTI, CredentialID: c.CredentialID}, nil
+			Sub: c.Subject, Aud: c.Audience, Iss: c.Issuer, JTI: c.JTI, CredentialID: c.CredentialID, Act: c.Act, Federated: c.Federated}, nil
 	}
 	return inactive, nil
 }

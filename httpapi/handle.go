@@ -22,6 +22,8 @@ const (
 	CapPosture   Capability = "posture"
 	CapDiscovery Capability = "discovery"
 	CapAlerts    Capability = "alerts"
+	// CapFederation: trusted issuers, bindings, token exchange.
+	CapFederation Capability = "federation"
 )
 
 // has reports whether capability c is configured ("" is the core).
@@ -39,6 +41,8 @@ func (s *Server) has(c Capability) bool {
 		return s.Discovery != nil
 	case CapAlerts:
 		return s.Alerts != nil
+	case CapFederation:
+		return s.Federation != nil
 	}
 	return true
 }

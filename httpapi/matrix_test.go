@@ -17,6 +17,7 @@ import (
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/discovery"
+	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
@@ -60,6 +61,8 @@ func newMatrix(t *testing.T) *matrix {
 	done := make(chan struct{})
 	go func() { eng.Run(runCtx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	fed, err := federation.New(federation.Config{Store: st, Broker: b})
+	must(t, err)
 	aud := audit.NewService(audit.Config{Store: st, Signer: audit.NewSigner(ed25519.NewKeyFromSeed(make([]byte, 32)))})
 
 	d := httpapi.Deps{Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Ready: st.Ping, AuthFailureLimit: 1e6,
@@ -70,7 +73,7 @@ func newMatrix(t *testing.T) *matrix {
 			}
 			return svc.Authenticate(ctx, tok)
 		},
-		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil)}
+		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil), Federation: fed}
 	m := &matrix{t: t, tokens: map[string]string{"bad": "stwo_not-a-real-token-000000000000000000000000"},
 		own: map[string]string{}, other: map[string]string{}}
 	m.srv = httptest.NewServer(httpapi.NewServer(d))
@@ -116,6 +119,14 @@ func newMatrix(t *testing.T) *matrix {
 		side.ids["credential"] = cred(id).ID
 		side.ids["owner"] = c.ID
 		side.ids["token"] = victim.ID
+		side.ids["issuer"] = "mx"
+		if _, err := fed.GetIssuer(sys, "mx"); err != nil {
+			_, err = fed.CreateIssuer(sys, &steward.TrustedIssuer{Name: "mx", Kind: steward.IssuerOIDC, Issuer: "https://mx.example.com", JWKS: []byte(`{"keys":[]}`)})
+			must(t, err)
+		}
+		bnd, err := fed.Bind(sys, id, federation.BindingInput{Issuer: "mx", Subject: "sub-" + side.ownerID})
+		must(t, err)
+		side.ids["binding"] = bnd.ID
 		eng.Record(ctx, steward.UsageEvent{Kind: steward.UsageAuth, IdentityID: id, CredentialID: side.ids["credential"], Outcome: "revoked", Source: "203.0.113.7"})
 	}
 	// An NHI credential of owner A's identity.
@@ -169,7 +180,7 @@ func must(t *testing.T, err error) {
 // path fills a route's parameters with the resources of one side.
 func (m *matrix) path(rt httpapi.Route, side map[string]string) string {
 	kind := map[string]string{"identities": "identity", "credentials": "credential", "owners": "owner", "tokens": "token",
-		"findings": "finding", "alerts": "alert", "reviews": "review"}
+		"findings": "finding", "alerts": "alert", "reviews": "review", "issuers": "issuer", "bindings": "binding"}
 	parts := strings.Split(rt.Path, "/")
 	for i, p := range parts {
 		switch p {
@@ -248,6 +259,14 @@ func (m *matrix) body(key, ownerID string) (string, string, bool) {
 		return j(`{"note":"n"}`)
 	case "POST /api/v1/alerts/test-notification":
 		return j(`{}`)
+	case "POST /api/v1/federation/issuers":
+		return j(fmt.Sprintf(`{"name":"mx%d","kind":"oidc","issuer":"https://mx%d.example.com","jwks":{"keys":[]}}`, m.n, m.n))
+	case "PATCH /api/v1/federation/issuers/{id}":
+		return j(`{"audiences":["steward"]}`)
+	case "POST /api/v1/identities/{id}/federation/bindings":
+		return j(fmt.Sprintf(`{"issuer":"mx","subject":"s%d"}`, m.n))
+	case "POST /api/v1/federation/bindings/{id}/remove":
+		return j(`{"reason":"r"}`)
 	}
 	return "", "", false
 }

@@ -95,7 +95,7 @@ func schemas() obj {
 		"Problem": object(obj{"type": str(), "title": str(), "status": obj{"type": "integer"}, "detail": str(), "instance": str(), "code": str(),
 			"field": obj{"type": "string", "description": "the input at fault"}, "request_id": str(), "errors": obj{}}, "type", "title", "status"),
 	}
-	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas(), scimOpenAPISchemas(), conformanceSchemas()} {
+	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas(), scimOpenAPISchemas(), conformanceSchemas(), federationSchemas()} {
 		for k, v := range extra {
 			out[k] = v
 		}
@@ -254,7 +254,9 @@ func conformanceSchemas() map[string]any {
 		return out
 	}
 	return map[string]any{
-		"OAuthTokenForm":      object(with(obj{"grant_type": str(), "scope": str()}), "grant_type"),
+		"OAuthTokenForm": object(with(obj{"grant_type": str(), "scope": str(), "resource": str(), "audience": str(),
+			"subject_token": str(), "subject_token_type": str(), "actor_token": str(), "actor_token_type": str(),
+			"requested_token_type": str(), "assertion": str()}), "grant_type"),
 		"OAuthIntrospectForm": object(with(obj{"token": str(), "token_type_hint": str()}), "token"),
 		"OAuthRevokeForm":     object(with(obj{"token": str(), "token_type_hint": str()}), "token"),
 		"OAuthMetadata": object(obj{"issuer": str(), "token_endpoint": str(), "jwks_uri": str(), "introspection_endpoint": str(),

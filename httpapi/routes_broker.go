@@ -12,6 +12,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/federation"
 )
 
 // BrokerAPI is what the broker routes need; cmd/steward sets it in Deps
@@ -46,7 +47,7 @@ func brokerRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/credentials/{id}/extend", Summary: "Extend a credential's lifetime (capped by the tier; recorded)", Roles: writers, Own: true, Request: "CredentialExtend", Reply: "BrokerCredential", Status: 200, Needs: CapBroker, handler: (*Server).handleExtendCredential},
 		{Method: "GET", Path: "/api/v1/keys", Summary: "List the token signing keys (public parts)", Roles: staff, Reply: "SigningKeyList", Status: 200, Needs: CapBroker, handler: (*Server).handleListKeys},
 		{Method: "POST", Path: "/api/v1/keys/rotate", Summary: "Rotate the token signing key (the old key stays in the JWKS until its tokens expire)", Roles: admins, Reply: "SigningKey", Status: 201, Needs: CapBroker, handler: (*Server).handleRotateKeys},
-		{Method: "POST", Path: "/oauth2/token", Summary: "OAuth2 token endpoint (client_credentials; client_secret_basic, client_secret_post, private_key_jwt); form-encoded", Public: true, Request: "OAuthTokenForm", Reply: "TokenResponse", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleToken},
+		{Method: "POST", Path: "/oauth2/token", Summary: "OAuth2 token endpoint (client_credentials; client_secret_basic, client_secret_post, private_key_jwt; token-exchange and jwt-bearer with a federated or Steward token); form-encoded", Public: true, Request: "OAuthTokenForm", Reply: "TokenResponse", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleToken},
 		{Method: "POST", Path: "/oauth2/introspect", Summary: "Token introspection (RFC 7662); caller: operator bearer, NHI bearer with oauth2:introspect, or client credentials; form-encoded", Public: true, Request: "OAuthIntrospectForm", Reply: "Introspection", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleIntrospect},
 		{Method: "POST", Path: "/oauth2/revoke", Summary: "Token revocation (RFC 7009); form-encoded; answers 200 with an empty body", Public: true, Request: "OAuthRevokeForm", Status: 200, Needs: CapBroker, Errors: OAuthErrors, handler: (*Server).handleOAuthRevoke},
 		{Method: "GET", Path: "/.well-known/oauth-authorization-server", Summary: "Authorization server metadata (RFC 8414)", Public: true, Reply: "OAuthMetadata", Status: 200, Needs: CapBroker, handler: (*Server).handleOAuthMetadata},
@@ -206,6 +207,10 @@ func (s *Server) handleToken() http.Handler {
 		f, err := parseForm(w, r)
 		if err != nil {
 			oauthError(w, err)
+			return
+		}
+		if federation.Handles(f.Get("grant_type")) {
+			s.exchange(w, r, f)
 			return
 		}
 		a, ok, err := clientAuth(r, f)

@@ -49,6 +49,7 @@ type Deps struct {
 	// IsDiscoveryFormat tells scanner-report formats from provider exports.
 	IsDiscoveryFormat func(format string) bool
 	Alerts            AlertsAPI
+	Federation        FederationAPI
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

@@ -16,6 +16,7 @@ import (
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/discovery"
+	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/notify"
@@ -47,14 +48,15 @@ type app struct {
 	notifier *notify.Dispatcher
 	alerts   *alerts.Engine
 
-	discovery *discovery.Service
-	pdp       *authz.PDP
-	usageAPI  *usage.Service
-	broker    *broker.Broker
-	audit     *audit.Service
-	signer    *audit.Signer // the audit chain's key; nil without a master key
-	posture   *posture.Engine
-	console   *web.Console
+	discovery  *discovery.Service
+	pdp        *authz.PDP
+	usageAPI   *usage.Service
+	broker     *broker.Broker
+	federation *federation.Service
+	audit      *audit.Service
+	signer     *audit.Signer // the audit chain's key; nil without a master key
+	posture    *posture.Engine
+	console    *web.Console
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -142,6 +144,9 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		a.discovery.Revoker = a.broker
 	} else if a.discovery.AutoRevoke {
 		return nil, steward.FieldError("discovery.auto_revoke", "needs the credential broker, which is off (disabled, or on PostgreSQL without STEWARD_MASTER_KEY)")
+	}
+	if a.federation, err = newFederation(cfg.Federation, a.store, a.broker, a.usage, a.changes, log); err != nil {
+		return nil, err
 	}
 	if err := a.buildAudit(ctx, g.getenv); err != nil {
 		return nil, err
@@ -232,6 +237,9 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 	}
 	if a.broker != nil {
 		d.Broker = a.broker
+	}
+	if a.federation != nil {
+		d.Federation = a.federation
 	}
 	if a.pdp != nil {
 		d.Authz = authzAPI{a.pdp, a.usageAPI}

@@ -185,7 +185,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
+	cmd.AddCommand(create, list, revoke, newTokenExchangeCmd(g))
 	return cmd
 }
 

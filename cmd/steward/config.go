@@ -41,6 +41,7 @@ type Config struct {
 	Alerts             alertsConfig             `yaml:"alerts"`
 	Web                webConfig                `yaml:"web"`
 	Discovery          discoveryConfig          `yaml:"discovery"`
+	Federation         federationConfig         `yaml:"federation"`
 }
 
 type policyOverlay struct {

@@ -69,6 +69,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newSchedulesCmd(g),
 		newUsageCmd(g),
 		newDiscoveryCmd(g),
+		newFederationCmd(g),
 	)
 	return root
 }

@@ -93,6 +93,15 @@ var cliOf = map[string]string{
 	"POST /api/v1/alerts/{id}/ack":            "alerts ack",
 	"POST /api/v1/alerts/{id}/resolve":        "alerts resolve",
 	"POST /api/v1/alerts/{id}/false-positive": "alerts false-positive",
+
+	"POST /api/v1/federation/issuers":                  "federation issuer add",
+	"GET /api/v1/federation/issuers":                   "federation issuer list",
+	"GET /api/v1/federation/issuers/{id}":              "federation issuer show",
+	"PATCH /api/v1/federation/issuers/{id}":            "federation issuer update",
+	"DELETE /api/v1/federation/issuers/{id}":           "federation issuer remove",
+	"POST /api/v1/identities/{id}/federation/bindings": "federation bind",
+	"GET /api/v1/identities/{id}/federation/bindings":  "federation bindings",
+	"POST /api/v1/federation/bindings/{id}/remove":     "federation unbind",
 }
 
 // cliExceptions are the /api/v1 routes no CLI command calls, and why.
