@@ -178,39 +178,45 @@ func (s *Service) Register(ctx context.Context, identityID string, in RegisterRe
 		if err := checkOwns(p, i); err != nil {
 			return err
 		}
-		if i.Status == steward.StatusRevoked {
-			return steward.Errorf(steward.ECONFLICT, "identity %s is revoked", i.ID)
-		}
-		if _, err := tx.FindCredentialByRef(ctx, i.ID, in.ExternalRef); err == nil {
-			return steward.Errorf(steward.ECONFLICT, "identity %s already has a credential %q", i.ID, in.ExternalRef)
-		} else if steward.ErrorCode(err) != steward.ENOTFOUND {
-			return err
-		}
-		now := s.now()
-		c := &steward.Credential{ID: ids.New(ids.Credential, now), IdentityID: i.ID, Type: steward.CredentialTypePassword,
-			ExternalRef: in.ExternalRef, Fingerprint: steward.Fingerprint([]byte(in.Secret)), Status: steward.CredentialActive,
-			Scopes: []string{}, CreatedAt: now, LastRotatedAt: &now, Metadata: map[string]string{"custody": "steward"}}
-		if in.Rotator != "" {
-			c.Metadata["rotator"] = in.Rotator
-		}
-		if err := c.Validate(); err != nil {
-			return err
-		}
-		if err := tx.CreateCredential(ctx, c); err != nil {
-			return err
-		}
-		v, err := s.putVersion(ctx, tx, c, in.Rotator, 1, []byte(in.Secret), now)
-		if err != nil {
-			return err
-		}
-		after := map[string]any{"credential": c, "version": v.Version, "fingerprint": v.Fingerprint, "rotator": in.Rotator}
-		if err := tx.AppendEvent(ctx, steward.NewEvent(now, p, steward.ActionCredentialCreate, steward.SubjectCredential, c.ID, i.ID, in.Reason, nil, after)); err != nil {
-			return err
-		}
-		out = &Registered{Credential: *c, Rotator: in.Rotator, Version: 1}
-		return nil
+		out, err = s.AddTx(ctx, tx, p, i, in)
+		return err
 	})
 	return out, err
+}
+
+// AddTx creates, inside tx, a password credential of identity i with its
+// first secret version in custody (the request already checked).
+func (s *Service) AddTx(ctx context.Context, tx steward.CustodyTx, p *steward.Principal, i *steward.Identity, in RegisterRequest) (*Registered, error) {
+	if i.Status == steward.StatusRevoked {
+		return nil, steward.Errorf(steward.ECONFLICT, "identity %s is revoked", i.ID)
+	}
+	if _, err := tx.FindCredentialByRef(ctx, i.ID, in.ExternalRef); err == nil {
+		return nil, steward.Errorf(steward.ECONFLICT, "identity %s already has a credential %q", i.ID, in.ExternalRef)
+	} else if steward.ErrorCode(err) != steward.ENOTFOUND {
+		return nil, err
+	}
+	now := s.now()
+	c := &steward.Credential{ID: ids.New(ids.Credential, now), IdentityID: i.ID, Type: steward.CredentialTypePassword,
+		ExternalRef: in.ExternalRef, Fingerprint: steward.Fingerprint([]byte(in.Secret)), Status: steward.CredentialActive,
+		Scopes: []string{}, CreatedAt: now, LastRotatedAt: &now, Metadata: map[string]string{"custody": "steward"}}
+	if in.Rotator != "" {
+		c.Metadata["rotator"] = in.Rotator
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateCredential(ctx, c); err != nil {
+		return nil, err
+	}
+	v, err := s.putVersion(ctx, tx, c, in.Rotator, 1, []byte(in.Secret), now)
+	if err != nil {
+		return nil, err
+	}
+	after := map[string]any{"credential": c, "version": v.Version, "fingerprint": v.Fingerprint, "rotator": in.Rotator}
+	if err := tx.AppendEvent(ctx, steward.NewEvent(now, p, steward.ActionCredentialCreate, steward.SubjectCredential, c.ID, i.ID, in.Reason, nil, after)); err != nil {
+		return nil, err
+	}
+	return &Registered{Credential: *c, Rotator: in.Rotator, Version: 1}, nil
 }
 
 // putVersion seals secret as the current version of c.
