@@ -171,7 +171,7 @@ func ScramVerifier(password []byte) (string, error) {
 // CreateAccount runs the creation statements with {{name}}, {{password}}
 // and {{expiration}} filled in, in one transaction.
 func (p *Provider) CreateAccount(ctx context.Context, spec rotation.LeaseSpec) error {
-	r := strings.NewReplacer("{{name}}", spec.Username, "{{password}}", spec.Password, "{{expiration}}", spec.Expires.UTC().Format("2006-01-02 15:04:05Z07:00"))
+	r := strings.NewReplacer("{{name}}", spec.Username, "{{password}}", spec.Password, "{{expiration}}", spec.Expires.UTC().Format(pgTime))
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		for n, st := range spec.Statements {
 			if _, err := tx.Exec(ctx, r.Replace(st)); err != nil {
@@ -184,7 +184,7 @@ func (p *Provider) CreateAccount(ctx context.Context, spec rotation.LeaseSpec) e
 
 // ExtendAccount moves the role's VALID UNTIL.
 func (p *Provider) ExtendAccount(ctx context.Context, username string, expires time.Time) error {
-	_, err := p.pool.Exec(ctx, "ALTER ROLE "+ident(username)+" VALID UNTIL '"+expires.UTC().Format("2006-01-02 15:04:05Z07:00")+"'")
+	_, err := p.pool.Exec(ctx, "ALTER ROLE "+ident(username)+" VALID UNTIL '"+expires.UTC().Format(pgTime)+"'")
 	return describe(err)
 }
 
@@ -215,3 +215,6 @@ func (p *Provider) DropAccount(ctx context.Context, username string) (string, er
 	}
 	return fmt.Sprintf("terminated %d session(s); REASSIGN OWNED, DROP OWNED, DROP ROLE %s", killed, username), nil
 }
+
+// pgTime is how expirations are written into SQL (microseconds, UTC).
+const pgTime = "2006-01-02 15:04:05.999999Z07:00"
