@@ -490,12 +490,22 @@ func ComponentOr(ctx context.Context, def string) string {
 // Status returns a credential's custody state (versions and fingerprints,
 // never a secret).
 func (s *Service) Status(ctx context.Context, credentialID string) (*Status, error) {
-	if p := steward.PrincipalFrom(ctx); p == nil || !p.Can(steward.PermRead) {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
+	p := steward.PrincipalFrom(ctx)
+	if p == nil || !p.Can(steward.PermRead) {
+		return nil, steward.Errorf(steward.EFORBIDDEN, "authentication with a read role required")
 	}
 	cs, err := s.cfg.Store.GetCustodySecret(ctx, credentialID)
 	if err != nil {
 		return nil, err
+	}
+	if p.Role == steward.RoleOwner {
+		i, err := s.cfg.Store.GetIdentity(ctx, cs.IdentityID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkOwns(p, i); err != nil {
+			return nil, err
+		}
 	}
 	vs, err := s.cfg.Store.ListSecretVersions(ctx, credentialID)
 	if err != nil {
@@ -509,4 +519,15 @@ func (s *Service) record(ctx context.Context, actor string, c *steward.Credentia
 	s.cfg.Usage.Record(ctx, steward.UsageEvent{ID: ids.New("use_", s.now()), Time: s.now(), Kind: steward.UsageSecretRead,
 		IdentityID: c.IdentityID, CredentialID: c.ID, Subject: actor, Action: steward.ActionReadSecretPermission,
 		Resource: "credential:" + c.ID, Source: src.Addr, UserAgent: src.UserAgent, Outcome: outcome, Reason: reason})
+}
+
+// PutRequest stores a new version of a credential's secret.
+type PutRequest struct {
+	Secret string `json:"secret"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Put is Store for the API's JSON body.
+func (s *Service) Put(ctx context.Context, credentialID string, in PutRequest) (*Registered, error) {
+	return s.Store(ctx, credentialID, []byte(in.Secret), in.Reason)
 }

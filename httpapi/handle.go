@@ -22,6 +22,8 @@ const (
 	CapPosture   Capability = "posture"
 	CapDiscovery Capability = "discovery"
 	CapAlerts    Capability = "alerts"
+	CapCustody   Capability = "custody"
+	CapRotation  Capability = "rotation"
 )
 
 // has reports whether capability c is configured ("" is the core).
@@ -39,6 +41,10 @@ func (s *Server) has(c Capability) bool {
 		return s.Discovery != nil
 	case CapAlerts:
 		return s.Alerts != nil
+	case CapCustody:
+		return s.Custody != nil
+	case CapRotation:
+		return s.Rotation != nil
 	}
 	return true
 }

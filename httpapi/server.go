@@ -47,6 +47,10 @@ type Deps struct {
 	// IsDiscoveryFormat tells scanner-report formats from provider exports.
 	IsDiscoveryFormat func(format string) bool
 	Alerts            AlertsAPI
+	// Custody keeps external secrets; Rotation rotates them at their
+	// providers and hands out leases.
+	Custody  CustodyAPI
+	Rotation RotationAPI
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

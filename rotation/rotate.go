@@ -464,8 +464,22 @@ type History struct {
 
 // History lists a credential's rotations.
 func (s *Service) History(ctx context.Context, credentialID string) (*History, error) {
-	if _, err := require(ctx, steward.PermRead); err != nil {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
 		return nil, err
+	}
+	c, err := s.cfg.Store.GetCredential(ctx, credentialID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role == steward.RoleOwner {
+		i, err := s.cfg.Store.GetIdentity(ctx, c.IdentityID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkOwns(p, i); err != nil {
+			return nil, err
+		}
 	}
 	rs, err := s.cfg.Store.ListRotations(ctx, credentialID, "", 100)
 	if err != nil {
