@@ -70,7 +70,7 @@ func newMatrix(t *testing.T) *matrix {
 	must(t, err)
 	rot, err := rotation.New(rotation.Config{Store: st, Custody: cus, Kinds: []rotation.Kind{postgres.Kind()}})
 	must(t, err)
-	d := httpapi.Deps{Custody: cus, Rotation: rot,Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Ready: st.Ping, AuthFailureLimit: 1e6,
+	d := httpapi.Deps{Custody: cus, Rotation: rot, Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Ready: st.Ping, AuthFailureLimit: 1e6,
 		Stats: func(ctx context.Context) (*steward.InventoryStats, error) { return st.InventoryStats(ctx, time.Now()) },
 		Auth: func(ctx context.Context, tok string) (*steward.Principal, error) {
 			if broker.IsStewardToken(tok) {

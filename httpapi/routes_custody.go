@@ -135,7 +135,9 @@ func (s *Server) handleRenewLease() http.Handler {
 }
 
 func (s *Server) handleRevokeLease() http.Handler {
-	return noBody(http.StatusOK, func(r *http.Request) (*steward.Lease, error) { return s.Rotation.RevokeLease(r.Context(), r.PathValue("id")) })
+	return noBody(http.StatusOK, func(r *http.Request) (*steward.Lease, error) {
+		return s.Rotation.RevokeLease(r.Context(), r.PathValue("id"))
+	})
 }
 
 // custodyIssue sends POST /api/v1/identities/{id}/credentials with type
