@@ -41,6 +41,7 @@ type Config struct {
 	Alerts             alertsConfig             `yaml:"alerts"`
 	Web                webConfig                `yaml:"web"`
 	Discovery          discoveryConfig          `yaml:"discovery"`
+	Rotation           rotationConfig           `yaml:"rotation"`
 }
 
 type policyOverlay struct {
