@@ -49,6 +49,11 @@ func (c CustodyClient) CreateRotator(ctx context.Context, in rotation.RotatorReq
 	return call[steward.Rotator](ctx, c.Client, "POST", "/api/v1/rotators", in)
 }
 
+// GetRotator returns a rotator.
+func (c CustodyClient) GetRotator(ctx context.Context, name string) (*steward.Rotator, error) {
+	return call[steward.Rotator](ctx, c.Client, "GET", "/api/v1/rotators/"+esc(name), nil)
+}
+
 // ListRotators lists the rotators.
 func (c CustodyClient) ListRotators(ctx context.Context) ([]*steward.Rotator, error) {
 	return list[*steward.Rotator](ctx, c.Client, "/api/v1/rotators")

@@ -80,7 +80,21 @@ func newCredentialStoreCmds(g *globals) []*cobra.Command {
 	register.Flags().StringVar(&in.Reason, "reason", "", "why (recorded)")
 	_ = register.MarkFlagRequired("ref")
 	_ = register.MarkFlagRequired("from-file")
-	return []*cobra.Command{store, register}
+	read := &cobra.Command{
+		Use: "secret CREDENTIAL_ID", Short: "Print the current secret (only for the identity itself, or one a policy allows; recorded)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out, err := g.client().Custody().Read(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if g.output == "table" {
+				fmt.Fprintln(g.stdout, out.Secret)
+				return nil
+			}
+			return g.print(kv(out))
+		},
+	}
+	return []*cobra.Command{store, register, read}
 }
 
 var rotationColumns = []string{"id", "status", "step", "rotator", "old_fingerprint", "new_fingerprint", "proof", "started_at", "finished_at", "seqs"}
@@ -163,11 +177,23 @@ func newRotationCmd(g *globals) *cobra.Command {
 	addRotator.Flags().StringVar(&url, "url", "", "provider URL with the admin account, e.g. postgres://admin:pw@host/db (required)")
 	_ = addRotator.MarkFlagRequired("url")
 	rotators := listCmd(g, "rotators", "List rotators", cobra.NoArgs, false, []string{"name", "kind", "url", "admin_credential_id"},
-		func(r *steward.Rotator) []string { return []string{r.Name, r.Kind, r.Config["url"], r.AdminCredentialID} },
+		func(r *steward.Rotator) []string {
+			return []string{r.Name, r.Kind, r.Config["url"], r.AdminCredentialID}
+		},
 		func(ctx context.Context, _ []string, _ int, _ string) (*steward.Page[*steward.Rotator], error) {
 			return whole(g.client().Custody().ListRotators(ctx))
 		})
-	cmd.AddCommand(run, status, history, addRotator, rotators)
+	showRotator := &cobra.Command{
+		Use: "rotator NAME", Short: "Show a rotator (never its password)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := g.client().Custody().GetRotator(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(kv(r, "name", r.Name, "kind", r.Kind, "url", r.Config["url"], "admin_credential_id", r.AdminCredentialID))
+		},
+	}
+	cmd.AddCommand(run, status, history, addRotator, rotators, showRotator)
 	return cmd
 }
 
