@@ -114,24 +114,7 @@ type Status struct {
 }
 
 func require(ctx context.Context) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	if !p.Can(steward.PermWrite) {
-		if p.IsNHI() {
-			return nil, steward.Errorf(steward.EFORBIDDEN, "a non-human identity may not manage secrets in custody")
-		}
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not manage secrets in custody", p.Role)
-	}
-	return p, nil
-}
-
-func checkOwns(p *steward.Principal, i *steward.Identity) error {
-	if p.Role == steward.RoleOwner && i.OwnerID != p.OwnerID {
-		return steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", i.ID, p.OwnerID)
-	}
-	return nil
+	return steward.Require(ctx, steward.PermWrite, "manage secrets in custody")
 }
 
 func checkSecret(secret []byte) error {
@@ -175,7 +158,7 @@ func (s *Service) Register(ctx context.Context, identityID string, in RegisterRe
 		if err != nil {
 			return err
 		}
-		if err := checkOwns(p, i); err != nil {
+		if err := p.CheckOwns(i); err != nil {
 			return err
 		}
 		out, err = s.AddTx(ctx, tx, p, i, in)
@@ -275,7 +258,7 @@ func (s *Service) Store(ctx context.Context, credentialID string, secret []byte,
 		if err != nil {
 			return err
 		}
-		if err := checkOwns(p, i); err != nil {
+		if err := p.CheckOwns(i); err != nil {
 			return err
 		}
 		if isBrokered(c) {
@@ -503,7 +486,7 @@ func (s *Service) Status(ctx context.Context, credentialID string) (*Status, err
 		if err != nil {
 			return nil, err
 		}
-		if err := checkOwns(p, i); err != nil {
+		if err := p.CheckOwns(i); err != nil {
 			return nil, err
 		}
 	}

@@ -84,7 +84,7 @@ func (s *Service) CreateLease(ctx context.Context, in LeaseRequest) (*LeaseGrant
 		}
 		return nil, err
 	}
-	if err := checkOwns(p, i); err != nil {
+	if err := p.CheckOwns(i); err != nil {
 		return nil, err
 	}
 	if i.Status != steward.StatusActive {
@@ -142,33 +142,34 @@ func (s *Service) putLease(ctx context.Context, p *steward.Principal, l *steward
 	})
 }
 
-func (s *Service) activeLease(ctx context.Context, p *steward.Principal, id string) (*steward.Lease, error) {
+// activeLease returns the caller and an active lease it may change.
+func (s *Service) activeLease(ctx context.Context, id string) (*steward.Principal, *steward.Lease, error) {
+	p, err := require(ctx, steward.PermWrite)
+	if err != nil {
+		return nil, nil, err
+	}
 	l, err := s.cfg.Store.GetLease(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.Role == steward.RoleOwner {
 		i, err := s.cfg.Store.GetIdentity(ctx, l.IdentityID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if err := checkOwns(p, i); err != nil {
-			return nil, err
+		if err := p.CheckOwns(i); err != nil {
+			return nil, nil, err
 		}
 	}
 	if l.Status != steward.LeaseActive {
-		return nil, steward.Errorf(steward.ECONFLICT, "lease %s is %s", l.ID, l.Status)
+		return nil, nil, steward.Errorf(steward.ECONFLICT, "lease %s is %s", l.ID, l.Status)
 	}
-	return l, nil
+	return p, l, nil
 }
 
 // RenewLease extends a lease from now, up to the tier's cap.
 func (s *Service) RenewLease(ctx context.Context, id string, in RenewRequest) (*Renewed, error) {
-	p, err := require(ctx, steward.PermWrite)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.activeLease(ctx, p, id)
+	p, l, err := s.activeLease(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +201,7 @@ func (s *Service) RenewLease(ctx context.Context, id string, in RenewRequest) (*
 
 // RevokeLease drops the lease's account at the provider now.
 func (s *Service) RevokeLease(ctx context.Context, id string) (*steward.Lease, error) {
-	p, err := require(ctx, steward.PermWrite)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.activeLease(ctx, p, id)
+	p, l, err := s.activeLease(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (s *Service) Rotate(ctx context.Context, credentialID string, in RotateRequ
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOwns(p, i); err != nil {
+	if err := p.CheckOwns(i); err != nil {
 		return nil, err
 	}
 	cs, err := s.cfg.Store.GetCustodySecret(ctx, credentialID)
@@ -477,7 +477,7 @@ func (s *Service) History(ctx context.Context, credentialID string) (*History, e
 		if err != nil {
 			return nil, err
 		}
-		if err := checkOwns(p, i); err != nil {
+		if err := p.CheckOwns(i); err != nil {
 			return nil, err
 		}
 	}

@@ -95,21 +95,7 @@ func (s *Service) kindNames() []string {
 }
 
 func require(ctx context.Context, perm steward.Permission) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	if !p.Can(perm) {
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not do this", p.Role)
-	}
-	return p, nil
-}
-
-func checkOwns(p *steward.Principal, i *steward.Identity) error {
-	if p.Role == steward.RoleOwner && i.OwnerID != p.OwnerID {
-		return steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", i.ID, p.OwnerID)
-	}
-	return nil
+	return steward.Require(ctx, perm, "manage rotation")
 }
 
 // RotatorRequest creates a rotator.
