@@ -178,3 +178,27 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
 }
+
+// Require returns the caller in ctx when its role allows perm; what names
+// the act in the refusal ("manage credentials").
+func Require(ctx context.Context, perm Permission, what string) (*Principal, error) {
+	p := PrincipalFrom(ctx)
+	if p == nil {
+		return nil, Errorf(EUNAUTHORIZED, "authentication required")
+	}
+	if !p.Can(perm) {
+		if p.IsNHI() {
+			return nil, Errorf(EFORBIDDEN, "a non-human identity may not %s", what)
+		}
+		return nil, Errorf(EFORBIDDEN, "role %s may not do this", p.Role)
+	}
+	return p, nil
+}
+
+// CheckOwns refuses an owner-role caller acting on another owner's identity.
+func (p *Principal) CheckOwns(i *Identity) error {
+	if p.Role == RoleOwner && i.OwnerID != p.OwnerID {
+		return Errorf(EFORBIDDEN, "identity %s is not owned by owner %s", i.ID, p.OwnerID)
+	}
+	return nil
+}

@@ -275,26 +275,11 @@ func (b *Broker) now() time.Time { return b.clock.Now() }
 
 // require returns the caller if its role grants perm.
 func require(ctx context.Context, perm steward.Permission) (*steward.Principal, error) {
-	p := steward.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, steward.Errorf(steward.EUNAUTHORIZED, "authentication required")
-	}
-	if !p.Can(perm) {
-		if p.IsNHI() {
-			return nil, steward.Errorf(steward.EFORBIDDEN, "a non-human identity may not manage credentials")
-		}
-		return nil, steward.Errorf(steward.EFORBIDDEN, "role %s may not do this", p.Role)
-	}
-	return p, nil
+	return steward.Require(ctx, perm, "manage credentials")
 }
 
 // checkOwns refuses an owner-role caller acting on another owner's identity.
-func checkOwns(p *steward.Principal, i *steward.Identity) error {
-	if p.Role == steward.RoleOwner && i.OwnerID != p.OwnerID {
-		return steward.Errorf(steward.EFORBIDDEN, "identity %s is not owned by owner %s", i.ID, p.OwnerID)
-	}
-	return nil
-}
+func checkOwns(p *steward.Principal, i *steward.Identity) error { return p.CheckOwns(i) }
 
 func (b *Broker) newEvent(p *steward.Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *steward.Event {
 	return steward.NewEvent(b.now(), p, action, subjectType, subjectID, identityID, reason, before, after)

@@ -24,6 +24,8 @@ const (
 	CapAlerts    Capability = "alerts"
 	// CapFederation: trusted issuers, bindings, token exchange.
 	CapFederation Capability = "federation"
+	CapCustody   Capability = "custody"
+	CapRotation  Capability = "rotation"
 )
 
 // has reports whether capability c is configured ("" is the core).
@@ -43,6 +45,10 @@ func (s *Server) has(c Capability) bool {
 		return s.Alerts != nil
 	case CapFederation:
 		return s.Federation != nil
+	case CapCustody:
+		return s.Custody != nil
+	case CapRotation:
+		return s.Rotation != nil
 	}
 	return true
 }

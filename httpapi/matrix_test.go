@@ -16,12 +16,15 @@ import (
 	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
+	"github.com/steward-nhi/steward/rotation"
+	"github.com/steward-nhi/steward/rotation/postgres"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/usage"
 )
@@ -65,7 +68,11 @@ func newMatrix(t *testing.T) *matrix {
 	must(t, err)
 	aud := audit.NewService(audit.Config{Store: st, Signer: audit.NewSigner(ed25519.NewKeyFromSeed(make([]byte, 32)))})
 
-	d := httpapi.Deps{Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Ready: st.Ping, AuthFailureLimit: 1e6,
+	cus, err := custody.New(custody.Config{Store: st, Box: box})
+	must(t, err)
+	rot, err := rotation.New(rotation.Config{Store: st, Custody: cus, Kinds: []rotation.Kind{postgres.Kind()}})
+	must(t, err)
+	d := httpapi.Deps{Custody: cus, Rotation: rot, Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Ready: st.Ping, AuthFailureLimit: 1e6,
 		Stats: func(ctx context.Context) (*steward.InventoryStats, error) { return st.InventoryStats(ctx, time.Now()) },
 		Auth: func(ctx context.Context, tok string) (*steward.Principal, error) {
 			if broker.IsStewardToken(tok) {
@@ -118,6 +125,7 @@ func newMatrix(t *testing.T) *matrix {
 		side.ids["lifecycle"] = ident("life-"+side.ownerID, side.ownerID)
 		side.ids["credential"] = cred(id).ID
 		side.ids["owner"] = c.ID
+		side.ids["lease"] = "lse_matrix"
 		side.ids["token"] = victim.ID
 		side.ids["issuer"] = "mx"
 		if _, err := fed.GetIssuer(sys, "mx"); err != nil {
@@ -180,7 +188,7 @@ func must(t *testing.T, err error) {
 // path fills a route's parameters with the resources of one side.
 func (m *matrix) path(rt httpapi.Route, side map[string]string) string {
 	kind := map[string]string{"identities": "identity", "credentials": "credential", "owners": "owner", "tokens": "token",
-		"findings": "finding", "alerts": "alert", "reviews": "review", "issuers": "issuer", "bindings": "binding"}
+		"findings": "finding", "alerts": "alert", "reviews": "review", "issuers": "issuer", "bindings": "binding", "leases": "lease"}
 	parts := strings.Split(rt.Path, "/")
 	for i, p := range parts {
 		switch p {
@@ -267,6 +275,14 @@ func (m *matrix) body(key, ownerID string) (string, string, bool) {
 		return j(fmt.Sprintf(`{"issuer":"mx","subject":"s%d"}`, m.n))
 	case "POST /api/v1/federation/bindings/{id}/remove":
 		return j(`{"reason":"r"}`)
+	case "PUT /api/v1/credentials/{id}/secret":
+		return j(`{"secret":"matrix-secret"}`)
+	case "POST /api/v1/rotators":
+		return j(fmt.Sprintf(`{"name":"r%d","kind":"postgres","config":{"url":"postgres://a:b@127.0.0.1:1/x"}}`, m.n))
+	case "POST /api/v1/leases":
+		return j(`{"rotator":"none","identity_id":"nhi_x","creation_statements":["CREATE ROLE \"{{name}}\""]}`)
+	case "POST /api/v1/leases/{id}/renew":
+		return j(`{"ttl":"1h"}`)
 	}
 	return "", "", false
 }

@@ -101,13 +101,13 @@ func withSource(r *http.Request) *http.Request {
 }
 
 func (s *Server) handleIssueCredential() http.Handler {
-	return actOnID(http.StatusCreated, false, s.Broker.Issue)
+	return s.custodyIssue(actOnID(http.StatusCreated, false, s.Broker.Issue))
 }
 
 func (s *Server) handleGetCredential() http.Handler { return getByID(s.Broker.Get) }
 
 func (s *Server) handleRotateCredential() http.Handler {
-	return actOnID(http.StatusCreated, true, s.Broker.Rotate)
+	return s.custodyRotate(actOnID(http.StatusCreated, true, s.Broker.Rotate))
 }
 
 func (s *Server) handleRevokeCredential() http.Handler {

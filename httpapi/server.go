@@ -50,6 +50,10 @@ type Deps struct {
 	IsDiscoveryFormat func(format string) bool
 	Alerts            AlertsAPI
 	Federation        FederationAPI
+	// Custody keeps external secrets; Rotation rotates them at their
+	// providers and hands out leases.
+	Custody  CustodyAPI
+	Rotation RotationAPI
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

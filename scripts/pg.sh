@@ -30,6 +30,11 @@ pg_start() {
   PG_PORT=${PG_PORT:-$(( 54330 + RANDOM % 500 ))}
   pg_as "$bin/initdb" -D "$PG_DATA/db" -U postgres --auth=trust -E UTF8 --no-locale >"$PG_DATA/initdb.log" 2>&1 \
     || { cat "$PG_DATA/initdb.log" >&2; return 1; }
+  # The superuser is trusted (tests connect as postgres); every other role
+  # must present its SCRAM password, so that the rotation tests can prove an
+  # old password is refused.
+  printf '%s\n' 'local all all trust' 'host all postgres 127.0.0.1/32 trust' 'host all all 127.0.0.1/32 scram-sha-256' \
+    | pg_as tee "$PG_DATA/db/pg_hba.conf" >/dev/null
   pg_as "$bin/pg_ctl" -D "$PG_DATA/db" -l "$PG_DATA/db/log" -w start \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA -c fsync=off -c max_connections=300" >/dev/null \
     || { cat "$PG_DATA/db/log" >&2; return 1; }

@@ -29,6 +29,7 @@ func TestConformance(t *testing.T) {
 			t.Run("discovery", func(t *testing.T) { storetest.RunDiscovery(t, e.Store) })
 			t.Run("web", func(t *testing.T) { storetest.RunWeb(t, e.Store) })
 			t.Run("federation", func(t *testing.T) { storetest.RunFederation(t, e.Store) })
+			t.Run("rotation", func(t *testing.T) { storetest.RunRotation(t, e.Store) })
 		})
 	}
 }

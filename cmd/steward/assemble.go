@@ -15,12 +15,14 @@ import (
 	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/notify"
 	"github.com/steward-nhi/steward/posture"
+	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/usage"
 	"github.com/steward-nhi/steward/web"
@@ -57,6 +59,10 @@ type app struct {
 	signer     *audit.Signer // the audit chain's key; nil without a master key
 	posture    *posture.Engine
 	console    *web.Console
+	// custody keeps external secrets; rotation rotates them at their
+	// providers and hands out leases (nil without a master key).
+	custody  *custody.Service
+	rotation *rotation.Service
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -149,6 +155,9 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		return nil, err
 	}
 	if err := a.buildAudit(ctx, g.getenv); err != nil {
+		return nil, err
+	}
+	if err := a.buildCustody(g.getenv); err != nil {
 		return nil, err
 	}
 	if !cfg.Posture.Disabled {
@@ -249,6 +258,9 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 	}
 	if a.alerts != nil {
 		d.Alerts = a.alerts
+	}
+	if a.custody != nil {
+		d.Custody, d.Rotation = a.custody, a.rotation
 	}
 	if a.console != nil {
 		d.Mount = append(d.Mount, func(_ *http.ServeMux, s *httpapi.Server) { a.console.Register(s.Handle) })

@@ -181,6 +181,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 	}
 	revoke.Flags().StringVar(&revReason, "reason", "manual", "why (recorded)")
 	cmd.AddCommand(issue, list, show, rotate, revoke, extend)
+	cmd.AddCommand(newCredentialStoreCmds(g)...)
 	return cmd
 }
 

@@ -42,6 +42,7 @@ type Config struct {
 	Web                webConfig                `yaml:"web"`
 	Discovery          discoveryConfig          `yaml:"discovery"`
 	Federation         federationConfig         `yaml:"federation"`
+	Rotation           rotationConfig           `yaml:"rotation"`
 }
 
 type policyOverlay struct {

@@ -70,6 +70,8 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newUsageCmd(g),
 		newDiscoveryCmd(g),
 		newFederationCmd(g),
+		newRotationCmd(g),
+		newLeaseCmd(g),
 	)
 	return root
 }

@@ -62,23 +62,16 @@ func newBroker(ctx context.Context, cfg Config, getenv func(string) string, stor
 		log.Info("credential broker disabled")
 		return nil, nil
 	}
-	src := secretbox.Source{Env: getenv("STEWARD_MASTER_KEY"), File: getenv("STEWARD_MASTER_KEY_FILE")}
-	if cfg.DB == "" {
-		src.DataDir = cfg.DataDir
-	} else if src.Env == "" && src.File == "" {
+	box, master, origin, err := loadMasterKey(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if box == nil {
 		// Several nodes need one shared key, so none is generated; without
 		// one the broker stays off (its routes answer 501). A key that is
-		// set but unreadable stops the server below.
+		// set but unreadable stops the server above.
 		log.Warn("credential broker disabled: set STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE (the same on every node) to issue credentials")
 		return nil, nil
-	}
-	master, origin, err := secretbox.Load(src)
-	if err != nil {
-		return nil, &startError{"master_key", err}
-	}
-	box, err := secretbox.New(master)
-	if err != nil {
-		return nil, fmt.Errorf("credential broker: master key: %w", err)
 	}
 	pepper, pepperOrigin, err := loadPepper(c, getenv, master)
 	if err != nil {
@@ -101,6 +94,27 @@ func newBroker(ctx context.Context, cfg Config, getenv func(string) string, stor
 	}
 	log.Info("credential broker", "issuer", b.Issuer(), "master_key", origin, "master_key_id", box.KeyID(), "pepper", pepperOrigin)
 	return b, nil
+}
+
+// loadMasterKey reads the master key: from STEWARD_MASTER_KEY or
+// STEWARD_MASTER_KEY_FILE, else (SQLite, one node) generated in the data
+// directory. On PostgreSQL without a configured key it returns a nil box.
+func loadMasterKey(cfg Config, getenv func(string) string) (*secretbox.Box, []byte, string, error) {
+	src := secretbox.Source{Env: getenv("STEWARD_MASTER_KEY"), File: getenv("STEWARD_MASTER_KEY_FILE")}
+	if cfg.DB == "" {
+		src.DataDir = cfg.DataDir
+	} else if src.Env == "" && src.File == "" {
+		return nil, nil, "", nil
+	}
+	master, origin, err := secretbox.Load(src)
+	if err != nil {
+		return nil, nil, "", &startError{"master_key", err}
+	}
+	box, err := secretbox.New(master)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("master key: %w", err)
+	}
+	return box, master, origin, nil
 }
 
 // brokerJobs are the broker's background work: following other nodes'

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/sqlstore/sqltest"
+)
+
+// TestCustodyRotationEndToEnd follows the issue's contract against a real
+// PostgreSQL: a rotator, a password in custody, reads only by the identity
+// itself, a rotation with proof, and a lease whose revocation drops the role.
+func TestCustodyRotationEndToEnd(t *testing.T) {
+	dsn := sqltest.PostgresURL(t)
+	ctx := context.Background()
+	super, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close(ctx)
+	pu, _ := url.Parse(dsn)
+	suffix := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))[:12]
+	adminRole, appRole := "e2e_admin_"+suffix, "e2e_app_"+suffix
+	for _, q := range []string{
+		fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole),
+		fmt.Sprintf(`CREATE ROLE %q LOGIN SUPERUSER PASSWORD 'adm-pw'`, adminRole),
+		fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'first-pw'`, appRole),
+	} {
+		if _, err := super.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole))
+		_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole))
+	})
+	login := func(role, pw string) error {
+		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), pu.Host))
+		if err != nil {
+			return err
+		}
+		return c.Close(ctx)
+	}
+
+	s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, "--data-dir", t.TempDir())
+	api := func(method, path, token, body string) (int, map[string]any) {
+		t.Helper()
+		status, raw := httpDo(t, method, s.url+path, token, "application/json", body)
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		return status, m
+	}
+	adminURL := fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", adminRole, pu.Host)
+	if st, m := api("POST", "/api/v1/rotators", adminToken, fmt.Sprintf(`{"name":"pg","kind":"postgres","config":{"url":%q}}`, adminURL)); st != 201 {
+		t.Fatalf("create rotator: %d %v", st, m)
+	}
+	if st, raw := httpDo(t, "GET", s.url+"/api/v1/rotators/pg", adminToken, "", ""); st != 200 || strings.Contains(string(raw), "adm-pw") {
+		t.Fatalf("get rotator: %d %s", st, raw)
+	}
+	var ident steward.Identity
+	decode(t, s.mustCLI(t, "identity", "create", "--name", "app-db", "--kind", "service_account", "--unowned-reason", "e2e database account", "-o", "json"), &ident)
+	key := strings.TrimSpace(mustOut(t)(s.credCLI(t, "credential", "issue", ident.ID)))
+
+	st, raw := httpDo(t, "POST", s.url+"/api/v1/identities/"+ident.ID+"/credentials", adminToken, "application/json",
+		fmt.Sprintf(`{"type":"password","external_ref":%q,"secret":"first-pw","rotator":"pg"}`, appRole))
+	if st != 201 || strings.Contains(string(raw), "first-pw") {
+		t.Fatalf("register: %d %s", st, raw)
+	}
+	var cred struct{ ID, Fingerprint string }
+	_ = json.Unmarshal(raw, &cred)
+
+	if st, m := api("GET", "/api/v1/credentials/"+cred.ID+"/secret", key, ""); st != 200 || m["secret"] != "first-pw" {
+		t.Fatalf("the identity reads its secret: %d %v", st, m)
+	}
+	_, tok := api("POST", "/api/v1/tokens", adminToken, `{"role":"auditor"}`)
+	if st, m := api("GET", "/api/v1/credentials/"+cred.ID+"/secret", tok["token"].(string), ""); st != 403 {
+		t.Fatalf("auditor: %d %v", st, m)
+	}
+	if st, raw := httpDo(t, "GET", s.url+"/api/v1/identities/"+ident.ID+"/credentials", adminToken, "", ""); st != 200 || strings.Contains(string(raw), "first-pw") {
+		t.Fatalf("list: %d %s", st, raw)
+	}
+
+	st, rot := api("POST", "/api/v1/credentials/"+cred.ID+"/rotate", adminToken, `{"rotator":"pg","overlap":"0s"}`)
+	if st != 201 || rot["status"] != "succeeded" || !strings.Contains(fmt.Sprint(rot["proof"]), "refused") {
+		t.Fatalf("rotate: %d %v", st, rot)
+	}
+	_, sec := api("GET", "/api/v1/credentials/"+cred.ID+"/secret", key, "")
+	newPW, _ := sec["secret"].(string)
+	if newPW == "" || newPW == "first-pw" {
+		t.Fatalf("secret after rotation: %v", sec)
+	}
+	if err := login(appRole, newPW); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+	if err := login(appRole, "first-pw"); err == nil {
+		t.Fatal("old password still works")
+	}
+	_, evs := api("GET", "/api/v1/events?identity_id="+ident.ID+"&limit=100", adminToken, "")
+	body, _ := json.Marshal(evs)
+	for _, want := range []string{steward.ActionCredentialRotate, steward.ActionRevocationProven, cred.Fingerprint, fmt.Sprint(rot["new_fingerprint"])} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("events lack %q", want)
+		}
+	}
+	hist := s.mustCLI(t, "rotation", "history", cred.ID, "-o", "json")
+	if !strings.Contains(hist, fmt.Sprint(rot["id"])) {
+		t.Errorf("rotation history: %s", hist)
+	}
+
+	var grant struct{ ID, Username, Password string }
+	decode(t, s.mustCLI(t, "lease", "create", "--rotator", "pg", "--identity", ident.ID, "--ttl", "10m", "-o", "json",
+		"--statement", `CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'`), &grant)
+	if err := login(grant.Username, grant.Password); err != nil {
+		t.Fatalf("lease login: %v", err)
+	}
+	if st, m := api("POST", "/api/v1/leases/"+grant.ID+"/revoke", adminToken, ""); st != 200 || m["revoked_where"] != "provider" {
+		t.Fatalf("revoke lease: %d %v", st, m)
+	}
+	if err := login(grant.Username, grant.Password); err == nil {
+		t.Fatal("revoked lease still logs in")
+	}
+}

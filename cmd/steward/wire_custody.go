@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/custody"
+	"github.com/steward-nhi/steward/rotation"
+	"github.com/steward-nhi/steward/rotation/postgres"
+)
+
+// rotationConfig is the rotation section of steward.yaml.
+type rotationConfig struct {
+	// Disabled turns custody, rotation and leases off.
+	Disabled bool `yaml:"disabled"`
+	// Node names this server in rotations and their job leases
+	// (default: the host name and listen address).
+	Node string `yaml:"node"`
+	// ResumeInterval is how often a node looks for rotations another node
+	// left unfinished (default 15s); LeaseSweep how often expired leases
+	// are dropped (default 30s).
+	ResumeInterval steward.Duration `yaml:"resume_interval"`
+	LeaseSweep     steward.Duration `yaml:"lease_sweep"`
+}
+
+// rotationKinds are the provider implementations, listed explicitly.
+func rotationKinds() []rotation.Kind {
+	return []rotation.Kind{postgres.Kind()}
+}
+
+// buildCustody builds custody and rotation (nil while disabled or without a
+// master key) and their background jobs.
+func (a *app) buildCustody(getenv func(string) string) error {
+	c := a.cfg.Rotation
+	if c.Disabled {
+		return nil
+	}
+	box, _, _, err := loadMasterKey(a.cfg, getenv)
+	if err != nil {
+		return fmt.Errorf("custody: %w", err)
+	}
+	if box == nil {
+		a.log.Warn("custody and rotation disabled: set STEWARD_MASTER_KEY or STEWARD_MASTER_KEY_FILE (the same on every node)")
+		return nil
+	}
+	policy, err := a.cfg.lifecyclePolicy()
+	if err != nil {
+		return err
+	}
+	cc := custody.Config{Store: a.store, Box: box, Usage: a.usage, Logger: a.log,
+		Rotators: func(ctx context.Context, name string) error { return a.rotation.Exists(ctx, name) }}
+	if a.pdp != nil {
+		cc.Decider = secretDecider{a.pdp}
+	}
+	if a.custody, err = custody.New(cc); err != nil {
+		return err
+	}
+	node := c.Node
+	if node == "" {
+		host, _ := os.Hostname()
+		node = host + "/" + a.cfg.Addr
+	}
+	if a.rotation, err = rotation.New(rotation.Config{Store: a.store, Custody: a.custody, Kinds: rotationKinds(), Policy: policy, Node: node, Logger: a.log}); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.rotation.Close)
+	a.jobs = append(a.jobs, rotationJobs(c, a.custody, a.rotation, a.log)...)
+	return nil
+}
+
+func every(d steward.Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return time.Duration(d)
+	}
+	return def
+}
+
+// rotationJobs resume rotations left unfinished, drop expired leases and
+// destroy retired secret versions whose overlap ended.
+func rotationJobs(c rotationConfig, cus *custody.Service, rot *rotation.Service, log *slog.Logger) []func(ctx context.Context) {
+	job := func(name string, d time.Duration, fn func(ctx context.Context) (int, error)) func(ctx context.Context) {
+		return func(ctx context.Context) {
+			everyTick(ctx, d, func() {
+				if n, err := fn(ctx); err != nil && ctx.Err() == nil {
+					log.Error(name, "err", err)
+				} else if n > 0 {
+					log.Info(name, "count", n)
+				}
+			})
+		}
+	}
+	return []func(ctx context.Context){
+		job("resume rotations", every(c.ResumeInterval, 15*time.Second), rot.Resume),
+		job("lease expiry sweep", every(c.LeaseSweep, 30*time.Second), rot.ExpireDue),
+		job("destroy retired secret versions", time.Minute, cus.DestroyDue),
+	}
+}
+
+// secretDecider asks the PDP whether an identity may read another
+// identity's secret: Action::"credential:read_secret" on the credential.
+type secretDecider struct{ pdp *authz.PDP }
+
+func (d secretDecider) PermitsReadSecret(ctx context.Context, p *steward.Principal, c *steward.Credential) bool {
+	if !p.IsNHI() {
+		return false
+	}
+	req := &authz.Request{Subject: &authz.Entity{Type: string(authz.IdentityType), ID: p.IdentityID},
+		Action:   &authz.Action{Name: steward.ActionReadSecretPermission},
+		Resource: &authz.Entity{Type: "Credential", ID: c.ID, Properties: map[string]any{"identity_id": c.IdentityID}}}
+	src := steward.RequestSourceFrom(ctx)
+	dec, err := d.pdp.Evaluate(steward.WithPrincipal(ctx, steward.SystemPrincipal("custody")), req, authz.Call{Source: src.Addr, UserAgent: src.UserAgent})
+	return err == nil && dec.Decision
+}
