@@ -22,6 +22,7 @@ const (
 	CapPosture   Capability = "posture"
 	CapDiscovery Capability = "discovery"
 	CapAlerts    Capability = "alerts"
+	CapMCP       Capability = "mcp"
 )
 
 // has reports whether capability c is configured ("" is the core).
@@ -39,6 +40,8 @@ func (s *Server) has(c Capability) bool {
 		return s.Discovery != nil
 	case CapAlerts:
 		return s.Alerts != nil
+	case CapMCP:
+		return s.MCP != nil
 	}
 	return true
 }

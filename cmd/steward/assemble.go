@@ -53,6 +53,8 @@ type app struct {
 	signer    *audit.Signer // the audit chain's key; nil without a master key
 	posture   *posture.Engine
 	console   *web.Console
+	// mcp serves /mcp: the MCP tools over the services above.
+	mcp http.Handler
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -160,6 +162,7 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		loop := postureLoop(cfg.Posture)
 		a.jobs = append(a.jobs, func(ctx context.Context) { a.posture.Run(ctx, loop) })
 	}
+	a.mcp = newMCP(a)
 	if a.console, err = a.buildConsole(); err != nil {
 		return nil, err
 	}
@@ -209,6 +212,7 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 		Auth:      a.authenticate,
 		Ready:     a.ready,
 		Stats:     a.stats,
+		MCP:       a.mcp,
 		Discovery: a.discovery, IsDiscoveryFormat: discovery.IsFormat, ParseDiscovery: parseDiscovery,
 		Metrics: a.metrics, Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,
 	}
