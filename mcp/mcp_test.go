@@ -372,3 +372,180 @@ func TestReadTools(t *testing.T) {
 		})
 	}
 }
+
+// lastEvent returns the newest audit event about subject.
+func (e *env) lastEvent(t *testing.T, identityID, subjectID string) *steward.Event {
+	t.Helper()
+	p, err := e.inv.ListEvents(e.sys, steward.EventFilter{IdentityID: identityID, SubjectID: subjectID, Limit: 1})
+	must(t, err)
+	if len(p.Items) == 0 {
+		t.Fatalf("no event for %s", subjectID)
+	}
+	return p.Items[0]
+}
+
+func TestWriteTools(t *testing.T) {
+	for name, connect := range modes {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			tests := []struct {
+				name    string
+				role    string
+				tool    string
+				args    func(e *env) map[string]any
+				errCode string // "" when the call succeeds
+				errText string
+				// recorded: the subject whose newest event must name the
+				// agent's token as actor and carry the reason.
+				recorded func(e *env) (identityID, subjectID, action string)
+			}{
+				{name: "a call without a reason is refused before anything happens", role: "operator", tool: "suspend_identity",
+					args: func(e *env) map[string]any { return map[string]any{"id": e.mine} }, errText: "reason"},
+				{name: "a blank reason is refused", role: "operator", tool: "suspend_identity",
+					args: func(e *env) map[string]any { return map[string]any{"id": e.mine, "reason": "   "} }, errCode: steward.EINVALID, errText: "reason"},
+				{name: "an owner may not suspend another owner's identity", role: "owner", tool: "suspend_identity",
+					args:    func(e *env) map[string]any { return map[string]any{"id": e.theirs, "reason": "looks unused"} },
+					errCode: steward.EFORBIDDEN},
+				{name: "rotating a credential withholds the new secret", role: "owner", tool: "rotate_credential",
+					args: func(e *env) map[string]any {
+						return map[string]any{"credential_id": e.credential, "reason": "scheduled rotation", "overlap": "1h"}
+					},
+					recorded: func(e *env) (string, string, string) { return e.mine, e.credential, steward.ActionCredentialRotate }},
+				{name: "the operator's agent suspends with a reason, recorded as the agent", role: "operator", tool: "suspend_identity",
+					args: func(e *env) map[string]any {
+						return map[string]any{"id": e.mine, "reason": "anomalous calls from a new network"}
+					},
+					recorded: func(e *env) (string, string, string) { return e.mine, e.mine, steward.IdentityAction(steward.TransitionSuspend) }},
+				{name: "acknowledging a finding is recorded as the agent", role: "admin", tool: "acknowledge_finding",
+					args: func(e *env) map[string]any {
+						return map[string]any{"finding_id": e.finding, "reason": "owner search opened with the platform team"}
+					},
+					recorded: func(e *env) (string, string, string) {
+						return e.unowned, e.finding, steward.ActionFindingAcknowledge
+					}},
+				{name: "a bad overlap names the field", role: "admin", tool: "rotate_credential",
+					args: func(e *env) map[string]any {
+						return map[string]any{"credential_id": e.credential, "reason": "r", "overlap": "a while"}
+					}, errCode: steward.EINVALID, errText: "overlap"},
+				{name: "revoke_identity refuses an unknown code", role: "admin", tool: "revoke_identity",
+					args: func(e *env) map[string]any {
+						return map[string]any{"id": e.theirs, "reason": "decommissioned last week", "code": "bored"}
+					}, errCode: steward.EINVALID, errText: "reason"},
+				{name: "revoking an identity is recorded as the agent", role: "admin", tool: "revoke_identity",
+					args: func(e *env) map[string]any {
+						return map[string]any{"id": e.theirs, "reason": "service decommissioned", "code": "decommissioned"}
+					},
+					recorded: func(e *env) (string, string, string) { return e.theirs, e.theirs, steward.IdentityAction(steward.TransitionRevoke) }},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					tok := e.tokens[tc.role]
+					text, isErr := call(t, connect(t, e, tok.Token), tc.tool, tc.args(e))
+					if tc.recorded == nil {
+						if !isErr || !strings.Contains(text, tc.errText) {
+							t.Fatalf("want a tool error about %q, got %s", tc.errText, text)
+						}
+						if tc.errCode != "" {
+							if got := decode[map[string]map[string]string](t, text)["error"]["code"]; got != tc.errCode {
+								t.Fatalf("code %q, want %q: %s", got, tc.errCode, text)
+							}
+						}
+						return
+					}
+					if isErr {
+						t.Fatalf("tool error: %s", text)
+					}
+					if strings.Contains(text, "stw_") && !strings.Contains(text, "withheld") {
+						t.Fatalf("a secret in the answer: %s", text)
+					}
+					identityID, subjectID, action := tc.recorded(e)
+					ev := e.lastEvent(t, identityID, subjectID)
+					reason, _ := tc.args(e)["reason"].(string)
+					if ev.Action != action || ev.Actor != "token:"+tok.ID || !strings.Contains(ev.Reason, reason) || !strings.Contains(ev.Reason, "[via MCP]") {
+						t.Fatalf("event %s by %s, reason %q; want %s by token:%s with %q [via MCP]", ev.Action, ev.Actor, ev.Reason, action, tok.ID, reason)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestServicesRefuseWhatTheListHides: a write tool reached with a token
+// whose role may not write is refused by the services, whatever the list
+// offered (here a server built as if the caller were an admin).
+func TestServicesRefuseWhatTheListHides(t *testing.T) {
+	e := newEnv(t)
+	c := httpapi.NewClient(e.url, e.tokens["auditor"].Token)
+	cs := serveRemote(t, mcp.NewServer(mcp.Remote(c), mcp.Caller{Role: steward.RoleAdmin}, "test"))
+	text, isErr := call(t, cs, "suspend_identity", map[string]any{"id": e.mine, "reason": "testing the refusal"})
+	if !isErr || decode[map[string]map[string]string](t, text)["error"]["code"] != steward.EFORBIDDEN {
+		t.Fatalf("auditor suspended: %s", text)
+	}
+	if i, err := e.inv.GetIdentity(e.sys, e.mine); err != nil || i.Status != steward.StatusActive {
+		t.Fatalf("identity changed: %v %v", i, err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	for name, connect := range modes {
+		t.Run(name, func(t *testing.T) {
+			cs := connect(t, e, e.tokens["auditor"].Token)
+			t.Run("an unknown tool is a protocol error", func(t *testing.T) {
+				_, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "drop_tables", Arguments: map[string]any{}})
+				if err == nil || !strings.Contains(err.Error(), "drop_tables") {
+					t.Fatalf("err = %v", err)
+				}
+			})
+			t.Run("a write tool the role lacks is unknown to it", func(t *testing.T) {
+				_, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "revoke_identity", Arguments: map[string]any{"id": e.mine, "reason": "x"}})
+				if err == nil {
+					t.Fatal("an auditor called revoke_identity")
+				}
+			})
+			for _, tc := range []struct {
+				name, tool string
+				args       map[string]any
+				want       string
+			}{
+				{"an argument of the wrong type", "search_identities", map[string]any{"limit": "ten"}, "limit"},
+				{"an unknown argument", "search_identities", map[string]any{"owner": "alice"}, "owner"},
+				{"a bad time names the field", "search_identities", map[string]any{"unused_since": "last tuesday"}, "unused_since"},
+				{"a bad enum value names the field", "list_findings", map[string]any{"severity": "apocalyptic"}, "severity"},
+				{"a missing required argument", "get_identity", map[string]any{}, "id"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					text, isErr := call(t, cs, tc.tool, tc.args)
+					if !isErr || !strings.Contains(text, tc.want) {
+						t.Fatalf("want a tool error naming %q, got %s", tc.want, text)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestHTTPSessionsFollowTheToken: /mcp re-authenticates every request, so
+// a token revoked mid-session is refused at its next call, and a request
+// without a token never reaches the tools.
+func TestHTTPSessionsFollowTheToken(t *testing.T) {
+	e := newEnv(t)
+	ct, err := e.inv.CreateToken(e.sys, steward.TokenCreate{Role: steward.RoleOperator, Name: "short-lived agent"})
+	must(t, err)
+	cs := modes["in process over streamable HTTP"](t, e, ct.Token)
+	if _, isErr := call(t, cs, "search_identities", nil); isErr {
+		t.Fatal("search failed before the revocation")
+	}
+	_, err = e.inv.RevokeToken(e.sys, ct.ID)
+	must(t, err)
+	if _, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "search_identities"}); err == nil {
+		t.Fatal("a revoked token's call went through")
+	}
+
+	res, err := http.Post(e.url+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	must(t, err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: status %d", res.StatusCode)
+	}
+}
