@@ -20,6 +20,7 @@ import (
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/mcp"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -71,7 +72,8 @@ func newMatrix(t *testing.T) *matrix {
 			}
 			return svc.Authenticate(ctx, tok)
 		},
-		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil)}
+		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil),
+		MCP: mcp.Handler(mcp.Services{Inventory: svc, Credentials: b, Posture: post, Alerts: eng, Usage: us, Access: pdp}, mcp.HandlerOptions{MaxBodyBytes: httpapi.MaxBodyBytes})}
 	m := &matrix{t: t, tokens: map[string]string{"bad": "stwo_not-a-real-token-000000000000000000000000"},
 		own: map[string]string{}, other: map[string]string{}}
 	m.srv = httptest.NewServer(httpapi.NewServer(d))
