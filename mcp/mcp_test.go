@@ -415,7 +415,9 @@ func TestWriteTools(t *testing.T) {
 					args: func(e *env) map[string]any {
 						return map[string]any{"id": e.mine, "reason": "anomalous calls from a new network"}
 					},
-					recorded: func(e *env) (string, string, string) { return e.mine, e.mine, steward.IdentityAction(steward.TransitionSuspend) }},
+					recorded: func(e *env) (string, string, string) {
+						return e.mine, e.mine, steward.IdentityAction(steward.TransitionSuspend)
+					}},
 				{name: "acknowledging a finding is recorded as the agent", role: "admin", tool: "acknowledge_finding",
 					args: func(e *env) map[string]any {
 						return map[string]any{"finding_id": e.finding, "reason": "owner search opened with the platform team"}
@@ -435,7 +437,9 @@ func TestWriteTools(t *testing.T) {
 					args: func(e *env) map[string]any {
 						return map[string]any{"id": e.theirs, "reason": "service decommissioned", "code": "decommissioned"}
 					},
-					recorded: func(e *env) (string, string, string) { return e.theirs, e.theirs, steward.IdentityAction(steward.TransitionRevoke) }},
+					recorded: func(e *env) (string, string, string) {
+						return e.theirs, e.theirs, steward.IdentityAction(steward.TransitionRevoke)
+					}},
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
