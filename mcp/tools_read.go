@@ -30,6 +30,12 @@ func readOnly() *sdk.ToolAnnotations {
 	return &sdk.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: new(false)}
 }
 
+// PageArgs are the paging arguments of the list tools.
+type PageArgs struct {
+	Limit  int    `json:"limit,omitempty" jsonschema:"page size, 1 to 100 (default 20)"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+}
+
 // SearchIdentitiesArgs are search_identities' arguments: the inventory's
 // list filters.
 type SearchIdentitiesArgs struct {
@@ -45,8 +51,7 @@ type SearchIdentitiesArgs struct {
 	ExpiresBefore string `json:"expires_before,omitempty" jsonschema:"RFC 3339 time: identities expiring before it"`
 	UnusedSince   string `json:"unused_since,omitempty" jsonschema:"RFC 3339 time: identities never used or last used before it (dormant)"`
 	Sort          string `json:"sort,omitempty" jsonschema:"name, created_at, expires_at, last_used_at or last_rotated_at; a leading - sorts descending"`
-	Limit         int    `json:"limit,omitempty" jsonschema:"page size, 1 to 100 (default 20)"`
-	Cursor        string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	PageArgs
 }
 
 // GetIdentityArgs are get_identity's arguments.
@@ -64,8 +69,7 @@ type ListFindingsArgs struct {
 	Team       string `json:"team,omitempty" jsonschema:"team name, exact"`
 	IdentityID string `json:"identity_id,omitempty" jsonschema:"identity id (nhi_...)"`
 	Check      string `json:"check,omitempty" jsonschema:"check name, for example dormant, rotation.overdue, owner.departed, secret.leaked"`
-	Limit      int    `json:"limit,omitempty" jsonschema:"page size, 1 to 100 (default 20)"`
-	Cursor     string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	PageArgs
 }
 
 // ListAlertsArgs are list_alerts' arguments.
@@ -74,8 +78,7 @@ type ListAlertsArgs struct {
 	Detector   string `json:"detector,omitempty" jsonschema:"detector name, for example new_source, new_action, volume_spike, secret_leaked"`
 	Severity   string `json:"severity,omitempty" jsonschema:"critical, high, medium, low or info"`
 	Status     string `json:"status,omitempty" jsonschema:"open, acknowledged, resolved or false_positive"`
-	Limit      int    `json:"limit,omitempty" jsonschema:"page size, 1 to 100 (default 20)"`
-	Cursor     string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	PageArgs
 }
 
 // ExplainAccessArgs are explain_access' arguments.
@@ -84,8 +87,7 @@ type ExplainAccessArgs struct {
 	ResourceType string `json:"resource_type" jsonschema:"the resource's entity type, for example Document or Route"`
 	ResourceID   string `json:"resource_id" jsonschema:"the resource's entity id"`
 	SubjectType  string `json:"subject_type,omitempty" jsonschema:"the type of subject to look for (default nhi: Steward's identities)"`
-	Limit        int    `json:"limit,omitempty" jsonschema:"page size, 1 to 100 (default 20)"`
-	Cursor       string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	PageArgs
 }
 
 // PostureSummaryArgs are posture_summary's arguments (none).

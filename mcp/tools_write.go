@@ -14,36 +14,41 @@ func writes(destructive bool) *sdk.ToolAnnotations {
 	return &sdk.ToolAnnotations{DestructiveHint: &destructive, OpenWorldHint: new(false)}
 }
 
+// ReasonArg is the reason every write tool requires.
+type ReasonArg struct {
+	Reason string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
+}
+
 // SuspendIdentityArgs are suspend_identity's arguments.
 type SuspendIdentityArgs struct {
-	ID     string `json:"id" jsonschema:"identity id (nhi_...)"`
-	Reason string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
+	ID string `json:"id" jsonschema:"identity id (nhi_...)"`
+	ReasonArg
 }
 
 // RevokeIdentityArgs are revoke_identity's arguments.
 type RevokeIdentityArgs struct {
-	ID     string `json:"id" jsonschema:"identity id (nhi_...)"`
-	Code   string `json:"code,omitempty" jsonschema:"revocation category: owner_departed, incident, dormant, decommissioned, rotation or manual (default manual)"`
-	Reason string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
+	ID   string `json:"id" jsonschema:"identity id (nhi_...)"`
+	Code string `json:"code,omitempty" jsonschema:"revocation category: owner_departed, incident, dormant, decommissioned, rotation or manual (default manual)"`
+	ReasonArg
 }
 
 // RotateCredentialArgs are rotate_credential's arguments.
 type RotateCredentialArgs struct {
 	ID      string `json:"credential_id" jsonschema:"credential id (crd_...), from get_identity's credentials"`
 	Overlap string `json:"overlap,omitempty" jsonschema:"how long the old secret keeps working, as a Go duration such as 0s, 30m or 24h (default 0s: revoked at once; at most 720h)"`
-	Reason  string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
+	ReasonArg
 }
 
 // RevokeCredentialArgs are revoke_credential's arguments.
 type RevokeCredentialArgs struct {
-	ID     string `json:"credential_id" jsonschema:"credential id (crd_...), from get_identity's credentials"`
-	Reason string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
+	ID string `json:"credential_id" jsonschema:"credential id (crd_...), from get_identity's credentials"`
+	ReasonArg
 }
 
 // AcknowledgeFindingArgs are acknowledge_finding's arguments.
 type AcknowledgeFindingArgs struct {
-	ID     string `json:"finding_id" jsonschema:"finding id, from list_findings"`
-	Reason string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
+	ID string `json:"finding_id" jsonschema:"finding id, from list_findings"`
+	ReasonArg
 }
 
 func writeTools() []tool {
