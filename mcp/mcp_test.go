@@ -47,11 +47,12 @@ type authzAPI struct {
 	*usage.Service
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvOn(t, sqltest.SQLite(t)) }
+
+func newEnvOn(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	sys := steward.WithPrincipal(ctx, steward.SystemPrincipal("test"))
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
 	inv := inventory.New(inventory.Config{Store: st})
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
 	must(t, err)
@@ -385,9 +386,18 @@ func (e *env) lastEvent(t *testing.T, identityID, subjectID string) *steward.Eve
 }
 
 func TestWriteTools(t *testing.T) {
-	for name, connect := range modes {
-		t.Run(name, func(t *testing.T) {
-			e := newEnv(t)
+	for _, engine := range sqltest.Engines(t) {
+		for name, connect := range modes {
+			t.Run(engine.Name+"/"+name, func(t *testing.T) {
+				testWriteTools(t, newEnvOn(t, engine.Store(t)), connect)
+			})
+		}
+	}
+}
+
+func testWriteTools(t *testing.T, e *env, connect mode) {
+	{
+		{
 			tests := []struct {
 				name    string
 				role    string
@@ -470,7 +480,7 @@ func TestWriteTools(t *testing.T) {
 					}
 				})
 			}
-		})
+		}
 	}
 }
 
