@@ -3,9 +3,11 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -114,3 +116,31 @@ func recorded(ctx context.Context, reason string) string {
 // remote server authenticates), so the server will have to record the
 // delegation itself from the token.
 func actingFor(*steward.Principal) string { return "" }
+
+// oneOf lists a closed argument's values for its schema's enum.
+func oneOf[S ~string](values ...S) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// schema returns In's input schema, as the SDK would infer it, with the
+// closed arguments named in enums restricted to their values, so the
+// assistant sees the choices and a wrong value is refused before any
+// service runs.
+func schema[In any](enums map[string][]any) *jsonschema.Schema {
+	s, err := jsonschema.For[In](nil)
+	if err != nil {
+		panic(fmt.Sprintf("mcp: schema of %T: %v", *new(In), err))
+	}
+	for prop, values := range enums {
+		p, ok := s.Properties[prop]
+		if !ok {
+			panic(fmt.Sprintf("mcp: %T has no argument %s", *new(In), prop))
+		}
+		p.Enum = values
+	}
+	return s
+}

@@ -96,6 +96,8 @@ type PostureSummaryArgs struct{}
 func readTools() []tool {
 	return []tool{
 		define(&sdk.Tool{Name: "search_identities", Title: "Search non-human identities", Annotations: readOnly(),
+			InputSchema: schema[SearchIdentitiesArgs](map[string][]any{"kind": oneOf(steward.Kinds...), "status": oneOf(steward.Statuses...),
+				"sensitivity": oneOf(steward.Sensitivities...), "source": oneOf(steward.Sources...)}),
 			Description: "Search Steward's inventory of non-human identities (API keys, service accounts, OAuth apps, workloads, bots, AI agents...). " +
 				"All filters combine with AND; leave them out to list everything. Returns a compact page {items, next_cursor}; pass next_cursor as cursor for the next page. " +
 				"Use get_identity for credentials, owner, history and usage of one identity."},
@@ -105,10 +107,13 @@ func readTools() []tool {
 				"its most recent audit events (who did what, when, why) and a usage summary (call counts, actions, sources, unused scopes)."},
 			readers, nil, getIdentity),
 		define(&sdk.Tool{Name: "list_findings", Title: "List posture findings", Annotations: readOnly(),
+			InputSchema: schema[ListFindingsArgs](map[string][]any{"severity": oneOf(steward.Severities...),
+				"status": append(oneOf(steward.FindingStatuses...), "unresolved"), "owasp": oneOf(steward.OWASPOrder...)}),
 			Description: "List posture findings (risks Steward found: dormant or over-privileged identities, overdue rotations, departed owners, leaked secrets...), " +
 				"each with severity, OWASP NHI Top 10 id, the identity, evidence and remediation. By default only unresolved findings (open or acknowledged)."},
 			readers, func(s Services) bool { return s.Posture != nil }, listFindings),
 		define(&sdk.Tool{Name: "list_alerts", Title: "List anomalous-usage alerts", Annotations: readOnly(),
+			InputSchema: schema[ListAlertsArgs](map[string][]any{"severity": oneOf(steward.Severities...), "status": oneOf(steward.AlertStatuses...)}),
 			Description: "List alerts raised by anomaly detection on identities' usage (new source address, new action, volume spike, leaked secret...), newest first, " +
 				"with severity, status, the identity and evidence."},
 			readers, func(s Services) bool { return s.Alerts != nil }, listAlerts),

@@ -59,6 +59,7 @@ func writeTools() []tool {
 				"Acts at once and is recorded with your reason; confirm with the user first."},
 			writers, nil, suspendIdentity),
 		define(&sdk.Tool{Name: "revoke_identity", Title: "Revoke an identity (final)", Annotations: writes(true),
+			InputSchema: schema[RevokeIdentityArgs](map[string][]any{"code": oneOf(steward.RevokeReasons...)}),
 			Description: "Revoke an identity and all its credentials. FINAL: a revoked identity can never be used again. Prefer suspend_identity when unsure. " +
 				"Acts at once and is recorded with your reason; confirm with the user first."},
 			writers, nil, revokeIdentity),
