@@ -540,8 +540,9 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestHTTPSessionsFollowTheToken: /mcp re-authenticates every request, so
-// a token revoked mid-session is refused at its next call, and a request
-// without a token never reaches the tools.
+// a token revoked mid-session is refused at its next call, a request
+// without a token never reaches the tools, and a body over the API's limit
+// is refused whole.
 func TestHTTPSessionsFollowTheToken(t *testing.T) {
 	e := newEnv(t)
 	ct, err := e.inv.CreateToken(e.sys, steward.TokenCreate{Role: steward.RoleOperator, Name: "short-lived agent"})
@@ -561,5 +562,17 @@ func TestHTTPSessionsFollowTheToken(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no token: status %d", res.StatusCode)
+	}
+
+	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_identities","arguments":{"query":"` + strings.Repeat("a", httpapi.MaxBodyBytes) + `"}}}`
+	req, err := http.NewRequest("POST", e.url+"/mcp", strings.NewReader(big))
+	must(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	res, err = (&http.Client{Transport: bearer{e.tokens["admin"].Token}}).Do(req)
+	must(t, err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a body over %d bytes: status %d", httpapi.MaxBodyBytes, res.StatusCode)
 	}
 }
