@@ -13,6 +13,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/httpapi"
 )
 
@@ -90,7 +91,7 @@ func mcpCall(t *testing.T, cs *sdk.ClientSession, name string, args map[string]a
 func TestMCP(t *testing.T) {
 	for name, dbArgs := range engines(t) {
 		t.Run(name, func(t *testing.T) {
-			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken}, dbArgs(t)...)
+			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, dbArgs(t)...)
 			ctx := context.Background()
 			admin := httpapi.NewClient(s.url, adminToken)
 			owner, err := admin.CreateOwner(ctx, &steward.Owner{Name: "Dana", Email: "dana@example.com"})
@@ -152,15 +153,24 @@ func TestMCP(t *testing.T) {
 				})
 			}
 
-			t.Run("steward mcp with a bad token fails to start, saying why", func(t *testing.T) {
-				cmd := mcpCommand(s.url, "stwo_not-a-real-token-000000000000000000000000")
-				var stderr strings.Builder
-				cmd.Stderr = &stderr
-				cmd.Stdin = strings.NewReader("")
-				if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "who the token is") {
-					t.Fatalf("err %v, stderr %q", err, stderr.String())
-				}
-			})
+			nhi, err := admin.Broker().Issue(ctx, id.ID, broker.IssueRequest{Type: "api_key"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct{ name, token, want string }{
+				{"a bad token", "stwo_not-a-real-token-000000000000000000000000", "who the token is"},
+				{"an NHI credential", nhi.Secret, "operator token"},
+			} {
+				t.Run("steward mcp with "+tc.name+" fails to start, saying why", func(t *testing.T) {
+					cmd := mcpCommand(s.url, tc.token)
+					var stderr strings.Builder
+					cmd.Stderr = &stderr
+					cmd.Stdin = strings.NewReader("")
+					if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), tc.want) {
+						t.Fatalf("err %v, stderr %q", err, stderr.String())
+					}
+				})
+			}
 		})
 	}
 }
