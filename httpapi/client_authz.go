@@ -103,3 +103,9 @@ func (c AuthzClient) Ingest(ctx context.Context, format string, r io.Reader, opt
 	}
 	return &out, nil
 }
+
+// SearchSubject asks the PDP which subjects may perform the action on the
+// resource (AuthZEN subject search); call is the server's to fill.
+func (c AuthzClient) SearchSubject(ctx context.Context, r *authz.SearchRequest, _ authz.Call) (*authz.SearchResponse, error) {
+	return call[authz.SearchResponse](ctx, c.Client, "POST", "/access/v1/search/subject", r)
+}

@@ -26,6 +26,7 @@ const (
 	CapFederation Capability = "federation"
 	CapCustody   Capability = "custody"
 	CapRotation  Capability = "rotation"
+	CapMCP       Capability = "mcp"
 )
 
 // has reports whether capability c is configured ("" is the core).
@@ -49,6 +50,8 @@ func (s *Server) has(c Capability) bool {
 		return s.Custody != nil
 	case CapRotation:
 		return s.Rotation != nil
+	case CapMCP:
+		return s.MCP != nil
 	}
 	return true
 }

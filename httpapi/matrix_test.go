@@ -22,6 +22,7 @@ import (
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/mcp"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
@@ -80,7 +81,8 @@ func newMatrix(t *testing.T) *matrix {
 			}
 			return svc.Authenticate(ctx, tok)
 		},
-		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil), Federation: fed}
+		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil), Federation: fed,
+		MCP: mcp.Handler(mcp.Services{Inventory: svc, Credentials: b, Posture: post, Alerts: eng, Usage: us, Access: pdp}, mcp.HandlerOptions{MaxBodyBytes: httpapi.MaxBodyBytes})}
 	m := &matrix{t: t, tokens: map[string]string{"bad": "stwo_not-a-real-token-000000000000000000000000"},
 		own: map[string]string{}, other: map[string]string{}}
 	m.srv = httptest.NewServer(httpapi.NewServer(d))

@@ -54,6 +54,9 @@ type Deps struct {
 	// providers and hands out leases.
 	Custody  CustodyAPI
 	Rotation RotationAPI
+	// MCP serves /mcp: Steward's tools for assistants (package mcp), run
+	// behind the API's authentication with the caller's principal.
+	MCP http.Handler
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(ctx context.Context) error
 	// Stats returns inventory counts for the metrics gauges.

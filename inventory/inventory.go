@@ -5,6 +5,7 @@
 package inventory
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 
@@ -107,4 +108,14 @@ func trimReason(r string) string {
 		r = r[:steward.MaxTextLen]
 	}
 	return r
+}
+
+// Stats counts the estate (identities by status, kind, tier, environment;
+// owners; events). Staff only: the owner role sees its own identities
+// through ListIdentities.
+func (s *Service) Stats(ctx context.Context) (*steward.InventoryStats, error) {
+	if _, err := steward.AuthorizeStaff(ctx, steward.PermRead); err != nil {
+		return nil, err
+	}
+	return s.store.InventoryStats(ctx, s.clock.Now())
 }

@@ -63,6 +63,8 @@ type app struct {
 	// providers and hands out leases (nil without a master key).
 	custody  *custody.Service
 	rotation *rotation.Service
+	// mcp serves /mcp: the MCP tools over the services above.
+	mcp http.Handler
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -181,6 +183,7 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		loop := postureLoop(cfg.Posture)
 		a.jobs = append(a.jobs, func(ctx context.Context) { a.posture.Run(ctx, loop) })
 	}
+	a.mcp = newMCP(a)
 	if a.console, err = a.buildConsole(); err != nil {
 		return nil, err
 	}
@@ -238,6 +241,7 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 		Auth:      a.authenticate,
 		Ready:     a.ready,
 		Stats:     a.stats,
+		MCP:       a.mcp,
 		Discovery: a.discovery, IsDiscoveryFormat: discovery.IsFormat, ParseDiscovery: parseDiscovery,
 		Metrics: a.metrics, Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,
 	}

@@ -72,6 +72,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newFederationCmd(g),
 		newRotationCmd(g),
 		newLeaseCmd(g),
+		newMCPCmd(g),
 	)
 	return root
 }
