@@ -38,7 +38,7 @@ type Config struct {
 	// MaxBody bounds the request bodies the gateway must read: MCP
 	// messages it inspects and aws-sigv4 bodies it hashes (default 1 MiB
 	// for MCP, 10 MiB for sigv4). Other bodies stream through unread.
-	MaxBody int64 `yaml:"max_body"`
+	MaxBody int64   `yaml:"max_body"`
 	Routes  []Route `yaml:"routes"`
 }
 
