@@ -61,6 +61,7 @@ type Deps struct {
 // Gateway is the proxy; it is an http.Handler.
 type Gateway struct {
 	deps   Deps
+	self   *steward.Principal // the gateway as the PDP's caller
 	signer *v4.Signer
 	table  atomic.Pointer[table]
 	limits limiters
@@ -96,7 +97,7 @@ func New(cfg *Config, deps Deps) (*Gateway, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &Gateway{deps: deps, signer: v4.NewSigner(), limits: limiters{m: map[string]*rate.Limiter{}}}
+	g := &Gateway{deps: deps, self: steward.SystemPrincipal("gateway"), signer: v4.NewSigner(), limits: limiters{m: map[string]*rate.Limiter{}}}
 	if err := g.Reload(cfg); err != nil {
 		return nil, err
 	}

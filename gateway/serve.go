@@ -43,6 +43,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
+	// The gateway asks the PDP as itself (an in-process PDP checks who
+	// asks; a remote one sees the gateway's own token).
+	ctx = steward.WithPrincipal(ctx, g.self)
 	if !g.limits.allow(p.IdentityID) {
 		w.Header().Set("Retry-After", "1")
 		problem(w, http.StatusTooManyRequests, "rate limited", "this identity sent more requests than the gateway's rate limit")
