@@ -42,6 +42,7 @@ type env struct {
 	key    string // an API key of ident
 	dir    string
 	issuer string
+	tls    bool // serve the gateway over TLS (HTTP/2)
 }
 
 // usageLog keeps the events the gateway and its collaborators record.
@@ -165,6 +166,9 @@ func (e *env) start(cfg *gateway.Config, secrets gateway.SecretSource) {
 	e.srv = httptest.NewUnstartedServer(nil)
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + e.srv.Listener.Addr().String()
+		if e.tls {
+			cfg.PublicURL = "https://" + e.srv.Listener.Addr().String()
+		}
 	}
 	cfg.AuthorizationServer = e.issuer
 	gw, err := gateway.New(cfg, gateway.Deps{Auth: e.b, Decider: e.pdp, Secrets: secrets, Usage: e.usage,
@@ -174,7 +178,12 @@ func (e *env) start(cfg *gateway.Config, secrets gateway.SecretSource) {
 	}
 	e.gw = gw
 	e.srv.Config.Handler = gw
-	e.srv.Start()
+	if e.tls {
+		e.srv.EnableHTTP2 = true
+		e.srv.StartTLS()
+	} else {
+		e.srv.Start()
+	}
 	e.t.Cleanup(e.srv.Close)
 }
 

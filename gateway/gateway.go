@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"golang.org/x/time/rate"
 
 	"github.com/steward-nhi/steward"
@@ -62,7 +61,6 @@ type Deps struct {
 type Gateway struct {
 	deps   Deps
 	self   *steward.Principal // the gateway as the PDP's caller
-	signer *v4.Signer
 	table  atomic.Pointer[table]
 	limits limiters
 }
@@ -97,7 +95,7 @@ func New(cfg *Config, deps Deps) (*Gateway, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &Gateway{deps: deps, self: steward.SystemPrincipal("gateway"), signer: v4.NewSigner(), limits: limiters{m: map[string]*rate.Limiter{}}}
+	g := &Gateway{deps: deps, self: steward.SystemPrincipal("gateway"), limits: limiters{m: map[string]*rate.Limiter{}}}
 	if err := g.Reload(cfg); err != nil {
 		return nil, err
 	}
@@ -284,7 +282,7 @@ func (in *injector) RoundTrip(req *http.Request) (*http.Response, error) {
 	if st == nil {
 		return nil, errors.New("gateway: request without state")
 	}
-	if err := inject(req.Context(), in.r.cfg.Inject, req, st.secret, in.g.signer, in.r.maxBody, in.g.deps.Now()); err != nil {
+	if err := inject(req.Context(), in.r.cfg.Inject, req, st.secret, in.r.maxBody, in.g.deps.Now()); err != nil {
 		return nil, err
 	}
 	return in.r.transport.RoundTrip(req)

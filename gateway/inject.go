@@ -47,7 +47,7 @@ const unsignedPayload = "UNSIGNED-PAYLOAD"
 // inject puts secret on the outbound request as in says. For aws-sigv4
 // the body is read (up to maxBody) to hash it, except for S3, which
 // accepts an unsigned, streamed payload.
-func inject(ctx context.Context, in Inject, out *http.Request, secret []byte, signer *v4.Signer, maxBody int64, now time.Time) error {
+func inject(ctx context.Context, in Inject, out *http.Request, secret []byte, maxBody int64, now time.Time) error {
 	switch in.Type {
 	case InjectBearer:
 		out.Header.Set("Authorization", "Bearer "+string(secret))
@@ -74,7 +74,11 @@ func inject(ctx context.Context, in Inject, out *http.Request, secret []byte, si
 		}
 		// The signature covers the headers present now; headers the
 		// transport adds later (Accept-Encoding, User-Agent) are not signed.
-		return signer.SignHTTP(ctx, creds, out, hash, in.Service, in.Region, now)
+		// A signer per request: the SDK's signer caches derived keys by
+		// access key id, region and service, not by secret key, so a shared
+		// one would go on signing with a rotated secret for the rest of
+		// the day (or sign one route's requests with another's key).
+		return v4.NewSigner().SignHTTP(ctx, creds, out, hash, in.Service, in.Region, now)
 	}
 	return nil
 }
