@@ -113,6 +113,9 @@ func (g *Gateway) Reload(cfg *Config) error {
 	}
 	t := &table{cfg: cfg}
 	for _, rc := range cfg.Routes {
+		if rc.CredentialID != "" && g.deps.Secrets == nil {
+			return steward.FieldError("routes["+rc.Name+"].credential_id", "no secret custody is configured here; give credential_file instead")
+		}
 		r, err := g.buildRoute(cfg, rc)
 		if err != nil {
 			return err

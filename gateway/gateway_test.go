@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -375,5 +374,58 @@ func TestConfigErrorsNameTheFieldAtFault(t *testing.T) {
 			t.Fatalf("%+v %v", c, err)
 		}
 	})
-	_ = os.Getenv
+}
+
+func TestTheWatchedFileReloadsTheRoutes(t *testing.T) {
+	e := newEnv(t)
+	up := echo(t)
+	e.policy("all", `permit(principal, action, resource);`)
+	file := e.secretFile("s", "k")
+	conf := func(prefix string) string {
+		return fmt.Sprintf("routes:\n  - {name: r, path_prefix: %s, upstream: %q, credential_file: %q, inject: {type: bearer}}\n", prefix, up.URL, file)
+	}
+	path := e.secretFile("gateway.yaml", conf("/one"))
+	cfg, err := gateway.ParseConfig([]byte(conf("/one")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start(cfg, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.gw.Watch(ctx, path, 10*time.Millisecond, gateway.ParseConfig) }()
+	defer func() { cancel(); <-done }()
+	waitStatus := func(p string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for e.do("GET", p, e.key, nil).status != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never answered %d", p, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitStatus("/one/x", 200)
+	e.secretFile("gateway.yaml", conf("/two"))
+	waitStatus("/two/x", 200)
+	waitStatus("/one/x", 404)
+	e.secretFile("gateway.yaml", "routes: [{name: r, upstream: 'ftp://nope'}]")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.logs.String(), "gateway config refused") {
+		if time.Now().After(deadline) {
+			t.Fatal("a bad file was not reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := e.do("GET", "/two/x", e.key, nil); r.status != 200 {
+		t.Fatalf("a bad file changed the routes: %d", r.status)
+	}
+}
+
+func TestACredentialIDNeedsCustody(t *testing.T) {
+	e := newEnv(t)
+	_, err := gateway.New(&gateway.Config{Routes: []gateway.Route{{Name: "c", Upstream: "http://x", CredentialID: "cred_1", Inject: gateway.Inject{Type: "bearer"}}}},
+		gateway.Deps{Auth: e.b, Decider: e.pdp})
+	if steward.ErrorField(err) != "routes[c].credential_id" {
+		t.Fatalf("err %v", err)
+	}
 }
