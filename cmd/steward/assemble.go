@@ -14,6 +14,7 @@ import (
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/discovery"
+	"github.com/steward-nhi/steward/gateway"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/notify"
@@ -53,6 +54,9 @@ type app struct {
 	signer    *audit.Signer // the audit chain's key; nil without a master key
 	posture   *posture.Engine
 	console   *web.Console
+	// gateway is the credential-injecting reverse proxy (steward.yaml's
+	// gateway section), served on its own listener.
+	gateway *gateway.Gateway
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -159,6 +163,12 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		a.discovery.Posture = a.posture
 		loop := postureLoop(cfg.Posture)
 		a.jobs = append(a.jobs, func(ctx context.Context) { a.posture.Run(ctx, loop) })
+	}
+	if a.gateway, err = newGateway(cfg.Gateway, a); err != nil {
+		return nil, err
+	}
+	if a.gateway != nil && cfg.file != "" {
+		a.jobs = append(a.jobs, func(ctx context.Context) { a.gateway.Watch(ctx, cfg.file, 2*time.Second, gatewaySection) })
 	}
 	if a.console, err = a.buildConsole(); err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/gateway"
 )
 
 // Config is the server's configuration: flags > STEWARD_* environment >
@@ -41,6 +42,10 @@ type Config struct {
 	Alerts             alertsConfig             `yaml:"alerts"`
 	Web                webConfig                `yaml:"web"`
 	Discovery          discoveryConfig          `yaml:"discovery"`
+	// Gateway runs the credential-injecting gateway inside serve.
+	Gateway *gateway.Config `yaml:"gateway"`
+
+	file string // the config file read, if any (watched for gateway routes)
 }
 
 type policyOverlay struct {
@@ -86,6 +91,7 @@ func loadConfig(path string, getenv func(string) string, flags *pflag.FlagSet) (
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return c, fmt.Errorf("config file %s: %s", path, yamlMessage(err))
 		}
+		c.file = path
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 	default:
 		return c, fmt.Errorf("config file: %w", err)

@@ -63,6 +63,7 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newSchedulesCmd(g),
 		newUsageCmd(g),
 		newDiscoveryCmd(g),
+		newGatewayCmd(g),
 	)
 	return root
 }
