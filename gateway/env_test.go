@@ -18,6 +18,7 @@ import (
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/gateway"
+	"github.com/steward-nhi/steward/gateway/gatewaytest"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/internal/syncbuf"
 	"github.com/steward-nhi/steward/inventory"
@@ -214,29 +215,9 @@ func (e *env) do(method, path, token string, body io.Reader, hdr ...string) repl
 	return reply{res.StatusCode, res.Header, string(b)}
 }
 
-// echo is an upstream that answers with what it received, including the
-// injected secret (so the tests can prove the secret goes no further).
-func echo(t *testing.T) *httptest.Server {
-	t.Helper()
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Echo-Auth", r.Header.Get("Authorization"))
-		json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
-			"headers": r.Header, "body": string(b), "proto": r.Proto})
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
+func echo(t *testing.T) *httptest.Server { return gatewaytest.Echo(t) }
 
-type echoed struct {
-	Method  string      `json:"method"`
-	Path    string      `json:"path"`
-	Query   string      `json:"query"`
-	Headers http.Header `json:"headers"`
-	Body    string      `json:"body"`
-	Proto   string      `json:"proto"`
-}
+type echoed = gatewaytest.Echoed
 
 func (r reply) echoed(t *testing.T) echoed {
 	t.Helper()

@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,52 +11,13 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/gateway"
+	"github.com/steward-nhi/steward/gateway/gatewaytest"
 )
 
 const mcpSecret = "mcp-upstream-key"
 
-// mcpUpstream is a real MCP server (the Go SDK's) behind Streamable HTTP
-// that answers only requests carrying the injected key and no caller
-// token.
-func mcpUpstream(t *testing.T) *httptest.Server {
-	t.Helper()
-	srv := mcp.NewServer(&mcp.Implementation{Name: "tools", Version: "1.0.0"}, nil)
-	type text struct {
-		Text string `json:"text"`
-	}
-	mcp.AddTool(srv, &mcp.Tool{Name: "echo", Description: "echo the text"}, func(_ context.Context, _ *mcp.CallToolRequest, in text) (*mcp.CallToolResult, any, error) {
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "echo: " + in.Text}}}, nil, nil
-	})
-	mcp.AddTool(srv, &mcp.Tool{Name: "delete_all", Description: "delete everything"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "deleted"}}}, nil, nil
-	})
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Api-Key") != mcpSecret || r.Header.Get("Authorization") != "" {
-			http.Error(w, "upstream: wrong credentials", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(up.Close)
-	return up
-}
-
-type bearerRT struct {
-	tok  string
-	base http.RoundTripper
-}
-
-func (b bearerRT) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.tok)
-	return b.base.RoundTrip(r)
-}
-
 func (e *env) mcpConnect(token string) (*mcp.ClientSession, error) {
-	c := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1.0.0"}, nil)
-	return c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: e.srv.URL + "/mcp", MaxRetries: -1,
-		HTTPClient: &http.Client{Transport: bearerRT{token, e.srv.Client().Transport}}}, nil)
+	return gatewaytest.Connect(context.Background(), e.srv.URL+"/mcp", token, e.srv.Client().Transport)
 }
 
 const mcpPolicy = `permit(principal, action, resource == Route::"tools");
@@ -66,7 +25,7 @@ permit(principal, action == Action::"tools/call", resource == Tool::"tools/echo"
 
 func newMCPEnv(t *testing.T) (*env, string) {
 	e := newEnv(t)
-	up := mcpUpstream(t)
+	up := gatewaytest.MCP(t, "X-Api-Key", mcpSecret)
 	e.policy("mcp", mcpPolicy)
 	rt := headerRoute("tools", "/mcp", up.URL, e.secretFile("mcp.key", mcpSecret))
 	rt.MCP = true
