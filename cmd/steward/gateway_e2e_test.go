@@ -143,7 +143,9 @@ func TestGatewayInsideServe(t *testing.T) {
 			f := newGatewayFixture(t, dbArgs(t), true)
 			f.waitGateway(t)
 			f.checkCalls(t)
-			f.waitUsage(t, 2, func(ev steward.UsageEvent) bool { return ev.Kind == steward.UsageGateway && ev.Resource == "Route:echo" })
+			f.waitUsage(t, 2, func(ev steward.UsageEvent) bool {
+				return ev.Kind == steward.UsageGateway && ev.Resource == "Route:echo"
+			})
 
 			// An agent on the MCP route: the Go SDK's client, with a token
 			// issued by the server for the route's resource (RFC 8707).
@@ -206,7 +208,9 @@ func TestGatewayApartFromTheServer(t *testing.T) {
 	f.waitGateway(t)
 	f.checkCalls(t)
 	// The gateway's events join the server's usage log through ingest.
-	f.waitUsage(t, 2, func(ev steward.UsageEvent) bool { return ev.Attributes["kind"] == steward.UsageGateway && ev.Resource == "Route:echo" })
+	f.waitUsage(t, 2, func(ev steward.UsageEvent) bool {
+		return ev.Attributes["kind"] == steward.UsageGateway && ev.Resource == "Route:echo"
+	})
 
 	// A route added to the file is served without a restart.
 	os.WriteFile(conf, []byte("listen: "+f.gwListen+"\n"+f.routes("")+fmt.Sprintf("  - {name: echo2, path_prefix: /v2, upstream: %q, credential_file: %q, inject: {type: bearer}}\n", f.echo, f.keyFile)), 0o600)
