@@ -59,10 +59,11 @@ type Deps struct {
 
 // Gateway is the proxy; it is an http.Handler.
 type Gateway struct {
-	deps   Deps
-	self   *steward.Principal // the gateway as the PDP's caller
-	table  atomic.Pointer[table]
-	limits limiters
+	deps    Deps
+	self    *steward.Principal // the gateway as the PDP's caller
+	buffers *bufferPool
+	table   atomic.Pointer[table]
+	limits  limiters
 }
 
 // table is one configuration's routes, replaced whole on reload.
@@ -95,7 +96,7 @@ func New(cfg *Config, deps Deps) (*Gateway, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &Gateway{deps: deps, self: steward.SystemPrincipal("gateway"), limits: limiters{m: map[string]*rate.Limiter{}}}
+	g := &Gateway{deps: deps, self: steward.SystemPrincipal("gateway"), buffers: &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}, limits: limiters{m: map[string]*rate.Limiter{}}}
 	if err := g.Reload(cfg); err != nil {
 		return nil, err
 	}
@@ -178,6 +179,7 @@ func (g *Gateway) buildRoute(cfg *Config, rc Route) (*route, error) {
 		ErrorHandler:   g.proxyError,
 		ModifyResponse: g.modifyResponse,
 		ErrorLog:       slog.NewLogLogger(g.deps.Logger.Handler(), slog.LevelWarn),
+		BufferPool:     g.buffers,
 	}
 	if rc.MCP {
 		r.prm = "/.well-known/oauth-protected-resource" + strings.TrimRight(rc.PathPrefix, "/")
@@ -200,6 +202,13 @@ func (r *route) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Header.Del("Authorization")
 	pr.Out.Header.Del("Proxy-Authorization")
 }
+
+// bufferPool lends the proxies their 32 KiB copy buffers (without it
+// every request allocates and clears one).
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
 
 // match finds the route for a request: host (when the route names one)
 // and the longest path prefix, on segment boundaries.
