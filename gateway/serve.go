@@ -54,13 +54,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ev := steward.UsageEvent{Time: start, Kind: steward.UsageGateway, IdentityID: p.IdentityID, CredentialID: p.CredentialID,
 		Subject: p.Actor, Action: req.Method, Resource: RouteType + ":" + r.cfg.Name, Source: src.Addr, UserAgent: src.UserAgent,
 		Attributes: map[string]string{"route": r.cfg.Name, "path": trimStr(req.URL.Path, 512)}}
-	d, err := g.deps.Decider.Evaluate(ctx, g.routeRequest(p, r, req, src, start), authz.Call{Source: src.Addr, UserAgent: src.UserAgent})
+	d, err := g.deps.Decider.Evaluate(ctx, g.routeRequest(p, r, req, src, start), decisionCall(src))
 	if err != nil {
 		g.decisionFailed(w, ev, err)
 		return
 	}
+	noteDecision(&ev, d)
 	if !d.Decision {
-		ev.Outcome, ev.Reason = "deny", "the policy does not permit this request"
+		ev.Outcome = "deny"
 		g.record(ctx, ev, start)
 		problem(w, http.StatusForbidden, "forbidden", fmt.Sprintf("the policy does not permit %s on route %s", req.Method, r.cfg.Name))
 		return
@@ -148,6 +149,37 @@ func (g *Gateway) routeRequest(p *steward.Principal, r *route, req *http.Request
 	}
 }
 
+// decisionCall asks the PDP not to record the decision: the gateway's
+// usage event carries it (one event per request, not two).
+func decisionCall(src steward.RequestSource) authz.Call {
+	return authz.Call{Source: src.Addr, UserAgent: src.UserAgent, Recorded: true}
+}
+
+// noteDecision copies the decision's id, policies and reason into ev.
+func noteDecision(ev *steward.UsageEvent, d *authz.Decision) {
+	if id, ok := d.Context["decision_id"].(string); ok {
+		ev.Attributes["decision_id"] = id
+	}
+	switch pol := d.Context["policies"].(type) {
+	case []string:
+		ev.PolicyIDs = pol
+	case []any:
+		for _, p := range pol {
+			if s, ok := p.(string); ok {
+				ev.PolicyIDs = append(ev.PolicyIDs, s)
+			}
+		}
+	}
+	if reason, ok := d.Context["reason"].(string); ok {
+		ev.Reason = reason
+	} else if !d.Decision {
+		ev.Reason = "no policy permits the request"
+	}
+	if l, ok := d.Context["learning"].(bool); ok && l {
+		ev.Attributes["learning"] = "true"
+	}
+}
+
 func callContext(p *steward.Principal, src steward.RequestSource, now time.Time) map[string]any {
 	return map[string]any{"source_ip": src.Addr, "user_agent": src.UserAgent, "time": now.UTC().Format(time.RFC3339), "credential_id": p.CredentialID}
 }
@@ -190,13 +222,14 @@ func (g *Gateway) inspectMCP(ctx context.Context, w http.ResponseWriter, req *ht
 		ev := steward.UsageEvent{Time: start, Kind: steward.UsageGateway, IdentityID: st.p.IdentityID, CredentialID: st.p.CredentialID,
 			Subject: st.p.Actor, Action: ActionToolCall, Resource: ToolType + ":" + r.cfg.Name + "/" + msg.Tool, Source: src.Addr, UserAgent: src.UserAgent,
 			Attributes: map[string]string{"route": r.cfg.Name, "tool": msg.Tool, "arguments": strings.Join(msg.ArgumentKeys, ","), "session": trimStr(session, 128)}}
-		d, err := g.deps.Decider.Evaluate(ctx, g.toolRequest(st.p, r, msg.Tool, msg.ArgumentKeys, session, src, start), authz.Call{Source: src.Addr, UserAgent: src.UserAgent})
+		d, err := g.deps.Decider.Evaluate(ctx, g.toolRequest(st.p, r, msg.Tool, msg.ArgumentKeys, session, src, start), decisionCall(src))
 		if err != nil {
 			g.decisionFailed(w, ev, err)
 			return false
 		}
+		noteDecision(&ev, d)
 		if !d.Decision {
-			ev.Outcome, ev.Reason = "deny", "the policy does not permit this tool call"
+			ev.Outcome = "deny"
 			g.record(ctx, ev, start)
 			rpcError(w, http.StatusOK, msg.ID, inspect.CodeForbidden, fmt.Sprintf("steward: the policy does not permit calling tool %s", msg.Tool))
 			return false
