@@ -13,7 +13,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,15 +26,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/bench/internal/httpload"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/gateway"
 	"github.com/steward-nhi/steward/internal/secretbox"
@@ -122,7 +119,7 @@ func run(d time.Duration, conc, caddyBin string) error {
 		if err != nil || c < 1 {
 			return fmt.Errorf("-c: %q is not a positive number", cs)
 		}
-		var base *stats
+		var base *httpload.Result
 		for _, t := range targets {
 			s, err := load(t, c, d)
 			if err != nil {
@@ -131,7 +128,7 @@ func run(d time.Duration, conc, caddyBin string) error {
 			if base == nil {
 				base = s
 			}
-			fmt.Printf("| %d | %s | %.0f | %.3f | %.3f | %.0f %% | %+.3f |\n", c, t.name, s.rps, ms(s.p50), ms(s.p99), 100*s.rps/base.rps, ms(s.p99-base.p99))
+			fmt.Printf("| %d | %s | %.0f | %.3f | %.3f | %.0f %% | %+.3f |\n", c, t.name, s.RPS, ms(s.P50), ms(s.P99), 100*s.RPS/base.RPS, ms(s.P99-base.P99))
 		}
 	}
 	st := rec.Stats()
@@ -144,69 +141,17 @@ func run(d time.Duration, conc, caddyBin string) error {
 
 type target struct{ name, url, token string }
 
-type stats struct {
-	rps      float64
-	p50, p99 time.Duration
-}
-
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // load runs c keep-alive clients against t for d.
-func load(t target, c int, d time.Duration) (*stats, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	var (
-		mu      sync.Mutex
-		all     []time.Duration
-		failed  atomic.Int64
-		lastErr atomic.Value
-		wg      sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat := make([]time.Duration, 0, 1<<14)
-			for time.Now().Before(deadline) {
-				req, _ := http.NewRequest("GET", t.url+"/api/items?page=1", nil)
-				if t.token != "" {
-					req.Header.Set("Authorization", "Bearer "+t.token)
-				}
-				t0 := time.Now()
-				res, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					lastErr.Store(err.Error())
-					continue
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					failed.Add(1)
-					lastErr.Store(res.Status)
-					continue
-				}
-				lat = append(lat, time.Since(t0))
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if n := failed.Load(); n > 0 {
-		return nil, fmt.Errorf("%d requests failed (last: %v)", n, lastErr.Load())
-	}
-	if len(all) == 0 {
-		return nil, errors.New("no request completed")
-	}
-	slices.Sort(all)
-	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
-	return &stats{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99)}, nil
+func load(t target, c int, d time.Duration) (*httpload.Result, error) {
+	return httpload.Run(d, c, func() *http.Request {
+		req, _ := http.NewRequest("GET", t.url+"/api/items?page=1", nil)
+		if t.token != "" {
+			req.Header.Set("Authorization", "Bearer "+t.token)
+		}
+		return req
+	})
 }
 
 // serve runs h on a loopback port until ctx ends.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -81,20 +80,7 @@ func runGateway(ctx context.Context, g *globals, path, listen, level string) err
 		return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", level)
 	}
 	log := slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: lv})).With("component", "gateway")
-	server := g.server
-	if server == "" {
-		server = g.getenv("STEWARD_SERVER")
-	}
-	if server == "" {
-		server = "http://127.0.0.1:8080"
-	}
-	if !strings.Contains(server, "://") {
-		server = "http://" + server
-	}
-	token := g.token
-	if token == "" {
-		token = g.getenv("STEWARD_TOKEN")
-	}
+	server, token := g.remote()
 	if token == "" {
 		return fmt.Errorf("--token: the gateway needs its own token to reach the Steward server (env STEWARD_TOKEN)")
 	}

@@ -70,7 +70,15 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 
 // client returns an API client from the flags and environment.
 func (g *globals) client() *httpapi.Client {
-	server := g.server
+	server, token := g.remote()
+	c := httpapi.NewClient(server, token)
+	c.UserAgent = "steward-cli/" + version
+	return c
+}
+
+// remote returns the server URL and token from the flags and environment.
+func (g *globals) remote() (server, token string) {
+	server = g.server
 	if server == "" {
 		server = g.getenv("STEWARD_SERVER")
 	}
@@ -80,13 +88,11 @@ func (g *globals) client() *httpapi.Client {
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
 	}
-	token := g.token
+	token = g.token
 	if token == "" {
 		token = g.getenv("STEWARD_TOKEN")
 	}
-	c := httpapi.NewClient(server, token)
-	c.UserAgent = "steward-cli/" + version
-	return c
+	return server, token
 }
 
 // open opens a file argument; "-" is stdin.
