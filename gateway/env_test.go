@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -226,13 +225,4 @@ func (r reply) echoed(t *testing.T) echoed {
 		t.Fatalf("upstream reply %d %q: %v", r.status, r.body, err)
 	}
 	return e
-}
-
-func mustContain(t *testing.T, what, s string, subs ...string) {
-	t.Helper()
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			t.Fatalf("%s lacks %q:\n%s", what, sub, s)
-		}
-	}
 }
