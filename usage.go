@@ -31,6 +31,8 @@ const (
 	UsageAuth     = "auth"
 	UsageDecision = "decision"
 	UsageIngest   = "ingest"
+	// UsageGateway is a request (or an MCP tool call) through the gateway.
+	UsageGateway = "gateway"
 )
 
 // UsageRecorder takes usage events off the request path. Record never

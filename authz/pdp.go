@@ -71,6 +71,10 @@ type Call struct {
 	Source    string
 	UserAgent string
 	RequestID string
+	// Recorded says the caller records the decision in a usage event of
+	// its own (the gateway's, with the decision's policies and reason),
+	// so the PDP does not record a second one.
+	Recorded bool
 }
 
 // New returns a PDP with the stored policies loaded.
@@ -345,7 +349,9 @@ func (p *PDP) decide(ctx context.Context, eng *Engine, r *Request, call Call, pr
 		}
 	}
 	ev.LatencyMicro = time.Since(start).Microseconds()
-	p.cfg.Usage.Record(ctx, ev)
+	if !call.Recorded {
+		p.cfg.Usage.Record(ctx, ev)
+	}
 	return out, nil
 }
 

@@ -248,6 +248,24 @@ func (b *Broker) verifyAccessToken(ctx context.Context, raw string, src steward.
 // against the source's limit (then ERATELIMIT). The source comes from
 // steward.RequestSourceFrom(ctx).
 func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Principal, error) {
+	return b.authenticate(ctx, tok, "")
+}
+
+// AuthenticateFor is Authenticate for a resource server that accepts only
+// access tokens issued for resource (RFC 8707 resource indicators, as
+// MCP's authorization rules require): an access token whose audience does
+// not name resource, and an API key (which names no audience), are
+// refused.
+func (b *Broker) AuthenticateFor(ctx context.Context, tok, resource string) (*steward.Principal, error) {
+	if resource == "" {
+		return nil, steward.Errorf(steward.EINTERNAL, "AuthenticateFor needs a resource")
+	}
+	return b.authenticate(ctx, tok, resource)
+}
+
+// authenticate verifies tok; resource "" accepts API keys and access
+// tokens for Steward's audience, else only access tokens for resource.
+func (b *Broker) authenticate(ctx context.Context, tok, resource string) (*steward.Principal, error) {
 	if !IsStewardToken(tok) {
 		return nil, ErrNotSteward
 	}
@@ -260,10 +278,19 @@ func (b *Broker) Authenticate(ctx context.Context, tok string) (*steward.Princip
 	var err error
 	if strings.HasPrefix(tok, KeyPrefix) {
 		v, err = b.verifyAPIKey(ctx, tok, src, true)
+		if err == nil && v.outcome == OutcomeOK && resource != "" {
+			v.outcome, v.reason = OutcomeUnknown, "an API key names no audience; this resource accepts only access tokens issued for it"
+		}
 	} else {
 		v, err = b.verifyAccessToken(ctx, tok, src, true)
-		if err == nil && v.outcome == OutcomeOK && !slices.Contains(v.claims.Audience, b.audience) && !slices.Contains(v.claims.Audience, b.issuer) {
-			v.outcome, v.reason = OutcomeUnknown, "access token is for another audience"
+		if err == nil && v.outcome == OutcomeOK {
+			ours := slices.Contains(v.claims.Audience, b.audience) || slices.Contains(v.claims.Audience, b.issuer)
+			if resource != "" {
+				ours = slices.Contains(v.claims.Audience, resource)
+			}
+			if !ours {
+				v.outcome, v.reason = OutcomeUnknown, "access token is for another audience"
+			}
 		}
 	}
 	if err != nil {

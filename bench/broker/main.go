@@ -26,9 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,6 +34,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/bench/internal/httpload"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/internal/secretbox"
@@ -144,51 +143,11 @@ func nsPerOp(fn func()) float64 {
 // load runs workers that each send requests built by mk for d, and
 // returns requests per second and the 99th percentile latency.
 func load(d time.Duration, workers int, mk func() *http.Request) (float64, time.Duration, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
-	c := &http.Client{Transport: tr}
-	defer tr.CloseIdleConnections()
-	var (
-		mu    sync.Mutex
-		lats  []time.Duration
-		fails atomic.Int64
-		wg    sync.WaitGroup
-	)
-	stop := time.Now().Add(d)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Now().Before(stop) {
-				req := mk()
-				t := time.Now()
-				res, err := c.Do(req)
-				if err != nil {
-					fails.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					fails.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(t))
-			}
-			mu.Lock()
-			lats = append(lats, mine...)
-			mu.Unlock()
-		}()
+	r, err := httpload.Run(d, workers, mk)
+	if err != nil {
+		return 0, 0, err
 	}
-	wg.Wait()
-	if n := fails.Load(); n > 0 {
-		return 0, 0, fmt.Errorf("%d failed requests", n)
-	}
-	slices.Sort(lats)
-	if len(lats) == 0 {
-		return 0, 0, fmt.Errorf("no requests completed")
-	}
-	return float64(len(lats)) / d.Seconds(), lats[len(lats)*99/100], nil
+	return r.RPS, r.P99, nil
 }
 
 func run(d time.Duration, workers int, asJSON bool) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/federation"
+	"github.com/steward-nhi/steward/gateway"
 	"github.com/steward-nhi/steward/httpapi"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/notify"
@@ -65,6 +66,9 @@ type app struct {
 	rotation *rotation.Service
 	// mcp serves /mcp: the MCP tools over the services above.
 	mcp http.Handler
+	// gateway is the credential-injecting reverse proxy (steward.yaml's
+	// gateway section), served on its own listener.
+	gateway *gateway.Gateway
 
 	// jobs run in the background until shutdown; closers run at shutdown,
 	// last added first.
@@ -184,6 +188,12 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		a.jobs = append(a.jobs, func(ctx context.Context) { a.posture.Run(ctx, loop) })
 	}
 	a.mcp = newMCP(a)
+	if a.gateway, err = newGateway(cfg.Gateway, a); err != nil {
+		return nil, err
+	}
+	if a.gateway != nil && cfg.file != "" {
+		a.jobs = append(a.jobs, func(ctx context.Context) { a.gateway.Watch(ctx, cfg.file, 2*time.Second, gatewaySection) })
+	}
 	if a.console, err = a.buildConsole(); err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func newUsageCmd(g *globals) *cobra.Command {
 	fl := list.Flags()
 	fl.StringVar(&f.IdentityID, "identity", "", "identity id")
 	fl.StringVar(&f.Subject, "subject", "", "caller as named by the source")
-	fl.StringVar(&f.Kind, "kind", "", "auth, decision or ingest")
+	fl.StringVar(&f.Kind, "kind", "", "auth, decision, ingest or gateway")
 	fl.StringVar(&f.Outcome, "outcome", "", "ok, allow, deny, revoked, …")
 	fl.StringVar(&f.Action, "action", "", "action")
 	fl.BoolVar(&f.Unknown, "unknown", false, "only events that matched no identity")

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/gateway"
 )
 
 // Config is the server's configuration: flags > STEWARD_* environment >
@@ -43,6 +44,10 @@ type Config struct {
 	Discovery          discoveryConfig          `yaml:"discovery"`
 	Federation         federationConfig         `yaml:"federation"`
 	Rotation           rotationConfig           `yaml:"rotation"`
+	// Gateway runs the credential-injecting gateway inside serve.
+	Gateway *gateway.Config `yaml:"gateway"`
+
+	file string // the config file read, if any (watched for gateway routes)
 }
 
 type policyOverlay struct {
@@ -88,6 +93,7 @@ func loadConfig(path string, getenv func(string) string, flags *pflag.FlagSet) (
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return c, configFileError(path, err)
 		}
+		c.file = path
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 	default:
 		return c, &problem{fmt.Sprintf("config file %s cannot be read (%v)", path, errors.Unwrap(err)),

@@ -73,13 +73,22 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newRotationCmd(g),
 		newLeaseCmd(g),
 		newMCPCmd(g),
+		newGatewayCmd(g),
 	)
 	return root
 }
 
 // client returns an API client from the flags and environment.
 func (g *globals) client() *httpapi.Client {
-	server := g.server
+	server, token := g.remote()
+	c := httpapi.NewClient(server, token)
+	c.UserAgent = "steward-cli/" + version
+	return c
+}
+
+// remote returns the server URL and token from the flags and environment.
+func (g *globals) remote() (server, token string) {
+	server = g.server
 	if server == "" {
 		server = g.getenv("STEWARD_SERVER")
 	}
@@ -89,13 +98,11 @@ func (g *globals) client() *httpapi.Client {
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
 	}
-	token := g.token
+	token = g.token
 	if token == "" {
 		token = g.getenv("STEWARD_TOKEN")
 	}
-	c := httpapi.NewClient(server, token)
-	c.UserAgent = "steward-cli/" + version
-	return c
+	return server, token
 }
 
 // open opens a file argument; "-" is stdin.

@@ -131,6 +131,21 @@ func serve(ctx context.Context, cfg Config, g *globals) error {
 	}()
 
 	errc := make(chan error, 1)
+	gwDone := make(chan error, 1)
+	if a.gateway != nil {
+		gln, err := listenGateway(cfg.Gateway.Listen)
+		if err != nil {
+			ln.Close()
+			stopJobs()
+			<-jobsDone
+			return err
+		}
+		gctx, stopGateway := context.WithCancel(ctx)
+		defer func() { stopGateway(); <-gwDone }()
+		go func() { gwDone <- serveGateway(gctx, a.gateway, gln, time.Duration(cfg.ShutdownTimeout), log) }()
+	} else {
+		gwDone <- nil
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
