@@ -24,9 +24,9 @@ const (
 	CapAlerts    Capability = "alerts"
 	// CapFederation: trusted issuers, bindings, token exchange.
 	CapFederation Capability = "federation"
-	CapCustody   Capability = "custody"
-	CapRotation  Capability = "rotation"
-	CapMCP       Capability = "mcp"
+	CapCustody    Capability = "custody"
+	CapRotation   Capability = "rotation"
+	CapMCP        Capability = "mcp"
 )
 
 // has reports whether capability c is configured ("" is the core).
