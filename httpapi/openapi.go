@@ -95,7 +95,7 @@ func schemas() obj {
 		"Problem": object(obj{"type": str(), "title": str(), "status": obj{"type": "integer"}, "detail": str(), "instance": str(), "code": str(),
 			"field": obj{"type": "string", "description": "the input at fault"}, "request_id": str(), "errors": obj{}}, "type", "title", "status"),
 	}
-	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas(), scimOpenAPISchemas(), conformanceSchemas(), federationSchemas(), custodySchemas()} {
+	for _, extra := range []obj{discoverySchemas(), auditSchemas(), brokerSchemas(), authzSchemas(), postureSchemas(), alertsSchemas(), scimOpenAPISchemas(), conformanceSchemas(), federationSchemas(), custodySchemas(), mcpSchemas()} {
 		for k, v := range extra {
 			out[k] = v
 		}
