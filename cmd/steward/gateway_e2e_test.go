@@ -229,3 +229,58 @@ func TestGatewayApartFromTheServer(t *testing.T) {
 		t.Fatal("a log holds the upstream secret")
 	}
 }
+
+// TestGatewayInjectsTheSecretInCustody: a route names a credential in
+// custody; the gateway injects its current version, a new version is
+// injected from the very next request, and neither value reaches the
+// server's logs.
+func TestGatewayInjectsTheSecretInCustody(t *testing.T) {
+	for name, dbArgs := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newGatewayFixture(t, dbArgs(t), true)
+			f.waitGateway(t)
+			var cred struct {
+				ID string `json:"id"`
+			}
+			code, body := httpDo(t, "POST", f.s.url+"/api/v1/identities/"+f.ident.ID+"/credentials", adminToken, "application/json",
+				`{"type":"password","external_ref":"billing-api","secret":"custody-secret-v1"}`)
+			if code != 201 || json.Unmarshal(body, &cred) != nil || cred.ID == "" || strings.Contains(string(body), "custody-secret-v1") {
+				t.Fatalf("register the upstream secret in custody: %d %s", code, body)
+			}
+			// Hot reload: the echo route now takes its secret from custody.
+			conf := filepath.Join(f.dir, "steward.yaml")
+			routes := fmt.Sprintf(`  routes:
+    - {name: echo, path_prefix: /billing, strip_prefix: true, upstream: %q, credential_id: %q, inject: {type: header, name: X-Api-Key}}
+`, f.echo, cred.ID)
+			if err := os.WriteFile(conf, []byte("gateway:\n  listen: "+f.gwListen+"\n"+routes), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			injected := func() string {
+				code, body := httpDo(t, "GET", "http://"+f.gwListen+"/billing/invoices", f.key, "", "")
+				var got gatewaytest.Echoed
+				if code != 200 || json.Unmarshal(body, &got) != nil {
+					t.Fatalf("GET through the gateway: %d %s", code, body)
+				}
+				return got.Headers.Get("X-Api-Key")
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for injected() != "custody-secret-v1" {
+				if time.Now().After(deadline) {
+					t.Fatalf("the gateway never injected the secret in custody:\n%s", f.s.logs.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if code, body := httpDo(t, "PUT", f.s.url+"/api/v1/credentials/"+cred.ID+"/secret", adminToken, "application/json", `{"secret":"custody-secret-v2"}`); code != 200 {
+				t.Fatalf("new version: %d %s", code, body)
+			}
+			if got := injected(); got != "custody-secret-v2" {
+				t.Fatalf("after the new version the gateway injected %q", got)
+			}
+			for _, secret := range []string{"custody-secret-v1", "custody-secret-v2"} {
+				if strings.Contains(f.s.logs.String(), secret) {
+					t.Fatalf("the server's logs hold the upstream secret %q", secret)
+				}
+			}
+		})
+	}
+}
