@@ -114,7 +114,8 @@ func coreRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Public: true, Reply: "Health", Status: 200, handler: (*Server).handleHealthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Reply: "Health", Status: 200, handler: (*Server).handleReadyz},
-		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Public: true, Status: 200, handler: (*Server).handleMetrics},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics; a staff token is required when metrics.require_auth is on (the default off loopback)", Public: true,
+			Auth: "public on a loopback address; a staff token (admin, operator, auditor) when metrics.require_auth is on", Status: 200, handler: (*Server).handleMetrics},
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This OpenAPI 3.1 document", Public: true, Reply: "OpenAPIDocument", Status: 200, handler: (*Server).handleOpenAPI},
 
 		{Method: "GET", Path: "/api/v1/whoami", Summary: "The authenticated caller", Roles: anyone, NHI: true, Reply: "Whoami", Status: 200, handler: (*Server).handleWhoami},
@@ -154,6 +155,9 @@ const apiCatchAll = "/api/"
 func (s *Server) routes() {
 	for _, rt := range Routes() {
 		h := s.wrap(rt)
+		if rt.Path == "/metrics" && s.MetricsRequireAuth {
+			rt.Public, rt.Roles = false, staff
+		}
 		if !rt.Public {
 			h = s.authenticate(admit(rt, h))
 		}

@@ -68,6 +68,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Tracer   trace.Tracer
 	Version  string
+	// MetricsRequireAuth makes GET /metrics ask for a staff token (admin,
+	// operator or auditor) like any API route.
+	MetricsRequireAuth bool
 	// RateLimit is the sustained requests per second allowed per token
 	// (0 disables); RateBurst its burst.
 	RateLimit float64

@@ -613,3 +613,33 @@ func TestImportBodyOverLimitIs413(t *testing.T) {
 		t.Fatalf("2 MiB import: %d %.300s", r.status, r.body)
 	}
 }
+
+// TestMetricsRequireAuth: with metrics.require_auth on, /metrics is a
+// staff route like any other; off, it stays public.
+func TestMetricsRequireAuth(t *testing.T) {
+	closed := newEnv(t, sqltest.OpenSQLite, func(d *httpapi.Deps) { d.MetricsRequireAuth = true })
+	open := newEnv(t, sqltest.OpenSQLite, nil)
+	for _, tc := range []struct {
+		name  string
+		e     *env
+		token string
+		want  int
+	}{
+		{"required, no token", closed, "", 401},
+		{"required, bad token", closed, "stwo_" + strings.Repeat("x", 43), 401},
+		{"required, owner", closed, closed.tokens["owner"], 403},
+		{"required, auditor", closed, closed.tokens["auditor"], 200},
+		{"required, admin", closed, closed.tokens["admin"], 200},
+		{"not required, no token", open, "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.e.do("GET", "/metrics", tc.token, "", nil)
+			if r.status != tc.want {
+				t.Fatalf("GET /metrics: %d, want %d: %s", r.status, tc.want, r.body)
+			}
+			if tc.want == 200 && !strings.Contains(string(r.body), "steward_identities") {
+				t.Fatalf("no metrics in %s", r.body)
+			}
+		})
+	}
+}

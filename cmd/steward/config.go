@@ -44,10 +44,37 @@ type Config struct {
 	Discovery          discoveryConfig          `yaml:"discovery"`
 	Federation         federationConfig         `yaml:"federation"`
 	Rotation           rotationConfig           `yaml:"rotation"`
+	Metrics            metricsConfig            `yaml:"metrics"`
 	// Gateway runs the credential-injecting gateway inside serve.
 	Gateway *gateway.Config `yaml:"gateway"`
 
 	file string // the config file read, if any (watched for gateway routes)
+}
+
+// metricsConfig is the metrics section of steward.yaml.
+type metricsConfig struct {
+	// RequireAuth makes GET /metrics ask for a staff token (admin,
+	// operator or auditor), as Vault's metrics do: the counts it exposes
+	// describe the estate. Default: on unless the server listens on a
+	// loopback address only.
+	RequireAuth *bool `yaml:"require_auth"`
+}
+
+// metricsNeedAuth resolves metrics.require_auth: as configured, else on
+// for any address but a loopback one.
+func (c Config) metricsNeedAuth() bool {
+	if c.Metrics.RequireAuth != nil {
+		return *c.Metrics.RequireAuth
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return true
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 type policyOverlay struct {

@@ -46,3 +46,30 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsNeedAuth: metrics.require_auth defaults to on for any address
+// but a loopback one, and an explicit value wins.
+func TestMetricsNeedAuth(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		addr string
+		set  *bool
+		want bool
+	}{
+		{"127.0.0.1:8080", nil, false},
+		{"[::1]:8080", nil, false},
+		{"localhost:8080", nil, false},
+		{"0.0.0.0:8080", nil, true},
+		{":8080", nil, true},
+		{"10.1.2.3:8080", nil, true},
+		{"steward.example.com:443", nil, true},
+		{"0.0.0.0:8080", &no, false},
+		{"127.0.0.1:8080", &yes, true},
+	} {
+		c := defaultConfig()
+		c.Addr, c.Metrics.RequireAuth = tc.addr, tc.set
+		if got := c.metricsNeedAuth(); got != tc.want {
+			t.Errorf("addr %s, require_auth %v: %v, want %v", tc.addr, tc.set, got, tc.want)
+		}
+	}
+}
