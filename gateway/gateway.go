@@ -52,9 +52,12 @@ type Deps struct {
 	// Secrets gives the upstream secrets of routes with a credential_id.
 	Secrets SecretSource
 	// Usage receives one event per request and per tool call.
-	Usage  steward.UsageRecorder
-	Logger *slog.Logger
-	Now    func() time.Time
+	Usage steward.UsageRecorder
+	// Observe, when set, sees each usage event as it is recorded, with
+	// the time the gateway spent (the server's metrics count them).
+	Observe func(ev steward.UsageEvent, took time.Duration)
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Gateway is the proxy; it is an http.Handler.

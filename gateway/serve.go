@@ -185,8 +185,12 @@ func callContext(p *steward.Principal, src steward.RequestSource, now time.Time)
 }
 
 func (g *Gateway) record(ctx context.Context, ev steward.UsageEvent, start time.Time) {
-	ev.LatencyMicro = g.deps.Now().Sub(start).Microseconds()
+	took := g.deps.Now().Sub(start)
+	ev.LatencyMicro = took.Microseconds()
 	g.deps.Usage.Record(ctx, ev)
+	if g.deps.Observe != nil {
+		g.deps.Observe(ev, took)
+	}
 }
 
 // inspectMCP reads one JSON-RPC message and decides it: a tools/call is

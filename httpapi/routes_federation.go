@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/steward-nhi/steward"
@@ -108,9 +109,17 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, f map[string][
 		Assertion: get("assertion"), Scope: get("scope"), Resources: f["resource"], Audiences: f["audience"],
 		RequestedTokenType: get("requested_token_type")}, source(r))
 	if err != nil {
+		code := "error"
+		var oe *broker.OAuthError
+		if errors.As(err, &oe) {
+			code = oe.Code
+		}
+		s.metrics.exchanges.WithLabelValues(get("grant_type"), code).Inc()
 		oauthError(w, err)
 		return
 	}
+	s.metrics.exchanges.WithLabelValues(get("grant_type"), "issued").Inc()
+	s.metrics.tokens.WithLabelValues(get("grant_type")).Inc()
 	w.Header().Set("Pragma", "no-cache")
 	reply(w, http.StatusOK, out)
 }

@@ -188,6 +188,9 @@ type Metrics struct {
 	decisions    *prometheus.CounterVec
 	decisionTime *prometheus.HistogramVec
 	tokens       *prometheus.CounterVec
+	exchanges    *prometheus.CounterVec
+	gateway      *prometheus.CounterVec
+	gatewayTime  *prometheus.HistogramVec
 }
 
 // NewMetrics registers the server's metrics, the Go runtime's and the
@@ -209,13 +212,31 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 		decisionTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_authz_decision_duration_seconds", Help: "AuthZEN evaluation latency by decision (a batch observes each item with the batch's time).",
 			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}}, []string{"decision"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_oauth_tokens_issued_total", Help: "Access tokens issued by the token endpoint, by grant type."}, []string{"grant_type"}),
+		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_token_exchanges_total",
+			Help: "Federated token exchanges (RFC 8693, RFC 7523) by grant type and result (issued, or the OAuth error code)."}, []string{"grant_type", "result"}),
+		gateway: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_gateway_requests_total",
+			Help: "Requests and MCP tool calls through the gateway by resource (Route:name, Tool:route/tool), action and outcome (allow, deny, error...)."}, []string{"resource", "action", "outcome"}),
+		gatewayTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_gateway_request_duration_seconds", Help: "Time through the gateway (authentication, decision, injection, upstream) by outcome.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"outcome"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_build_info", Help: "Build information."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
-	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, m.decisions, m.decisionTime, m.tokens, build)
+	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, m.decisions, m.decisionTime, m.tokens, m.exchanges, m.gateway, m.gatewayTime, build)
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ObserveGateway counts one gateway request or tool call
+// (gateway.Deps.Observe). Its resource label is bounded by the configured
+// routes and the tools their servers list.
+func (m *Metrics) ObserveGateway(ev steward.UsageEvent, took time.Duration) {
+	action := ev.Action
+	if action != "tools/call" && action != "tools/list" {
+		action = "http" // the HTTP method would add a series per verb for nothing
+	}
+	m.gateway.WithLabelValues(ev.Resource, action, ev.Outcome).Inc()
+	m.gatewayTime.WithLabelValues(ev.Outcome).Observe(took.Seconds())
 }
 
 // Registry is where every capability registers its metrics.

@@ -276,6 +276,11 @@ func TestGatewayInjectsTheSecretInCustody(t *testing.T) {
 			if got := injected(); got != "custody-secret-v2" {
 				t.Fatalf("after the new version the gateway injected %q", got)
 			}
+			// The server's metrics count the gateway's requests.
+			if code, body := httpDo(t, "GET", f.s.url+"/metrics", "", "", ""); code != 200 ||
+				!strings.Contains(string(body), `steward_gateway_requests_total{action="http",outcome="allow",resource="Route:echo"}`) {
+				t.Fatalf("metrics: %d, no gateway counter in:\n%s", code, body)
+			}
 			for _, secret := range []string{"custody-secret-v1", "custody-secret-v2"} {
 				if strings.Contains(f.s.logs.String(), secret) {
 					t.Fatalf("the server's logs hold the upstream secret %q", secret)

@@ -182,4 +182,14 @@ func TestSPIREWorkloadExchangesAJWTSVID(t *testing.T) {
 	if _, err := s.cli(t, "token", "exchange", "--subject-token", mint()); !errors.As(err, &oe) || oe.Code != "invalid_grant" {
 		t.Fatalf("a fresh SVID of a revoked identity: %v", err)
 	}
+	// The metrics count one exchange issued and two refused.
+	st, body = httpDo(t, "GET", s.url+"/metrics", adminToken, "", "")
+	for _, want := range []string{
+		`steward_token_exchanges_total{grant_type="urn:ietf:params:oauth:grant-type:token-exchange",result="issued"} 1`,
+		`steward_token_exchanges_total{grant_type="urn:ietf:params:oauth:grant-type:token-exchange",result="invalid_grant"} 2`,
+	} {
+		if st != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %s: %d", want, st)
+		}
+	}
 }

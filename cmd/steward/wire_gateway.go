@@ -35,7 +35,7 @@ func newGateway(cfg *gateway.Config, a *app) (*gateway.Gateway, error) {
 	if cfg.AuthorizationServer == "" {
 		cfg.AuthorizationServer = a.broker.Issuer()
 	}
-	deps := gateway.Deps{Auth: a.broker, Decider: a.pdp, Usage: a.usage, Logger: a.log.With("component", "gateway")}
+	deps := gateway.Deps{Auth: a.broker, Decider: a.pdp, Usage: a.usage, Observe: a.metrics.ObserveGateway, Logger: a.log.With("component", "gateway")}
 	if a.custody != nil {
 		deps.Secrets = a.custody
 	}
