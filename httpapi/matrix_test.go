@@ -277,6 +277,8 @@ func (m *matrix) body(key, ownerID string) (string, string, bool) {
 		return j(fmt.Sprintf(`{"issuer":"mx","subject":"s%d"}`, m.n))
 	case "POST /api/v1/federation/bindings/{id}/remove":
 		return j(`{"reason":"r"}`)
+	case "POST /mcp":
+		return j(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 	case "PUT /api/v1/credentials/{id}/secret":
 		return j(`{"secret":"matrix-secret"}`)
 	case "POST /api/v1/rotators":

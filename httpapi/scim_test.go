@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -171,10 +172,16 @@ func TestSCIMFilters(t *testing.T) {
 
 func TestSCIMListPaging(t *testing.T) {
 	e, _ := newPostureEnv(t)
-	var l scimList
+	// Two pages of one: each holds one of the two owners, never the same
+	// one twice (owners created within one microsecond sort by id).
+	var first, l scimList
+	e.do("GET", "/scim/v2/Users?startIndex=1&count=1", scimTok, "", nil).json(t, &first)
 	e.do("GET", "/scim/v2/Users?startIndex=2&count=1", scimTok, "", nil).json(t, &l)
-	if l.TotalResults != 2 || l.StartIndex != 2 || l.ItemsPerPage != 1 || len(l.Resources) != 1 || l.Resources[0].UserName != "bob@example.com" {
-		t.Fatalf("page %+v", l)
+	if l.TotalResults != 2 || l.StartIndex != 2 || l.ItemsPerPage != 1 || len(l.Resources) != 1 || len(first.Resources) != 1 {
+		t.Fatalf("pages %+v, %+v", first, l)
+	}
+	if got := []string{first.Resources[0].UserName, l.Resources[0].UserName}; !slices.Contains(got, "alice@example.com") || !slices.Contains(got, "bob@example.com") {
+		t.Fatalf("the two pages hold %v", got)
 	}
 	e.do("GET", "/scim/v2/Users?count=0", scimTok, "", nil).json(t, &l)
 	if l.TotalResults != 2 || len(l.Resources) != 0 {
