@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/importer"
 )
 
 var ownerColumns = []string{"id", "name", "email", "kind", "team", "status", "backup_owner_id"}
@@ -198,6 +199,12 @@ func newImportCmd(g *globals) *cobra.Command {
 and external reference, so importing the same file twice changes nothing. A bad
 record rejects the whole file unless --partial is given. FILE - reads stdin.`,
 		Args: cobra.ExactArgs(2),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return importer.Names(), cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveDefault // FILE
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := g.open(args[1])
 			if err != nil {

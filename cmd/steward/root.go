@@ -75,6 +75,8 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newMCPCmd(g),
 		newGatewayCmd(g),
 	)
+	completeEnums(root)
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	return root
 }
 

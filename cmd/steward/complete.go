@@ -1,0 +1,82 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/steward-nhi/steward"
+)
+
+// enumUsage matches a flag's usage that lists its closed set of values:
+// "a, b or c", optionally after a "label: " and before a parenthesis, or
+// "a|b|c".
+var (
+	enumOr   = regexp.MustCompile(`^(?:[a-z ]+: )?([a-z0-9_:.-]+(?:, [a-z0-9_:.-]+)* or [a-z0-9_:.-]+)(?: \(.*\))?$`)
+	enumPipe = regexp.MustCompile(`^(?:[a-z ]+: )?([a-z0-9_:.-]+(?:\|[a-z0-9_:.-]+)+)$`)
+)
+
+// enumsByName gives the values of flags whose usage does not list them,
+// by the flag's name and the command group it belongs to ("" for any).
+func enumsByName(group, name string) []string {
+	strs := func(v ...string) []string { return v }
+	switch {
+	case name == "kind" && (group == "identity" || group == "usage"):
+		return stringsOf(steward.Kinds)
+	case name == "status" && group == "identity":
+		return stringsOf(steward.Statuses)
+	case name == "sensitivity" || name == "tier":
+		return stringsOf(steward.Sensitivities)
+	case name == "severity":
+		return stringsOf(steward.Severities)
+	case name == "owasp":
+		return steward.OWASPOrder
+	case name == "sort" && group == "identity":
+		return steward.IdentitySorts
+	case name == "output" && group != "scan" && group != "report":
+		return strs("table", "json", "yaml", "csv")
+	}
+	return nil
+}
+
+func stringsOf[S ~string](values []S) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// enumValues returns a flag's closed set of values, or nil.
+func enumValues(group string, f *pflag.Flag) []string {
+	usage := strings.TrimSpace(f.Usage)
+	if m := enumOr.FindStringSubmatch(usage); m != nil {
+		head, last, _ := strings.Cut(m[1], " or ")
+		out := strings.Split(head, ", ")
+		return append(out, strings.TrimSpace(last))
+	}
+	if m := enumPipe.FindStringSubmatch(usage); m != nil {
+		return strings.Split(m[1], "|")
+	}
+	return enumsByName(group, f.Name)
+}
+
+// completeEnums registers shell completion for every flag of the tree
+// whose values are a closed list (statuses, kinds, tiers, formats…), so
+// `steward identity list --status <TAB>` offers them.
+func completeEnums(c *cobra.Command) {
+	group := ""
+	for p := c; p != nil && p.HasParent(); p = p.Parent() {
+		group = p.Name()
+	}
+	c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if vals := enumValues(group, f); vals != nil {
+			_ = c.RegisterFlagCompletionFunc(f.Name, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
+		}
+	})
+	for _, sub := range c.Commands() {
+		completeEnums(sub)
+	}
+}
