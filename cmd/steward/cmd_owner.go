@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -211,7 +212,20 @@ record rejects the whole file unless --partial is given. FILE - reads stdin.`,
 				return err
 			}
 			defer r.Close()
-			sum, err := g.client().Import(cmd.Context(), args[0], r, opts)
+			var body io.Reader = r
+			var bar *uploadProgress
+			if isTerminal(g.stderr) {
+				bar = newUploadProgress(g.stderr, r, "importing")
+				body = bar
+			}
+			sum, err := g.client().Import(cmd.Context(), args[0], body, opts)
+			if bar != nil {
+				records := 0
+				if sum != nil {
+					records = sum.Records
+				}
+				bar.done(records)
+			}
 			if err != nil {
 				return err
 			}

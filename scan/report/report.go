@@ -115,7 +115,7 @@ func Table(w io.Writer, fs []scan.Finding, sum scan.Summary) error {
 // SummaryLine renders the summary on one line.
 func SummaryLine(sum scan.Summary) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d finding(s), %d suppressed; scanned %d file(s), %s", sum.Findings, sum.Suppressed, sum.Files, humanBytes(sum.Bytes))
+	fmt.Fprintf(&b, "%d finding(s), %d suppressed; scanned %d file(s), %s", sum.Findings, sum.Suppressed, sum.Files, HumanBytes(sum.Bytes))
 	if len(sum.Skipped) > 0 {
 		keys := make([]string, 0, len(sum.Skipped))
 		for k := range sum.Skipped {
@@ -134,7 +134,8 @@ func SummaryLine(sum scan.Summary) string {
 	return b.String()
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a byte count in binary units (B, KiB, MiB).
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
