@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -255,7 +256,10 @@ func newReportCmd(g *globals) *cobra.Command {
 	ev := &cobra.Command{Use: "evidence --from DATE --to DATE -o DIR", Short: "Write an audit evidence pack (index.html, CSV, evidence.json, manifest.json) to DIR", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
-				return fmt.Errorf("-o/--output DIR is required")
+				if !slices.Contains([]string{"", "table", "json", "yaml", "csv"}, g.output) {
+					return usageError{fmt.Errorf("-o/--output is the output format everywhere; write the pack with --dir %s", g.output)}
+				}
+				return usageError{fmt.Errorf("--dir DIR is required (the directory to write the pack to)")}
 			}
 			var period [2]time.Time
 			for n, s := range []string{from, to} {
@@ -307,7 +311,7 @@ func newReportCmd(g *globals) *cobra.Command {
 	f := ev.Flags()
 	f.StringVar(&from, "from", "", "start of the period (default 90 days before --to)")
 	f.StringVar(&to, "to", "", "end of the period (default now)")
-	f.StringVarP(&dir, "output", "o", "", "directory to write the pack to")
+	f.StringVarP(&dir, "dir", "d", "", "directory to write the pack to")
 	cmd.AddCommand(ev)
 	return cmd
 }

@@ -75,7 +75,14 @@ func TestPostureEndToEnd(t *testing.T) {
 			}
 
 			dir := filepath.Join(t.TempDir(), "pack")
-			if _, err := postureCLI(t, s, newReportCmd, "report", "evidence", "--from", "2020-01-01", "-o", dir); err != nil {
+			// -o is the output format everywhere: the old "-o DIR" says so.
+			if _, err := postureCLI(t, s, newReportCmd, "report", "evidence", "--from", "2020-01-01", "-o", dir); err == nil || !strings.Contains(err.Error(), "--dir "+dir) {
+				t.Fatalf("report evidence -o DIR: %v", err)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("report evidence -o DIR wrote %s", dir)
+			}
+			if _, err := postureCLI(t, s, newReportCmd, "report", "evidence", "--from", "2020-01-01", "--dir", dir); err != nil {
 				t.Fatal(err)
 			}
 			files := map[string][]byte{}
