@@ -191,6 +191,7 @@ type Metrics struct {
 	exchanges    *prometheus.CounterVec
 	gateway      *prometheus.CounterVec
 	gatewayTime  *prometheus.HistogramVec
+	rotations    *prometheus.CounterVec
 }
 
 // NewMetrics registers the server's metrics, the Go runtime's and the
@@ -216,12 +217,14 @@ func NewMetrics(reg *prometheus.Registry, version string) *Metrics {
 			Help: "Federated token exchanges (RFC 8693, RFC 7523) by grant type and result (issued, or the OAuth error code)."}, []string{"grant_type", "result"}),
 		gateway: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_gateway_requests_total",
 			Help: "Requests and MCP tool calls through the gateway by resource (Route:name, Tool:route/tool), action and outcome (allow, deny, error...)."}, []string{"resource", "action", "outcome"}),
+		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_rotation_steps_total",
+			Help: "Persisted rotation steps by step (create, set, test, finish) and the rotation's status after it (running, succeeded, failed, rolled_back)."}, []string{"step", "status"}),
 		gatewayTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_gateway_request_duration_seconds", Help: "Time through the gateway (authentication, decision, injection, upstream) by outcome.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"outcome"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_build_info", Help: "Build information."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
-	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, m.decisions, m.decisionTime, m.tokens, m.exchanges, m.gateway, m.gatewayTime, build)
+	reg.MustRegister(m.requests, m.latency, m.store, m.authFailures, m.decisions, m.decisionTime, m.tokens, m.exchanges, m.gateway, m.gatewayTime, m.rotations, build)
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -237,6 +240,12 @@ func (m *Metrics) ObserveGateway(ev steward.UsageEvent, took time.Duration) {
 	}
 	m.gateway.WithLabelValues(ev.Resource, action, ev.Outcome).Inc()
 	m.gatewayTime.WithLabelValues(ev.Outcome).Observe(took.Seconds())
+}
+
+// ObserveRotationStep counts one persisted rotation step
+// (rotation.Config.AfterStep).
+func (m *Metrics) ObserveRotationStep(r *steward.Rotation) {
+	m.rotations.WithLabelValues(r.Step, r.Status).Inc()
 }
 
 // Registry is where every capability registers its metrics.

@@ -30,7 +30,8 @@ type Config struct {
 	StepLease time.Duration
 	Clock     clock.Clock
 	Logger    *slog.Logger
-	// AfterStep, when set, runs after each persisted step (crash tests).
+	// AfterStep, when set, runs after each persisted step (the server's
+	// metrics count them; crash tests stop there).
 	AfterStep func(r *steward.Rotation)
 }
 

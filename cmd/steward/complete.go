@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -78,5 +79,31 @@ func completeEnums(c *cobra.Command) {
 	})
 	for _, sub := range c.Commands() {
 		completeEnums(sub)
+	}
+}
+
+// strictUsage makes every command-line mistake a usage error (exit 2):
+// wrong argument counts anywhere in the tree, and an unknown subcommand of
+// a command group, which cobra would otherwise answer with its help and
+// exit 0.
+func strictUsage(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())}
+			}
+			return cmd.Help()
+		}
+	} else if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		strictUsage(sub)
 	}
 }

@@ -109,6 +109,11 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 			t.Errorf("events lack %q", want)
 		}
 	}
+	// The metrics count the persisted steps, the last one succeeded.
+	if code, body := httpDo(t, "GET", s.url+"/metrics", adminToken, "", ""); code != 200 ||
+		!strings.Contains(string(body), `steward_rotation_steps_total{status="succeeded",step="finish"} 1`) {
+		t.Errorf("metrics: %d, no finished rotation in:\n%s", code, body)
+	}
 	hist := s.mustCLI(t, "rotation", "history", cred.ID, "-o", "json")
 	if !strings.Contains(hist, fmt.Sprint(rot["id"])) {
 		t.Errorf("rotation history: %s", hist)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/steward-nhi/steward/httpapi"
@@ -72,5 +73,10 @@ func exitCode(err error, stderr io.Writer) int {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root := newRootCmd(getenv, stdin, stdout, stderr)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own refusal of an unknown top-level command.
+		return usageError{err}
+	}
+	return err
 }

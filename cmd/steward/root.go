@@ -76,6 +76,9 @@ Then, remotely:   export STEWARD_SERVER=http://127.0.0.1:8080 STEWARD_TOKEN=<tok
 		newGatewayCmd(g),
 	)
 	completeEnums(root)
+	for _, c := range root.Commands() {
+		strictUsage(c)
+	}
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	return root
 }

@@ -65,7 +65,8 @@ func (a *app) buildCustody(getenv func(string) string) error {
 		host, _ := os.Hostname()
 		node = host + "/" + a.cfg.Addr
 	}
-	if a.rotation, err = rotation.New(rotation.Config{Store: a.store, Custody: a.custody, Kinds: rotationKinds(), Policy: policy, Node: node, Logger: a.log}); err != nil {
+	if a.rotation, err = rotation.New(rotation.Config{Store: a.store, Custody: a.custody, Kinds: rotationKinds(), Policy: policy, Node: node, Logger: a.log,
+		AfterStep: a.metrics.ObserveRotationStep}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.rotation.Close)
