@@ -132,7 +132,9 @@ func (r *Recorder) Run(ctx context.Context) {
 		case <-t.C:
 		case <-r.kick:
 		}
-		r.Flush(ctx)
+		// A batch in flight is finished even if shutdown begins during
+		// its write: a canceled context would fail the batch and lose it.
+		r.Flush(context.WithoutCancel(ctx))
 	}
 }
 
