@@ -92,6 +92,12 @@ func term(t *testing.T, p *proc) {
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
+		// A goroutine dump (SIGQUIT) says where the shutdown hangs.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
 		t.Fatalf("server did not stop on SIGTERM:\n%s", p.logs.String())
 	}
 }
