@@ -72,14 +72,7 @@ func (t *tx) UpdateRotation(ctx context.Context, ro *steward.Rotation) error {
 	if err != nil {
 		return fmt.Errorf("update rotation: %w", err)
 	}
-	res, err := t.q.ExecContext(ctx, rebind(t.d, `UPDATE rotations SET status = ?, doc = ? WHERE id = ?`), ro.Status, string(doc), ro.ID)
-	if err != nil {
-		return fmt.Errorf("update rotation: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("rotation", ro.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update rotation", "rotation", ro.ID, `UPDATE rotations SET status = ?, doc = ? WHERE id = ?`, ro.Status, string(doc), ro.ID)
 }
 
 func (r *reader) GetLease(ctx context.Context, id string) (*steward.Lease, error) {
