@@ -23,14 +23,36 @@ const adminToken = "test-admin-token-0123456789abcdef"
 // lockedBuffer is a log destination safe for concurrent writes.
 type lockedBuffer = syncbuf.Buffer
 
+// handedOut remembers every address freeAddr returned in this test process.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns a loopback address that was free a moment ago and that
+// no other test of this process has been given. The kernel may hand the
+// same closed port to two parallel tests before either binds it, and then
+// one test's health check is answered by the other test's server (seen in
+// CI: a test spoke to a server that was stopping and failed with
+// "connection refused").
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port that was not handed out before")
+	return ""
 }
 
 type server struct {
