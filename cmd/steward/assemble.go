@@ -253,7 +253,7 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 		Stats:     a.stats,
 		MCP:       a.mcp,
 		Discovery: a.discovery, IsDiscoveryFormat: discovery.IsFormat, ParseDiscovery: parseDiscovery,
-		Metrics: a.metrics, MetricsRequireAuth: a.cfg.metricsNeedAuth(), Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,
+		Metrics: a.metrics, MetricsRequireAuth: a.cfg.metricsNeedAuth(), Pprof: a.cfg.Metrics.Pprof, Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,
 	}
 	if a.audit != nil {
 		d.Audit = a.audit
