@@ -104,6 +104,16 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 	})
 	a.inventory = inventory.New(inventory.Config{Store: a.store, Policy: policy, Logger: log, Credentials: a.store, Changes: a.changes})
 	a.inventory.DefaultSensitivity = steward.Sensitivity(cfg.DefaultSensitivity)
+	// Operator tokens' last use is written in the background: flush it
+	// after the server stops serving and before the store closes (closers
+	// run last added first).
+	a.closers = append(a.closers, func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.inventory.FlushTokenUse(fctx); err != nil {
+			log.Warn("write operator tokens' last use at shutdown", "err", err)
+		}
+	})
 	a.metrics.WatchInventory(a.stats)
 
 	// The usage pipeline comes first: every producer below writes to it.
