@@ -52,6 +52,8 @@ func (s *Server) has(c Capability) bool {
 		return s.Rotation != nil
 	case CapMCP:
 		return s.MCP != nil
+	case CapPprof:
+		return s.Pprof
 	}
 	return true
 }
@@ -198,5 +200,8 @@ func items[T any](v []T, err error) (itemList[T], error) { return itemList[T]{It
 
 // notEnabled is the error of a route whose capability is off.
 func notEnabled(c Capability) error {
+	if c == CapPprof {
+		return steward.Errorf(steward.ENOTIMPLEMENTED, "profiling is not enabled on this server (set metrics.pprof: true in steward.yaml)")
+	}
 	return steward.Errorf(steward.ENOTIMPLEMENTED, "the %s capability is not enabled on this server", c)
 }

@@ -82,7 +82,8 @@ func newMatrix(t *testing.T) *matrix {
 			return svc.Authenticate(ctx, tok)
 		},
 		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil), Federation: fed,
-		MCP: mcp.Handler(mcp.Services{Inventory: svc, Credentials: b, Posture: post, Alerts: eng, Usage: us, Access: pdp}, mcp.HandlerOptions{MaxBodyBytes: httpapi.MaxBodyBytes})}
+		Pprof: true,
+		MCP:   mcp.Handler(mcp.Services{Inventory: svc, Credentials: b, Posture: post, Alerts: eng, Usage: us, Access: pdp}, mcp.HandlerOptions{MaxBodyBytes: httpapi.MaxBodyBytes})}
 	m := &matrix{t: t, tokens: map[string]string{"bad": "stwo_not-a-real-token-000000000000000000000000"},
 		own: map[string]string{}, other: map[string]string{}}
 	m.srv = httptest.NewServer(httpapi.NewServer(d))
@@ -206,6 +207,8 @@ func (m *matrix) path(rt httpapi.Route, side map[string]string) string {
 			parts[i] = "matrix"
 		case "{seq}":
 			parts[i] = "1"
+		case "{profile}":
+			parts[i] = "heap"
 		case "{format}":
 			parts[i] = map[bool]string{true: "jsonl", false: "kubernetes"}[strings.Contains(rt.Path, "/usage/")]
 		}

@@ -220,7 +220,7 @@ func (s *Server) handleOpenAPI() http.Handler {
 // integers, flags booleans, instants RFC 3339 date-times.
 func queryParamSchema(name string) obj {
 	switch name {
-	case "limit", "days", "count", "startIndex":
+	case "limit", "days", "count", "startIndex", "seconds", "debug", "gc":
 		return obj{"type": "integer", "minimum": 0}
 	case "partial":
 		return obj{"type": "boolean"}

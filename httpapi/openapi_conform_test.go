@@ -61,12 +61,13 @@ func TestOpenAPIValidatesWithKinOpenAPI(t *testing.T) {
 	// Operations that answer something other than a JSON document.
 	noJSON := map[string]bool{
 		"GET /metrics": true, "GET /api/v1/reports/evidence": true, "GET /api/v1/audit/export": true,
-		"POST /oauth2/revoke": true, // RFC 7009 §2.2: 200 with an empty body
+		"GET /debug/pprof/{profile}": true, // pprof's gzipped protobuf, or text with debug=1
+		"POST /oauth2/revoke":        true, // RFC 7009 §2.2: 200 with an empty body
 	}
 	needsBody := map[string]bool{
 		"POST /oauth2/token": true, "POST /oauth2/introspect": true, "POST /oauth2/revoke": true, "PATCH /scim/v2/Users/{id}": true,
 	}
-	typed := map[string]string{"limit": "integer", "days": "integer", "count": "integer", "startIndex": "integer"}
+	typed := map[string]string{"limit": "integer", "days": "integer", "count": "integer", "startIndex": "integer", "seconds": "integer"}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			name := method + " " + path

@@ -107,7 +107,7 @@ func (rt Route) Access() string {
 // from this list and a test checks both ways that the document and the mux
 // agree. Each capability keeps its routes in its own file.
 func Routes() []Route {
-	return slices.Concat(coreRoutes(), discoveryRoutes(), auditRoutes(), brokerRoutes(), authzRoutes(), postureRoutes(), provisioningRoutes(), alertsRoutes(), federationRoutes(), custodyRoutes(), mcpRoutes())
+	return slices.Concat(coreRoutes(), discoveryRoutes(), auditRoutes(), brokerRoutes(), authzRoutes(), postureRoutes(), provisioningRoutes(), alertsRoutes(), federationRoutes(), custodyRoutes(), mcpRoutes(), debugRoutes())
 }
 
 func coreRoutes() []Route {

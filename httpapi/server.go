@@ -71,6 +71,9 @@ type Deps struct {
 	// MetricsRequireAuth makes GET /metrics ask for a staff token (admin,
 	// operator or auditor) like any API route.
 	MetricsRequireAuth bool
+	// Pprof serves the Go runtime's profiles at GET /debug/pprof/{profile}
+	// to admins (config metrics.pprof); while off the route answers 501.
+	Pprof bool
 	// RateLimit is the sustained requests per second allowed per token
 	// (0 disables); RateBurst its burst.
 	RateLimit float64

@@ -21,7 +21,9 @@ type Service struct {
 	policy steward.Policy
 	log    *slog.Logger
 	tokens *tokenCache
-	creds  steward.BrokerReader
+	// touches writes operator tokens' last use off the request path.
+	touches *tokenTouches
+	creds   steward.BrokerReader
 	// changes tells the node's caches (broker, PDP) what this service
 	// changed, before its methods return.
 	changes *steward.Changes
@@ -67,9 +69,17 @@ func New(c Config) *Service {
 	}
 	s := &Service{store: c.Store, clock: c.Clock, policy: c.Policy, log: c.Logger, tokens: newTokenCache(), changes: c.Changes, creds: c.Credentials,
 		DefaultSensitivity: steward.SensitivityMedium}
+	s.touches = newTokenTouches(maxPendingTouches, s.store.TouchToken, func(msg string, args ...any) {
+		s.log.Warn(msg, args...)
+	})
 	c.Changes.Subscribe(s.onChange)
 	return s
 }
+
+// FlushTokenUse writes the operator tokens' last-use times still waiting
+// and stops writing new ones: call it at shutdown, after the server has
+// stopped serving and before the store closes.
+func (s *Service) FlushTokenUse(ctx context.Context) error { return s.touches.flush(ctx) }
 
 // onChange clears the operator-token cache when another node (seen through
 // the database) changed tokens.

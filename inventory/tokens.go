@@ -119,10 +119,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*steward.Pri
 			return nil, err
 		}
 		s.tokens.put(digest, t, time.Now(), gen)
-		// Last use is recorded at most once per cache period.
-		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
-			s.log.WarnContext(ctx, "record token use", "token_id", t.ID, "err", err)
-		}
+		// Last use is noted at most once per cache period, and written
+		// in the background (FlushTokenUse at shutdown).
+		s.touches.add(t.ID, now)
 	}
 	if subtle.ConstantTimeCompare([]byte(t.Digest), []byte(digest)) != 1 {
 		return nil, fail

@@ -148,8 +148,18 @@ func (r *reader) FindIdentitiesByRefs(ctx context.Context, provider string, refs
 // keep their snapshot with the old indexes until the commit; if the
 // transaction fails, the rollback restores them. SQLite only: PostgreSQL
 // writes the multi-row statements fast enough as they are.
+//
+// Any batch of at least minDeferRows also raises the SQLite writer's page
+// cache (bounded at writeCacheKiB for everyday writes) to bulkCacheKiB for
+// the rest of the transaction; the store restores the bound afterwards.
 func (t *tx) DeferIndexes(ctx context.Context, table string, newRows int) (bool, error) {
-	if t.d != SQLite || newRows < minDeferRows || t.deferred[table] {
+	if t.d != SQLite || newRows < minDeferRows {
+		return false, nil
+	}
+	if err := t.raiseWriteCache(ctx); err != nil {
+		return false, err
+	}
+	if t.deferred[table] {
 		return false, nil
 	}
 	var rows int64

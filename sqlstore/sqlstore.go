@@ -71,6 +71,19 @@ func OpenDataDir(ctx context.Context, dir string, opts Options) (*Store, error) 
 	return openSQLite(ctx, filepath.Join(dir, "steward.db"), opts)
 }
 
+// SQLite page caches, per connection, in KiB. SQLite grows a connection's
+// cache up to its bound and keeps it, so the bounds are the steady memory
+// of a busy server: one writer plus eight readers. The readers map the
+// database file (mmap) and need a cache only for pages still in the WAL.
+// A bulk write (DeferIndexes with a large batch) raises the writer's cache
+// to bulkCacheKiB for its transaction, and the store puts it back after.
+const (
+	writeCacheKiB = 32 << 10
+	readCacheKiB  = 4 << 10
+	bulkCacheKiB  = 256 << 10
+	readConns     = 8
+)
+
 func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Create the file with 0600 before the driver does (it would use 0644).
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -83,20 +96,20 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=cache_size(-262144)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(8000)&_txlock=immediate")
+	w, err := sql.Open("sqlite", u+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", writeCacheKiB)+"&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(8000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-16384)&_pragma=mmap_size(268435456)")
+	r, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)"+fmt.Sprintf("&_pragma=cache_size(-%d)", readCacheKiB)+"&_pragma=mmap_size(268435456)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxLifetime(0)
 	s := &Store{engine: SQLite, writeDB: w, readDB: r, observe: opts.Observe}
 	s.readStmts = newDBStmts(r)
@@ -228,6 +241,11 @@ func (s *Store) update(ctx context.Context, fn func(t *tx) error) (err error) {
 			t.insertEvent.Close()
 		}
 		stmts.close()
+		if t.bulkCache {
+			// After the commit or rollback, on the same (only) connection.
+			_ = sqltx.Rollback()
+			s.restoreWriteCache(ctx)
+		}
 	}()
 	if err := fn(t); err != nil {
 		_ = sqltx.Rollback()
@@ -241,6 +259,30 @@ func (s *Store) update(ctx context.Context, fn func(t *tx) error) (err error) {
 		return fmt.Errorf("commit transaction: %w", err)
 	}
 	return nil
+}
+
+// raiseWriteCache gives the rest of a bulk SQLite write transaction the
+// larger page cache; update restores the bound when the transaction ends.
+func (t *tx) raiseWriteCache(ctx context.Context) error {
+	if t.d != SQLite || t.bulkCache {
+		return nil
+	}
+	if _, err := t.sqltx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB)); err != nil {
+		return fmt.Errorf("raise the write cache: %w", err)
+	}
+	t.bulkCache = true
+	return nil
+}
+
+// restoreWriteCache puts the writer's cache back to its bound after a
+// bulk transaction (committed or not), shrinking it: SQLite frees the
+// pages above the new bound. The write pool holds one connection, the
+// one the transaction used.
+func (s *Store) restoreWriteCache(ctx context.Context) {
+	_, err := s.writeDB.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = -%d", writeCacheKiB))
+	if err != nil && s.observe != nil {
+		s.observe("restore_write_cache", 0, err)
+	}
 }
 
 // Optimize refreshes the query planner's statistics (after bulk imports).

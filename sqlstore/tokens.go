@@ -25,6 +25,9 @@ type tx struct {
 	// dropped; rebuild holds their definitions, recreated before commit.
 	deferred map[string]bool
 	rebuild  []string
+	// bulkCache: the SQLite writer's page cache is raised for this
+	// transaction (raiseWriteCache) and is restored when it ends.
+	bulkCache bool
 }
 
 var _ steward.Tx = (*tx)(nil)

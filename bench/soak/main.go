@@ -55,6 +55,7 @@ type op struct {
 type sample struct {
 	at                time.Duration
 	rssMiB            float64
+	anonMiB, fileMiB  float64 // RssAnon (heaps, page caches) and RssFile (mapped files)
 	goroutines, files int
 	requests, errors  int64
 	p99ms             float64
@@ -132,7 +133,7 @@ func run(bin string, duration time.Duration, conc int, every, warmup time.Durati
 	start := time.Now()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	fmt.Printf("| t | RSS MiB | goroutines | open files | requests | errors | p99 ms (window) |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| t | RSS MiB | anon MiB | file MiB | goroutines | open files | requests | errors | p99 ms (window) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -144,7 +145,7 @@ func run(bin string, duration time.Duration, conc int, every, warmup time.Durati
 		window = nil
 		mu.Unlock()
 		s := sample{at: time.Since(start).Round(time.Second), requests: requests.Load(), errors: errs.Load(), byOp: map[string]int64{}}
-		s.rssMiB, s.files = procStats(cmd.Process.Pid)
+		s.rssMiB, s.anonMiB, s.fileMiB, s.files = procStats(cmd.Process.Pid)
 		s.goroutines = goroutines(base)
 		if len(w) > 0 {
 			slices.Sort(w)
@@ -154,7 +155,7 @@ func run(bin string, duration time.Duration, conc int, every, warmup time.Durati
 			s.byOp[ops[k].name] = byOp[k].Load()
 		}
 		samples = append(samples, s)
-		fmt.Printf("| %s | %.1f | %d | %d | %d | %d | %.1f |\n", s.at, s.rssMiB, s.goroutines, s.files, s.requests, s.errors, s.p99ms)
+		fmt.Printf("| %s | %.1f | %.1f | %.1f | %d | %d | %d | %d | %.1f |\n", s.at, s.rssMiB, s.anonMiB, s.fileMiB, s.goroutines, s.files, s.requests, s.errors, s.p99ms)
 	}
 	cancel()
 	wg.Wait()
@@ -184,6 +185,7 @@ func report(samples []sample, warmup time.Duration, out string, firstErr any) er
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "requests %d, errors %d over %s\n", last.requests, last.errors, last.at)
 	fmt.Fprintf(&b, "RSS after warm-up (%s) %.1f MiB, at the end %.1f MiB, peak %.1f MiB: growth %+.1f %%\n", after.at, after.rssMiB, last.rssMiB, peak, growth)
+	fmt.Fprintf(&b, "anonymous RSS %.1f → %.1f MiB, file-backed RSS %.1f → %.1f MiB\n", after.anonMiB, last.anonMiB, after.fileMiB, last.fileMiB)
 	fmt.Fprintf(&b, "goroutines %d → %d, open files %d → %d\n", after.goroutines, last.goroutines, after.files, last.files)
 	fmt.Fprintf(&b, "requests by operation: %v\n", last.byOp)
 	if firstErr != nil {
@@ -321,19 +323,28 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// procStats reads the process's resident set (MiB) and open descriptors.
-func procStats(pid int) (float64, int) {
-	rss := 0.0
+// procStats reads the process's resident set, its anonymous and
+// file-backed parts (MiB), and its open descriptors.
+func procStats(pid int) (rss, anon, file float64, files int) {
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseFloat(f[1], 64)
+			f := strings.Fields(l)
+			if len(f) < 2 {
+				continue
+			}
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			switch f[0] {
+			case "VmRSS:":
 				rss = kb / 1024
+			case "RssAnon:":
+				anon = kb / 1024
+			case "RssFile:":
+				file = kb / 1024
 			}
 		}
 	}
 	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return rss, len(ents)
+	return rss, anon, file, len(ents)
 }
 
 // goroutines reads go_goroutines from the server's metrics.

@@ -104,6 +104,16 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 	})
 	a.inventory = inventory.New(inventory.Config{Store: a.store, Policy: policy, Logger: log, Credentials: a.store, Changes: a.changes})
 	a.inventory.DefaultSensitivity = steward.Sensitivity(cfg.DefaultSensitivity)
+	// Operator tokens' last use is written in the background: flush it
+	// after the server stops serving and before the store closes (closers
+	// run last added first).
+	a.closers = append(a.closers, func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.inventory.FlushTokenUse(fctx); err != nil {
+			log.Warn("write operator tokens' last use at shutdown", "err", err)
+		}
+	})
 	a.metrics.WatchInventory(a.stats)
 
 	// The usage pipeline comes first: every producer below writes to it.
@@ -253,7 +263,7 @@ func (a *app) httpDeps(tracer trace.Tracer) httpapi.Deps {
 		Stats:     a.stats,
 		MCP:       a.mcp,
 		Discovery: a.discovery, IsDiscoveryFormat: discovery.IsFormat, ParseDiscovery: parseDiscovery,
-		Metrics: a.metrics, MetricsRequireAuth: a.cfg.metricsNeedAuth(), Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,
+		Metrics: a.metrics, MetricsRequireAuth: a.cfg.metricsNeedAuth(), Pprof: a.cfg.Metrics.Pprof, Logger: a.log, Tracer: tracer, Version: version, RateLimit: a.cfg.RateLimit,
 	}
 	if a.audit != nil {
 		d.Audit = a.audit

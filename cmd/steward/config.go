@@ -58,6 +58,9 @@ type metricsConfig struct {
 	// describe the estate. Default: on unless the server listens on a
 	// loopback address only.
 	RequireAuth *bool `yaml:"require_auth"`
+	// Pprof serves the Go runtime's profiles (CPU, heap, goroutines…) at
+	// GET /debug/pprof/{profile} to admin tokens. Default off: 501.
+	Pprof bool `yaml:"pprof"`
 }
 
 // metricsNeedAuth resolves metrics.require_auth: as configured, else on
