@@ -83,8 +83,10 @@ func completeEnums(c *cobra.Command) {
 }
 
 // strictUsage makes every command-line mistake a usage error (exit 2):
-// wrong argument counts anywhere in the tree, and an unknown subcommand of
-// a command group, which cobra would otherwise answer with its help and
+// wrong argument counts anywhere in the tree, an empty or blank argument
+// (an id, a name, a path: never meaningful, and "identity show \"\"" would
+// otherwise ask the server for the list route), and an unknown subcommand
+// of a command group, which cobra would otherwise answer with its help and
 // exit 0.
 func strictUsage(c *cobra.Command) {
 	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
@@ -100,10 +102,46 @@ func strictUsage(c *cobra.Command) {
 			if err := check(cmd, args); err != nil {
 				return usageError{err}
 			}
-			return nil
+			return nonEmptyArgs(cmd, args)
 		}
 	}
 	for _, sub := range c.Commands() {
 		strictUsage(sub)
 	}
+}
+
+// nonEmptyArgs refuses an empty or blank positional argument, naming it
+// by its placeholder in the command's usage line (ID, CREDENTIAL_ID…).
+func nonEmptyArgs(cmd *cobra.Command, args []string) error {
+	for i, a := range args {
+		if strings.TrimSpace(a) == "" {
+			return usageError{fmt.Errorf("%s: %s is empty; give a value (see %s --help)", cmd.CommandPath(), argName(cmd.Use, i), cmd.CommandPath())}
+		}
+	}
+	return nil
+}
+
+// argName is the placeholder of the i-th positional argument in a usage
+// line ("show ID" → ID; "decide CAMPAIGN ITEM" → ITEM; "validate
+// FILE|DIR..." → FILE|DIR for every argument), or "argument N".
+func argName(use string, i int) string {
+	var names []string
+	variadic := false
+	words := strings.Fields(use)
+	for _, w := range words[min(1, len(words)):] {
+		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[-") {
+			break // the flags' placeholders follow
+		}
+		variadic = strings.Contains(w, "...")
+		if w = strings.Trim(w, "[]."); w != "" && strings.ToUpper(w) == w {
+			names = append(names, w)
+		}
+	}
+	switch {
+	case i < len(names):
+		return names[i]
+	case variadic && len(names) > 0:
+		return names[len(names)-1]
+	}
+	return fmt.Sprintf("argument %d", i+1)
 }
