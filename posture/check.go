@@ -45,9 +45,11 @@ type Input struct {
 	Usage *steward.UsageSummary
 	// Discoveries is nil when no discovery source is configured.
 	Discoveries []steward.Sighting
-	Now         time.Time
-	Tier        steward.TierPolicy
-	Config      *Config
+	// Federation is nil when federation is not configured.
+	Federation *Federation
+	Now        time.Time
+	Tier       steward.TierPolicy
+	Config     *Config
 }
 
 // Config holds the checks' thresholds.
@@ -92,6 +94,9 @@ func Checks() []Check {
 		checkDormant,
 		checkCredentialDormant,
 		checkReviewOverdue,
+		checkBindingBroad,
+		checkIssuerUnrestricted,
+		checkStaticSecretRetained,
 	}
 }
 

@@ -26,6 +26,15 @@ type DiscoverySource interface {
 	DiscoveriesFor(ctx context.Context, identityIDs []string) (map[string][]steward.Sighting, error)
 }
 
+// FederationSource gives the trusted issuers and the federation bindings
+// (the store, when federation is configured).
+type FederationSource interface {
+	ListTrustedIssuers(ctx context.Context) ([]*steward.TrustedIssuer, error)
+	// ListFederationBindings returns an identity's bindings, or every
+	// binding when identityID is "".
+	ListFederationBindings(ctx context.Context, identityID string) ([]*steward.FederationBinding, error)
+}
+
 // Rotator rotates the credentials of an identity (the credential broker).
 type Rotator interface {
 	RotateIdentity(ctx context.Context, identityID, reason string) error
@@ -78,8 +87,10 @@ type Options struct {
 	// nothing.
 	Usage     UsageSource
 	Discovery DiscoverySource
-	Notifier  steward.Notifier
-	Rotator   Rotator
+	// Federation feeds the federation checks; nil leaves them silent.
+	Federation FederationSource
+	Notifier   steward.Notifier
+	Rotator    Rotator
 	// Credentials revokes single credentials (dormant credentials); nil
 	// leaves them to people.
 	Credentials CredentialRevoker
@@ -187,8 +198,11 @@ type runState struct {
 	shared     map[string][]steward.SharedCredential
 	extensions map[string]int
 	overdue    map[string][]*steward.ReviewItem
-	run        *steward.PostureRun
-	snap       *steward.PostureSnapshot
+	// issuers and bindings (by identity) when federation is configured.
+	issuers  map[string]*steward.TrustedIssuer
+	bindings map[string][]*steward.FederationBinding
+	run      *steward.PostureRun
+	snap     *steward.PostureSnapshot
 }
 
 type batch struct {
@@ -270,6 +284,9 @@ func (e *Engine) evaluate(ctx context.Context, identityIDs []string) (*steward.P
 		return nil, err
 	}
 	st.overdue = groupItems(items)
+	if err := e.loadFederation(ctx, st, scope); err != nil {
+		return nil, err
+	}
 
 	if !st.full {
 		var got []string
@@ -368,6 +385,45 @@ func (e *Engine) evaluate(ctx context.Context, identityIDs []string) (*steward.P
 	return st.run, nil
 }
 
+// loadFederation reads the trusted issuers and the bindings of the run's
+// identities (every binding on a full run) once per run.
+func (e *Engine) loadFederation(ctx context.Context, st *runState, scope []string) error {
+	if e.o.Federation == nil {
+		return nil
+	}
+	list, err := e.o.Federation.ListTrustedIssuers(ctx)
+	if err != nil {
+		return fmt.Errorf("posture: trusted issuers: %w", err)
+	}
+	st.issuers = make(map[string]*steward.TrustedIssuer, len(list))
+	for _, ti := range list {
+		st.issuers[ti.Name] = ti
+	}
+	st.bindings = map[string][]*steward.FederationBinding{}
+	if len(list) == 0 {
+		return nil
+	}
+	add := func(id string) error {
+		bs, err := e.o.Federation.ListFederationBindings(ctx, id)
+		if err != nil {
+			return fmt.Errorf("posture: federation bindings: %w", err)
+		}
+		for _, b := range bs {
+			st.bindings[b.IdentityID] = append(st.bindings[b.IdentityID], b)
+		}
+		return nil
+	}
+	if scope == nil {
+		return add("")
+	}
+	for _, id := range scope {
+		if err := add(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func groupItems(items []*steward.ReviewItem) map[string][]*steward.ReviewItem {
 	out := map[string][]*steward.ReviewItem{}
 	for _, it := range items {
@@ -459,6 +515,9 @@ func (e *Engine) process(ctx context.Context, st *runState, b *batch, scope []st
 			if in.Discoveries == nil {
 				in.Discoveries = []steward.Sighting{}
 			}
+		}
+		if st.issuers != nil {
+			in.Federation = &Federation{Bindings: st.bindings[i.ID], Issuers: st.issuers}
 		}
 		if st.snap != nil && i.Status != steward.StatusRevoked {
 			st.snap.Identities++

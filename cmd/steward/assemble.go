@@ -192,6 +192,9 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		if a.broker != nil {
 			opts.Credentials = a.broker
 		}
+		if a.federation != nil {
+			opts.Federation = a.store
+		}
 		a.posture = posture.New(opts)
 		a.discovery.Posture = a.posture
 		loop := postureLoop(cfg.Posture)
