@@ -21,14 +21,24 @@ var ErrRefused = errors.New("refused by the provider")
 // Provider rotates the secret of one account at one system.
 type Provider interface {
 	// Set makes secret the one the provider honours for the account ref
-	// (old is the secret in force, for providers that need it); answer is
-	// what the provider said, recorded in the rotation's events.
+	// (old is the secret in force, for providers that need it; nil when
+	// Set restores the old secret after a failed rotation, and the
+	// provider should then honour secret alone); answer is what the
+	// provider said, recorded in the rotation's events.
 	Set(ctx context.Context, ref string, secret, old []byte) (answer string, err error)
 	// Check authenticates as ref with secret: nil when accepted, an error
 	// wrapping ErrRefused when refused, any other error when it could not
 	// tell (unreachable).
 	Check(ctx context.Context, ref string, secret []byte) error
 	Close()
+}
+
+// Retirer is a provider that honours the old and the new secret side by
+// side after Set (Redis ACL users hold several passwords, an owner's
+// webhook may keep both): Retire, in the finish step, withdraws the old
+// one before the proof that it is refused.
+type Retirer interface {
+	Retire(ctx context.Context, ref string, old []byte) (answer string, err error)
 }
 
 // LeaseSpec is what a dynamic credential is created from.

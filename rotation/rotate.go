@@ -314,6 +314,14 @@ func (s *Service) stepTest(ctx context.Context, ro *steward.Rotation, prov Provi
 // stepFinish records the rotation on the credential, proves the old secret
 // refused, and (overlap 0) destroys the old ciphertext.
 func (s *Service) stepFinish(ctx context.Context, ro *steward.Rotation, prov Provider, c *steward.Credential, old []byte) error {
+	if r, ok := prov.(Retirer); ok {
+		// A failure leaves the old secret live: the proof below says so.
+		answer, err := r.Retire(ctx, c.ExternalRef, old)
+		if err != nil {
+			answer = "retiring the old secret failed: " + err.Error()
+		}
+		ro.ProviderAnswer += "; " + answer
+	}
 	proofErr := prov.Check(ctx, c.ExternalRef, old)
 	proven := errors.Is(proofErr, ErrRefused)
 	switch {

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
+	"github.com/steward-nhi/steward/rotation/redis"
 )
 
 // rotationConfig is the rotation section of steward.yaml.
@@ -30,7 +31,7 @@ type rotationConfig struct {
 
 // rotationKinds are the provider implementations, listed explicitly.
 func rotationKinds() []rotation.Kind {
-	return []rotation.Kind{postgres.Kind()}
+	return []rotation.Kind{postgres.Kind(), redis.Kind()}
 }
 
 // buildCustody builds custody and rotation (nil while disabled or without a
