@@ -157,4 +157,8 @@ type UsageStore interface {
 	// UnknownCallers returns the totals of callers that matched no identity,
 	// most recently seen first.
 	UnknownCallers(ctx context.Context, limit int) ([]UsageCount, error)
+	// WriteConcurrency is how many AppendUsage calls the store runs well
+	// at once (the usage recorder's writers): 1 for an engine with a
+	// single write connection.
+	WriteConcurrency() int
 }

@@ -3,10 +3,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/steward-nhi/steward"
@@ -92,32 +95,54 @@ func (t *tx) writeRows(ctx context.Context, table, columns string, rows [][]any)
 	return copyFrom(ctx, t.conn, table, columnNames(columns), rows)
 }
 
-// usageStage is the session's staging table of usage batches: COPY
-// cannot skip rows whose id is already stored, so a batch is copied here
-// and moved with INSERT … SELECT … ON CONFLICT (id) DO NOTHING, which
-// keeps the insert-or-ignore semantics of the per-row path (a repeated id,
-// in the batch or already stored, is written once). Temporary, so it is
-// per connection and writes no WAL; emptied at every commit.
+// usageStage is the session's staging table of usage batches, the slow
+// path of appendUsageCopy: COPY cannot skip rows whose id is already
+// stored, so a batch that repeats an id (in the batch, or one already
+// stored) is copied here and moved with INSERT … SELECT … ON CONFLICT (id)
+// DO NOTHING, which keeps the insert-or-ignore semantics of the per-row
+// path (a repeated id is written once). Temporary, so it is per connection
+// and writes no WAL; emptied at every commit.
 const usageStage = `usage_events_stage`
 
-// appendUsageCopy is AppendUsage on PostgreSQL for a large batch.
+// usageCopySavepoint guards the direct COPY of a usage batch.
+const usageCopySavepoint = `usage_copy`
+
+// appendUsageCopy is AppendUsage on PostgreSQL for a large batch. The
+// events are copied straight into usage_events under a savepoint (one
+// write of each row, no staging). Ids are unique (ids.New), so a conflict
+// is rare: a repeated id in the batch or an id already stored (a log
+// ingested twice, a batch retried after a lost commit). Then the COPY
+// fails with a unique violation, the savepoint is rolled back, and the
+// batch takes the staging path, which writes each id once. Any other
+// error fails the batch.
 func (s *Store) appendUsageCopy(ctx context.Context, evs []steward.UsageEvent) (err error) {
 	sqltx, conn, release, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("append usage: %w", err)
 	}
 	defer release()
-	if _, err := sqltx.ExecContext(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS `+usageStage+` (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
-		return fmt.Errorf("append usage: staging table: %w", err)
-	}
 	rows := make([][]any, len(evs))
 	for k := range evs {
 		rows[k] = usageRow(&evs[k])
 	}
-	if err := copyFrom(ctx, conn, usageStage, columnNames(usageColumns), rows); err != nil {
+	// In id order: two batches that share ids (a log ingested twice at
+	// once) then wait for each other's rows in one order, never in a
+	// cycle (40P01).
+	slices.SortFunc(rows, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+	if _, err := sqltx.ExecContext(ctx, `SAVEPOINT `+usageCopySavepoint); err != nil {
 		return fmt.Errorf("append usage: %w", err)
 	}
-	if _, err := sqltx.ExecContext(ctx, `INSERT INTO usage_events (`+usageColumns+`) SELECT `+usageColumns+` FROM `+usageStage+` ON CONFLICT (id) DO NOTHING`); err != nil {
+	err = copyFrom(ctx, conn, "usage_events", columnNames(usageColumns), rows)
+	switch {
+	case err == nil:
+		_, err = sqltx.ExecContext(ctx, `RELEASE SAVEPOINT `+usageCopySavepoint)
+	case isPgUniqueViolation(err):
+		s.usageCopyFallbacks.Add(1)
+		if _, err = sqltx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT `+usageCopySavepoint); err == nil {
+			err = appendUsageStaged(ctx, sqltx, conn, rows)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("append usage: %w", err)
 	}
 	if err := s.aggregateCopy(ctx, sqltx, conn, evs); err != nil {
@@ -127,6 +152,25 @@ func (s *Store) appendUsageCopy(ctx context.Context, evs []steward.UsageEvent) (
 		return fmt.Errorf("append usage: commit: %w", err)
 	}
 	return nil
+}
+
+// appendUsageStaged writes rows into usage_events through the staging
+// table, each id once.
+func appendUsageStaged(ctx context.Context, sqltx *sql.Tx, conn *sql.Conn, rows [][]any) error {
+	if _, err := sqltx.ExecContext(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS `+usageStage+` (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("staging table: %w", err)
+	}
+	if err := copyFrom(ctx, conn, usageStage, columnNames(usageColumns), rows); err != nil {
+		return err
+	}
+	_, err := sqltx.ExecContext(ctx, `INSERT INTO usage_events (`+usageColumns+`) SELECT `+usageColumns+` FROM `+usageStage+` ORDER BY id ON CONFLICT (id) DO NOTHING`)
+	return err
+}
+
+// isPgUniqueViolation reports PostgreSQL's unique_violation (23505).
+func isPgUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 // usageRow is e's column values in usageColumns order.

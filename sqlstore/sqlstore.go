@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -41,6 +42,9 @@ type Store struct {
 	readStmts *dbStmts
 	// writeStmts holds statements prepared on the write pool (batches).
 	writeStmts *dbStmts
+	// usageCopyFallbacks counts usage batches whose direct COPY met a
+	// repeated id and were written through the staging table instead.
+	usageCopyFallbacks atomic.Int64
 }
 
 var _ steward.Store = (*Store)(nil)
@@ -166,6 +170,22 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	s.prepareUsage(ctx)
 	return s, nil
 }
+
+// WriteConcurrency is how many usage batches may be written at once:
+// PostgreSQL runs concurrent write transactions (a batch's time is mostly
+// the server's index maintenance, which a second writer overlaps with the
+// first's round trips and commit), SQLite has one write connection.
+func (s *Store) WriteConcurrency() int {
+	if s.engine == Postgres {
+		return 2
+	}
+	return 1
+}
+
+// UsageCopyFallbacks returns how many usage batches met a repeated id in
+// their direct COPY and were written through the staging table instead
+// (PostgreSQL; always 0 on SQLite).
+func (s *Store) UsageCopyFallbacks() int64 { return s.usageCopyFallbacks.Load() }
 
 // Engine reports the store's database engine.
 func (s *Store) Engine() Engine { return s.engine }

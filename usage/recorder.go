@@ -36,8 +36,14 @@ type RecorderConfig struct {
 	// FlushInterval is the longest an event waits in a partial batch
 	// (default 200 ms).
 	FlushInterval time.Duration
-	Clock         clock.Clock
-	Logger        *slog.Logger
+	// Writers is how many batches Run writes at once (default: the
+	// store's WriteConcurrency, 2 on PostgreSQL, 1 on SQLite). Batches are
+	// independent: events are listed by time and id, not by when they
+	// were written, aggregates add up and last-use times only move
+	// forward, so two writers store what one would.
+	Writers int
+	Clock   clock.Clock
+	Logger  *slog.Logger
 }
 
 // Recorder implements steward.UsageRecorder with a bounded queue drained
@@ -50,8 +56,12 @@ type Recorder struct {
 	written atomic.Int64
 	failed  atomic.Int64
 	cleaned atomic.Int64
-	writeMu sync.Mutex           // one Flush at a time
-	batch   []steward.UsageEvent // reused by Flush, under writeMu
+	// slots holds one token per writer: a writer takes one for each
+	// drain, Flush takes them all, so that it waits for the batches in
+	// flight and writes alone.
+	slots   chan struct{}
+	flushMu sync.Mutex
+	bufs    sync.Pool // *[]steward.UsageEvent of BatchSize capacity
 }
 
 var _ steward.UsageRecorder = (*Recorder)(nil)
@@ -73,8 +83,23 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{cfg: cfg, q: make(chan steward.UsageEvent, cfg.QueueSize), kick: make(chan struct{}, 1)}
+	if cfg.Writers <= 0 && cfg.Store != nil {
+		cfg.Writers = cfg.Store.WriteConcurrency()
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+	}
+	r := &Recorder{cfg: cfg, q: make(chan steward.UsageEvent, cfg.QueueSize), kick: make(chan struct{}, 1),
+		slots: make(chan struct{}, cfg.Writers)}
+	for range cfg.Writers {
+		r.slots <- struct{}{}
+	}
+	r.bufs.New = func() any { b := make([]steward.UsageEvent, 0, cfg.BatchSize); return &b }
+	return r
 }
+
+// Writers returns how many batches Run writes at once.
+func (r *Recorder) Writers() int { return r.cfg.Writers }
 
 // Record queues ev without blocking; a full queue drops it and counts the drop.
 func (r *Recorder) Record(_ context.Context, ev steward.UsageEvent) {
@@ -87,10 +112,7 @@ func (r *Recorder) Record(_ context.Context, ev steward.UsageEvent) {
 	select {
 	case r.q <- ev:
 		if len(r.q) == r.cfg.BatchSize {
-			select {
-			case r.kick <- struct{}{}:
-			default:
-			}
+			r.wake()
 		}
 	default:
 		r.dropped.Add(1)
@@ -117,35 +139,70 @@ func (r *Recorder) Stats() RecorderStats {
 // Dropped returns how many events were dropped because the queue was full.
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 
-// Run writes queued events in batches until ctx ends. It wakes on its
-// flush interval, or when a full batch is waiting, never per event: a
-// goroutine woken for every decision would cost a scheduler switch on the
-// PDP's request path.
+// Run writes queued events in batches until ctx ends, with Writers
+// writers. A writer wakes on the flush interval, or when a full batch is
+// waiting, never per event: a goroutine woken for every decision would
+// cost a scheduler switch on the PDP's request path. A writer that takes
+// a full batch and leaves another full one queued wakes the next writer,
+// so a second batch is written while the first one commits.
 func (r *Recorder) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range r.cfg.Writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runWriter(ctx)
+		}()
+	}
+	wg.Wait()
+	// A batch in flight is finished even if shutdown begins during its
+	// write: a canceled context would fail the batch and lose it.
+	r.Flush(context.WithoutCancel(ctx))
+}
+
+// runWriter is one of Run's writers.
+func (r *Recorder) runWriter(ctx context.Context) {
 	t := time.NewTicker(r.cfg.FlushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			r.Flush(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
 		case <-r.kick:
 		}
-		// A batch in flight is finished even if shutdown begins during
-		// its write: a canceled context would fail the batch and lose it.
-		r.Flush(context.WithoutCancel(ctx))
+		select {
+		case <-r.slots:
+		case <-ctx.Done():
+			return
+		}
+		r.drain(context.WithoutCancel(ctx))
+		r.slots <- struct{}{}
 	}
 }
 
 // Flush writes the events queued when it starts (shutdown, tests), a
-// batch per transaction.
+// batch per transaction, after the batches in flight: when it returns,
+// every event recorded before it was called is written or counted failed.
 func (r *Recorder) Flush(ctx context.Context) {
-	r.writeMu.Lock()
-	defer r.writeMu.Unlock()
-	if r.batch == nil {
-		r.batch = make([]steward.UsageEvent, 0, r.cfg.BatchSize)
+	r.flushMu.Lock() // two Flushes each holding some slots would wait forever
+	defer r.flushMu.Unlock()
+	for range r.cfg.Writers {
+		<-r.slots
 	}
+	defer func() {
+		for range r.cfg.Writers {
+			r.slots <- struct{}{}
+		}
+	}()
+	r.drain(ctx)
+}
+
+// drain writes the events queued when it starts, a batch at a time; the
+// caller holds a writer's slot.
+func (r *Recorder) drain(ctx context.Context) {
+	bp := r.bufs.Get().(*[]steward.UsageEvent)
+	defer r.bufs.Put(bp)
 drain:
 	for n := len(r.q); n > 0; n-- {
 		select {
@@ -153,26 +210,37 @@ drain:
 			if cleanEvent(&ev) {
 				r.cleaned.Add(1)
 			}
-			r.batch = append(r.batch, ev)
-			if len(r.batch) >= r.cfg.BatchSize {
-				r.write(ctx)
+			*bp = append(*bp, ev)
+			if len(*bp) >= r.cfg.BatchSize {
+				if len(r.q) >= r.cfg.BatchSize {
+					r.wake()
+				}
+				r.write(ctx, bp)
 			}
 		default:
 			break drain
 		}
 	}
-	r.write(ctx)
+	r.write(ctx, bp)
 }
 
-// write writes r.batch and empties it; the caller holds writeMu.
-func (r *Recorder) write(ctx context.Context) {
-	batch := r.batch
+// wake wakes a writer waiting for a full batch.
+func (r *Recorder) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// write writes the batch *bp and empties it.
+func (r *Recorder) write(ctx context.Context, bp *[]steward.UsageEvent) {
+	batch := *bp
 	if len(batch) == 0 {
 		return
 	}
 	defer func() {
 		clear(batch) // let the events' strings go
-		r.batch = batch[:0]
+		*bp = batch[:0]
 	}()
 	err := r.cfg.Store.AppendUsage(ctx, batch)
 	if err == nil {

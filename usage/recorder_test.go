@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/internal/ids"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/usage"
 )
@@ -120,5 +123,128 @@ func TestRecorderGivesUpOnAFailingStore(t *testing.T) {
 	}
 	if n := ps.calls.Load(); n > 20 {
 		t.Fatalf("%d writes tried against a failing store", n)
+	}
+}
+
+// slowStore holds every batch for a moment and records how many were
+// being written at once.
+type slowStore struct {
+	steward.UsageStore
+	mu             sync.Mutex
+	inFlight, most int
+	batches        int
+}
+
+func (s *slowStore) AppendUsage(ctx context.Context, evs []steward.UsageEvent) error {
+	s.mu.Lock()
+	s.inFlight++
+	s.batches++
+	s.most = max(s.most, s.inFlight)
+	s.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	err := s.UsageStore.AppendUsage(ctx, evs)
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+	return err
+}
+
+// TestRecorderWritersStoreWhatOneWriterWould checks the recorder's
+// concurrent writers (the store's WriteConcurrency: 2 on PostgreSQL): the
+// batches of the same identities are written at once, never more than
+// Writers at a time, and what is stored is what a single writer stores —
+// each event once, every aggregate count, and each identity's last use at
+// its latest event whichever batch commits last — with nothing failed
+// (two writers lock aggregate and identity rows in one order, so neither
+// is aborted as a deadlock).
+func TestRecorderWritersStoreWhatOneWriterWould(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Store(t)
+			ctx := context.Background()
+			base := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+			var idents []string
+			if err := s.Update(ctx, func(tx steward.Tx) error {
+				for n := range 6 {
+					i := &steward.Identity{ID: ids.New(ids.Identity, base), Name: fmt.Sprint("svc-", n), Kind: steward.KindServiceAccount, Provider: "aws",
+						Sensitivity: steward.SensitivityLow, Source: steward.SourceImported, Status: steward.StatusActive, CreatedAt: base, UpdatedAt: base,
+						Version: 1, Scopes: []string{}, Labels: map[string]string{}}
+					idents = append(idents, i.ID)
+					if err := tx.CreateIdentity(ctx, i); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, writers := range []int{0, 2} {
+				t.Run(fmt.Sprint("writers=", writers), func(t *testing.T) {
+					ss := &slowStore{UsageStore: s}
+					rec := usage.NewRecorder(usage.RecorderConfig{Store: ss, BatchSize: 100, FlushInterval: time.Millisecond, Writers: writers})
+					want := writers
+					if want == 0 {
+						want = s.WriteConcurrency()
+					}
+					if rec.Writers() != want {
+						t.Fatalf("%d writers, want %d", rec.Writers(), want)
+					}
+					rctx, stop := context.WithCancel(ctx)
+					done := make(chan struct{})
+					go func() { rec.Run(rctx); close(done) }()
+					const n = 3000
+					// Each identity's latest event comes early in the stream
+					// (later events are older), so a batch committed later
+					// must not move its last use back.
+					latest := base.Add(time.Duration(writers+1) * time.Hour)
+					for k := range n {
+						at := latest.Add(-time.Duration(k) * time.Millisecond)
+						rec.Record(ctx, steward.UsageEvent{Time: at, Kind: steward.UsageIngest, IdentityID: idents[k%len(idents)],
+							Action: fmt.Sprint("act-", k%3), Source: fmt.Sprint("10.0.0.", k%4), Outcome: "ok"})
+						if k%200 == 0 {
+							time.Sleep(time.Millisecond) // let batches overlap
+						}
+					}
+					deadline := time.Now().Add(30 * time.Second)
+					for rec.Stats().Written+rec.Stats().Failed < n && time.Now().Before(deadline) {
+						time.Sleep(2 * time.Millisecond)
+					}
+					stop()
+					<-done
+					if st := rec.Stats(); st.Written != n || st.Failed != 0 || st.Dropped != 0 {
+						t.Fatalf("stats %+v, want %d written", st, n)
+					}
+					if ss.most > want || (want > 1 && ss.most < 2) {
+						t.Fatalf("at most %d batches written at once over %d, want %d", ss.most, ss.batches, want)
+					}
+					for k, id := range idents {
+						aggs, err := s.UsageAggregates(ctx, id)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var all int64
+						for _, a := range aggs {
+							if a.Dimension == steward.DimAll {
+								all = a.Count
+								if !a.LastSeen.Equal(latest.Add(-time.Duration(k) * time.Millisecond)) {
+									t.Fatalf("%s last seen %v", id, a.LastSeen)
+								}
+							}
+						}
+						// Both runs (writers 0 and 2) add to the same identities.
+						if runs := int64(slices.Index([]int{0, 2}, writers) + 1); all != runs*n/int64(len(idents)) {
+							t.Fatalf("%s: %d events aggregated, want %d", id, all, runs*n/int64(len(idents)))
+						}
+						i, err := s.GetIdentity(ctx, id)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if i.LastUsedAt == nil || !i.LastUsedAt.Equal(latest.Add(-time.Duration(k)*time.Millisecond)) {
+							t.Fatalf("%s last used %v, want its latest event", id, i.LastUsedAt)
+						}
+					}
+				})
+			}
+		})
 	}
 }
