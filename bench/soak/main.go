@@ -6,6 +6,7 @@
 //
 //	go build -o bench/bin/steward ./cmd/steward
 //	go run ./bench/soak -bin bench/bin/steward -duration 10m -c 32
+//	go run ./bench/soak -duration 3m -pprof   # also heap and goroutine profiles at the end
 package main
 
 import (
@@ -41,8 +42,9 @@ func main() {
 	every := flag.Duration("sample", 10*time.Second, "sampling interval")
 	warmup := flag.Duration("warmup", time.Minute, "warm-up excluded from the growth figure")
 	out := flag.String("out", "bench/out/soak", "output directory")
+	pprof := flag.Bool("pprof", false, "serve with metrics.pprof on and save heap and goroutine profiles at the end (OUT/heap.pprof, OUT/goroutine.txt)")
 	flag.Parse()
-	if err := run(*bin, *duration, *conc, *every, *warmup, *out); err != nil {
+	if err := run(*bin, *duration, *conc, *every, *warmup, *out, *pprof); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -62,7 +64,7 @@ type sample struct {
 	byOp              map[string]int64
 }
 
-func run(bin string, duration time.Duration, conc int, every, warmup time.Duration, out string) error {
+func run(bin string, duration time.Duration, conc int, every, warmup time.Duration, out string, pprof bool) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -80,7 +82,15 @@ func run(bin string, duration time.Duration, conc int, every, warmup time.Durati
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit", "0", "--log-level", "warn")
+	args := []string{"serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit", "0", "--log-level", "warn"}
+	if pprof {
+		conf := filepath.Join(dataDir, "steward.yaml")
+		if err := os.WriteFile(conf, []byte("metrics:\n  pprof: true\n"), 0o600); err != nil {
+			return err
+		}
+		args = append(args, "--config", conf)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "STEWARD_ADMIN_TOKEN="+adminToken, "STEWARD_MASTER_KEY="+strings.Repeat("ab", 32))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -159,6 +169,14 @@ func run(bin string, duration time.Duration, conc int, every, warmup time.Durati
 	}
 	cancel()
 	wg.Wait()
+	if pprof {
+		admin := &api{base: base, token: adminToken, c: &http.Client{Timeout: time.Minute}}
+		for file, path := range map[string]string{"heap.pprof": "/debug/pprof/heap?gc=1", "goroutine.txt": "/debug/pprof/goroutine?debug=1"} {
+			if err := admin.save(path, filepath.Join(out, file)); err != nil {
+				return fmt.Errorf("profile: %w", err)
+			}
+		}
+	}
 	return report(samples, warmup, out, firstErr.Load())
 }
 
@@ -280,6 +298,28 @@ func (a *api) raw(method, path, ct string, body []byte, out any) error {
 		req.Header.Set("Content-Type", ct)
 	}
 	return do(a.c, req, out)
+}
+
+// save writes the body of GET path to file.
+func (a *api) save(path, file string) error {
+	req, err := http.NewRequest("GET", a.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	res, err := a.c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, res.StatusCode, bytes.TrimSpace(b))
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 func do(c *http.Client, req *http.Request, out any) error {
