@@ -25,7 +25,8 @@ type Range struct {
 	Repo string
 	// Range is a git revision range, e.g. "1a2b3c..HEAD".
 	Range string
-	// MaxSize: a file whose added lines exceed it is skipped.
+	// MaxSize: a file whose added lines (with the empty lines that keep
+	// their numbers) exceed it is skipped.
 	MaxSize int64
 }
 
@@ -88,9 +89,18 @@ type patchFile struct {
 	buf   bytes.Buffer
 	line  int // number of the last line written to buf
 	added int64
+	// max bounds buf (added lines and the padding before them): a file
+	// past it is skipped as too large, never padded further.
+	max      int64
+	tooLarge bool
 }
 
 func (p *patchFile) add(lineNo int, text string) {
+	p.added += int64(len(text)) + 1
+	if p.tooLarge || int64(p.buf.Len())+int64(lineNo-1-p.line)+int64(len(text))+1 > p.max {
+		p.tooLarge = true
+		return
+	}
 	for p.line < lineNo-1 {
 		p.buf.WriteByte('\n')
 		p.line++
@@ -98,7 +108,6 @@ func (p *patchFile) add(lineNo int, text string) {
 	p.buf.WriteString(text)
 	p.buf.WriteByte('\n')
 	p.line = lineNo
-	p.added += int64(len(text)) + 1
 }
 
 // parsePatchLog reads "git log -p -U0" output in the format set above.
@@ -116,7 +125,7 @@ func parsePatchLog(r io.Reader, maxSize int64, yield func(scan.Fragment) error) 
 			return nil
 		}
 		fr := cur.fr
-		if cur.added > maxSize {
+		if cur.tooLarge {
 			fr.Skip = scan.SkipTooLarge
 		} else {
 			fr.Content = cur.buf.Bytes()
@@ -164,7 +173,7 @@ func parsePatchLog(r io.Reader, maxSize int64, yield func(scan.Fragment) error) 
 					p = u
 				}
 			}
-			cur = &patchFile{fr: commit}
+			cur = &patchFile{fr: commit, max: maxSize}
 			cur.fr.Path = strings.TrimPrefix(p, "b/")
 		case strings.HasPrefix(line, "@@ "):
 			// "@@ -a[,b] +c[,d] @@": added lines start at c.

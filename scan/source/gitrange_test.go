@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/steward-nhi/steward/scan"
 )
 
 func revParse(t *testing.T, dir, rev string) string {
@@ -81,5 +83,39 @@ func TestCheckRangeRefusesWhatGitWouldReadAsAnOption(t *testing.T) {
 				t.Fatalf("CheckRange(%q) = %v, want ok=%v", tt.r, err, tt.ok)
 			}
 		})
+	}
+}
+
+// FuzzParsePatchLog: any "git log -p" output (it holds the repository's
+// content, outside input) parses without a panic, and every fragment has a
+// path and content no larger than the lines it added plus padding.
+func FuzzParsePatchLog(f *testing.F) {
+	f.Add("\x01abc\x00A\x00a@b\x001700000000\ndiff --git a/x b/x\n--- /dev/null\n+++ b/x\n@@ -0,0 +1,2 @@\n+one\n+two\n")
+	f.Add("\x01abc\x00A\x00a@b\x00x\ndiff --git a/x b/x\n+++ \"b/\\303\\244\"\n@@ -3 +7 @@\n-old\n+new\n\\ No newline at end of file\n")
+	f.Add("diff --git a/y b/y\n+++ /dev/null\n@@ -1 +0,0 @@\n-gone\n")
+	f.Add("@@ -1 +999999999 @@\n+x\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		_ = parsePatchLog(strings.NewReader(in), 1<<20, func(fr scan.Fragment) error {
+			if fr.Path == "" && fr.Skip == "" && len(fr.Content) > 0 && !strings.Contains(in, "+++ ") {
+				t.Fatalf("a fragment without a file header: %+v", fr)
+			}
+			if len(fr.Content) > 1<<20 {
+				t.Fatalf("a fragment of %d bytes exceeds the size limit", len(fr.Content))
+			}
+			return nil
+		})
+	})
+}
+
+// TestRangeSkipsAnAddedLineFarPastTheLimit: a line added at a huge line
+// number is not padded into memory; the file is skipped as too large.
+func TestRangeSkipsAnAddedLineFarPastTheLimit(t *testing.T) {
+	in := "\x01abc\x00A\x00a@b\x001700000000\ndiff --git a/x b/x\n+++ b/x\n@@ -1 +999999999 @@\n+secret\n"
+	var got []scan.Fragment
+	if err := parsePatchLog(strings.NewReader(in), 1<<20, func(fr scan.Fragment) error { got = append(got, fr); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Skip != scan.SkipTooLarge || got[0].Content != nil || got[0].Path != "x" {
+		t.Fatalf("got %+v, want x skipped as too large", got)
 	}
 }
