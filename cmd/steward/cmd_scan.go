@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ func newScanCmd(g *globals, stdin io.Reader, stdout, stderr io.Writer) *cobra.Co
 		repository                              string
 		gitMode, staged, showSecret, noProgress bool
 		format, outputFile, config, baseline    string
+		gitRange                                string
 		exitCode                                int
 		maxSize                                 int64
 	)
@@ -37,7 +39,8 @@ func newScanCmd(g *globals, stdin io.Reader, stdout, stderr io.Writer) *cobra.Co
 		Use:   "scan [PATH...]",
 		Short: "Find credentials in files, git history or standard input",
 		Long: `Scan directories and files (default "."), a repository's full history (--git),
-the staged changes (--staged) or standard input ("-") for credentials.
+the lines a range of commits added (--range BEFORE..AFTER, for a CI job on a
+push), the staged changes (--staged) or standard input ("-") for credentials.
 
 Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on error.`,
 		Args:          cobra.ArbitraryArgs,
@@ -45,7 +48,7 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := scanRun{
-				args: args, gitMode: gitMode, staged: staged, showSecret: showSecret,
+				args: args, gitMode: gitMode, staged: staged, gitRange: gitRange, rangeSet: cmd.Flags().Changed("range"), showSecret: showSecret,
 				format: format, output: outputFile, config: config, baseline: baseline,
 				exitCode: exitCode, maxSize: maxSize,
 				progress: !noProgress && isTerminal(stderr),
@@ -66,6 +69,7 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 	f := cmd.Flags()
 	f.BoolVar(&gitMode, "git", false, "scan the full git history of the repository at PATH (every blob once)")
 	f.BoolVar(&staged, "staged", false, "scan the files staged in the git index (for a pre-commit hook)")
+	f.StringVar(&gitRange, "range", "", "scan only the lines the commits of a git range added, e.g. BEFORE..AFTER (for CI on a push), in the repository at PATH")
 	// -o/--output is the format here as in every other command; --format
 	// (-f) stays as a hidden alias for scripts written before.
 	f.StringVarP(&format, "format", "f", "table", "output format (alias of --output)")
@@ -87,6 +91,8 @@ Exit status: 0 when no findings remain, 1 (or --exit-code) when some do, 2 on er
 type scanRun struct {
 	args                             []string
 	gitMode, staged, showSecret      bool
+	gitRange                         string
+	rangeSet                         bool
 	format, output, config, baseline string
 	exitCode                         int
 	maxSize                          int64
@@ -105,8 +111,19 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		}
 		return fmt.Errorf("unknown output format %q (want %s)", o.format, strings.Join(report.Formats, "|"))
 	}
-	if o.gitMode && o.staged {
-		return errors.New("--git and --staged are exclusive")
+	modes := 0
+	for _, on := range []bool{o.gitMode, o.staged, o.rangeSet} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usageError{errors.New("--git, --staged and --range are exclusive")}
+	}
+	if o.rangeSet {
+		if err := source.CheckRange(o.gitRange); err != nil {
+			return usageError{err}
+		}
 	}
 	cfg, err := rules.Load(o.config)
 	if err != nil {
@@ -123,13 +140,16 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	var src scan.Source
 	root := paths[0]
 	switch {
-	case o.gitMode || o.staged:
+	case o.gitMode || o.staged || o.rangeSet:
 		if len(paths) > 1 {
-			return errors.New("--git and --staged take one repository path")
+			return usageError{errors.New("--git, --staged and --range take one repository path")}
 		}
-		if o.gitMode {
+		switch {
+		case o.gitMode:
 			src = &source.Git{Repo: root, MaxSize: o.maxSize}
-		} else {
+		case o.rangeSet:
+			src = &source.Range{Repo: root, Range: o.gitRange, MaxSize: o.maxSize}
+		default:
 			src = &source.Staged{Repo: root, MaxSize: o.maxSize}
 		}
 		if top, err := gitTopLevel(ctx, root); err == nil {
@@ -172,15 +192,17 @@ func (o scanRun) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		bar = report.NewProgress(stderr)
 		opts.Progress = bar.Update
 	}
+	start := time.Now()
 	findings, sum, err := scan.Scan(ctx, src, opts)
+	end := time.Now()
 	if bar != nil {
 		bar.Done()
 	}
 	if err != nil {
 		return err
 	}
-	meta := report.Meta{Version: version}
-	if o.gitMode || o.staged {
+	meta := report.Meta{Version: version, Start: start, End: end}
+	if o.gitMode || o.staged || o.rangeSet {
 		meta.SourceRoot = root
 	} else if files := o.filePaths(); len(files) == 1 {
 		meta.SourceRoot, meta.Prefix = sourceRoot(ctx, files[0])

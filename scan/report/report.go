@@ -1,4 +1,5 @@
-// Package report writes scan findings as a table, JSON, SARIF 2.1.0 or CSV.
+// Package report writes scan findings as a table, JSON, SARIF 2.1.0, CSV
+// or a GitLab secret detection report.
 package report
 
 import (
@@ -10,14 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/steward-nhi/steward/scan"
 )
 
 // Formats lists the supported output formats.
-var Formats = []string{"table", "json", "sarif", "csv"}
+var Formats = []string{"table", "json", "sarif", "csv", "gitlab"}
 
-// Meta describes the producing tool, for SARIF.
+// Meta describes the producing tool and the scan, for SARIF and GitLab.
 type Meta struct {
 	Version string
 	// SourceRoot is the absolute repository root (or working directory)
@@ -27,6 +29,8 @@ type Meta struct {
 	// locations join it to each finding's path so code scanning files
 	// alerts against the right files.
 	Prefix string
+	// Start and End are when the scan ran (the GitLab report's scan times).
+	Start, End time.Time
 }
 
 // Write renders findings in format to w.
@@ -38,6 +42,8 @@ func Write(w io.Writer, format string, fs []scan.Finding, sum scan.Summary, meta
 		return SARIF(w, fs, meta)
 	case "csv":
 		return CSV(w, fs)
+	case "gitlab":
+		return GitLab(w, fs, meta)
 	case "table", "":
 		return Table(w, fs, sum)
 	}

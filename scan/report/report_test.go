@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/steward-nhi/steward/scan"
 	"github.com/steward-nhi/steward/scan/report"
@@ -61,7 +62,8 @@ func TestGoldenReports(t *testing.T) {
 	for _, format := range report.Formats {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := report.Write(&buf, format, fs, sum, report.Meta{Version: "1.2.3", SourceRoot: "/src/repo"}); err != nil {
+			if err := report.Write(&buf, format, fs, sum, report.Meta{Version: "1.2.3", SourceRoot: "/src/repo",
+				Start: time.Date(2026, 12, 6, 1, 2, 3, 0, time.UTC), End: time.Date(2026, 12, 6, 1, 2, 5, 0, time.UTC)}); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "report."+format, buf.Bytes())
@@ -316,5 +318,75 @@ func TestSecuritySeverityFollowsGitHubBands(t *testing.T) {
 				t.Fatalf("SecuritySeverity(%q) = %s, want in [%g, %g]", tt.severity, got, tt.lo, tt.hi)
 			}
 		})
+	}
+}
+
+// TestGitLabReportShape: the fields GitLab's secret detection schema
+// requires are present, and the secret never is, even when the scan kept
+// it (--show-secret).
+func TestGitLabReportShape(t *testing.T) {
+	fs, _ := sample()
+	fs[0].Secret = "ghp_thisIsTheSecretItselfAndMustNotLeak00"
+	var buf bytes.Buffer
+	if err := report.GitLab(&buf, fs, report.Meta{Version: "dev", Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte(fs[0].Secret)) {
+		t.Fatal("the GitLab report holds the secret")
+	}
+	var doc struct {
+		Version         string `json:"version"`
+		Vulnerabilities []struct {
+			ID, Category, Name, Description, Severity string
+			Location                                  struct {
+				File      string `json:"file"`
+				StartLine int    `json:"start_line"`
+				Commit    struct {
+					SHA string `json:"sha"`
+				} `json:"commit"`
+			} `json:"location"`
+			Identifiers []struct{ Type, Name, Value string } `json:"identifiers"`
+		} `json:"vulnerabilities"`
+		Scan struct {
+			Analyzer, Scanner struct {
+				ID, Name, Version string
+				Vendor            struct{ Name string }
+			}
+			Type, Status string
+			StartTime    string `json:"start_time"`
+			EndTime      string `json:"end_time"`
+		} `json:"scan"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		got, want any
+	}{
+		{"schema version is 15.x", doc.Version[:3], "15."},
+		{"one vulnerability per finding", len(doc.Vulnerabilities), len(fs)},
+		{"category", doc.Vulnerabilities[0].Category, "secret_detection"},
+		{"severity is capitalised", doc.Vulnerabilities[0].Severity, "Critical"},
+		{"file", doc.Vulnerabilities[0].Location.File, ".github/workflows/ci.yml"},
+		{"start line", doc.Vulnerabilities[0].Location.StartLine, 12},
+		{"commit", doc.Vulnerabilities[0].Location.Commit.SHA, fs[0].Commit},
+		{"a working-tree finding has the placeholder commit", doc.Vulnerabilities[1].Location.Commit.SHA, "0000000"},
+		{"first identifier is the rule", doc.Vulnerabilities[0].Identifiers[0].Value, "github-pat"},
+		{"scan type", doc.Scan.Type, "secret_detection"},
+		{"scan status", doc.Scan.Status, "success"},
+		{"analyzer vendor", doc.Scan.Analyzer.Vendor.Name, "Steward"},
+		{"scanner version starts with a digit", doc.Scan.Scanner.Version, "0.0.0-dev"},
+		{"start time has no zone", doc.Scan.StartTime, "2026-01-02T03:04:05"},
+		{"a zero end time is the start time", doc.Scan.EndTime, "2026-01-02T03:04:05"},
+	} {
+		if fmt.Sprint(tt.got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	for _, v := range doc.Vulnerabilities {
+		if v.ID == "" || v.Name == "" || v.Description == "" || len(v.Identifiers) == 0 {
+			t.Errorf("vulnerability misses a required field: %+v", v)
+		}
 	}
 }
