@@ -22,7 +22,7 @@ const (
 )
 
 // ActionExchange is the usage action of a token exchange.
-const ActionExchange = "oauth2.token_exchange"
+const ActionExchange = steward.UsageActionTokenExchange
 
 // ExchangeRequest is a token request with a federated or Steward token as
 // the proof (RFC 8693 §2.1, RFC 7523 §2.1).
