@@ -68,6 +68,10 @@ const (
 	DefaultDelegationDepth   = 2
 )
 
+// UsageActionTokenExchange is the usage action of a token exchange
+// (RFC 8693 or the RFC 7523 JWT-bearer grant) at /oauth2/token.
+const UsageActionTokenExchange = "oauth2.token_exchange"
+
 // Credential type of a federation binding: the identity authenticates
 // with a token of a trusted issuer instead of a stored secret.
 const CredentialTypeFederated = "federated"

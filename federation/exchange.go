@@ -22,7 +22,7 @@ const (
 )
 
 // ActionExchange is the usage action of a token exchange.
-const ActionExchange = "oauth2.token_exchange"
+const ActionExchange = steward.UsageActionTokenExchange
 
 // ExchangeRequest is a token request with a federated or Steward token as
 // the proof (RFC 8693 §2.1, RFC 7523 §2.1).
@@ -179,17 +179,13 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 	}
 	// Remember the federated tokens last, so that a request refused above
 	// can be retried with the same token.
-	err = s.cfg.Store.UpdateFederation(ctx, func(tx steward.FederationTx) error {
-		for _, p := range replays {
-			if p.replayKey == "" {
-				continue
-			}
-			if err := tx.UseAssertionJTI(ctx, "fed:"+p.replayIssuer, p.replayKey, p.replayUntil); err != nil {
-				return err
-			}
+	var recs []replayRecord
+	for _, p := range replays {
+		if p.replayKey != "" {
+			recs = append(recs, replayRecord{issuer: "fed:" + p.replayIssuer, key: p.replayKey, until: p.replayUntil})
 		}
-		return nil
-	})
+	}
+	err = s.replays.remember(ctx, recs)
 	if steward.ErrorCode(err) == steward.ECONFLICT {
 		return nil, subj, refuse("invalid_grant", outcomeReplay, "the federated token was already exchanged (replay)")
 	}
@@ -292,7 +288,7 @@ func (s *Service) party(ctx context.Context, raw string, ev *steward.UsageEvent)
 	if b == nil {
 		return nil, refuse("invalid_grant", outcomeRefused, "no binding of issuer %q matches subject %q", v.issuer.Name, v.claims.Subject), nil
 	}
-	ident, err := s.cfg.Store.GetIdentity(ctx, b.IdentityID)
+	ident, err := s.identity(ctx, b.IdentityID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,7 +309,7 @@ func (s *Service) checkIdentity(ctx context.Context, i *steward.Identity, role s
 	if i.OwnerID == "" {
 		return refuse("invalid_grant", outcomeRefused, "the %s identity %s has no owner", role, i.ID)
 	}
-	o, err := s.cfg.Store.GetOwner(ctx, i.OwnerID)
+	o, err := s.owner(ctx, i.OwnerID)
 	if err != nil || o.Status != steward.OwnerActive {
 		return refuse("invalid_grant", outcomeRefused, "the owner of the %s identity %s is not present", role, i.ID)
 	}

@@ -144,6 +144,12 @@ func TestBadInputIsRefusedWithAReasonAndNoToken(t *testing.T) {
 	// A human-service identity that is not an agent, for the actor check.
 	svc := e.identity("svc", steward.KindServiceAccount, "read")
 	e.bind(svc.ID, "gha", "repo:acme/svc:*", nil)
+	// A suspended identity: a revoked link at the subject.
+	paused := e.identity("paused", steward.KindWorkload, "read")
+	e.bind(paused.ID, "gha", "repo:acme/paused:*", nil)
+	if _, err := e.svc.TransitionIdentity(e.admin, paused.ID, steward.TransitionSuspend, steward.TransitionRequest{Reason: "incident"}); err != nil {
+		t.Fatal(err)
+	}
 	now := e.clk.Now()
 	claims := func(mod func(c map[string]any)) map[string]any {
 		c := githubClaims(gh.url(), aud, "acme/app", "refs/heads/main", now)
@@ -188,6 +194,12 @@ func TestBadInputIsRefusedWithAReasonAndNoToken(t *testing.T) {
 		{"a resource with a fragment", federation.ExchangeRequest{SubjectToken: good(nil), Resources: []string{"https://api.example.com/#x"}}, "invalid_target", "fragment"},
 		{"two audiences", federation.ExchangeRequest{SubjectToken: good(nil), Audiences: []string{"a", "b"}}, "invalid_target", "one"},
 		{"jwt-bearer without assertion", federation.ExchangeRequest{GrantType: federation.GrantJWTBearer}, "invalid_request", "assertion"},
+		{"jwt-bearer with a subject token too", federation.ExchangeRequest{GrantType: federation.GrantJWTBearer, Assertion: good(nil), SubjectToken: good(nil)}, "invalid_request", "not subject"},
+		{"a relative resource", federation.ExchangeRequest{SubjectToken: good(nil), Resources: []string{"/api/records"}}, "invalid_target", "absolute URI"},
+		{"an audience with spaces", federation.ExchangeRequest{SubjectToken: good(nil), Audiences: []string{"a b"}}, "invalid_target", "one name"},
+		{"an unsupported requested token type", federation.ExchangeRequest{SubjectToken: good(nil), RequestedTokenType: federation.TokenTypeIDToken}, "invalid_request", "requested_token_type"},
+		{"actor_token_type without actor_token", federation.ExchangeRequest{SubjectToken: good(nil), ActorTokenType: federation.TokenTypeJWT}, "invalid_request", "without actor_token"},
+		{"a suspended identity", federation.ExchangeRequest{SubjectToken: good(func(c map[string]any) { c["sub"] = "repo:acme/paused:ref:x" })}, "invalid_grant", "suspended"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

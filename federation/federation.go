@@ -64,7 +64,21 @@ type Service struct {
 	issuers  map[string]*issuerState // by name
 	byURL    map[string]*issuerState
 	bindings map[string]cachedBindings // by issuer name
+	idents   map[string]cachedIdentity // by identity id
+	owners   map[string]cachedOwner    // by owner id
 	gen      uint64
+
+	replays replayBatcher
+}
+
+type cachedIdentity struct {
+	i       *steward.Identity
+	expires time.Time
+}
+
+type cachedOwner struct {
+	o       *steward.Owner
+	expires time.Time
 }
 
 type issuerState struct {
@@ -100,10 +114,16 @@ func New(c Config) (*Service, error) {
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = 2 * time.Second
 	}
-	s := &Service{cfg: c, issuers: map[string]*issuerState{}, byURL: map[string]*issuerState{}, bindings: map[string]cachedBindings{}}
+	s := &Service{cfg: c, issuers: map[string]*issuerState{}, byURL: map[string]*issuerState{}, bindings: map[string]cachedBindings{},
+		idents: map[string]cachedIdentity{}, owners: map[string]cachedOwner{}}
+	s.replays.write = s.writeReplays
 	c.Changes.Subscribe(func(ch steward.Change) {
-		switch {
-		case ch.Remote, ch.Subject == steward.SubjectIssuer, ch.Subject == steward.SubjectCredential, ch.Subject == steward.SubjectIdentity:
+		switch ch.Subject {
+		case steward.SubjectIssuer, steward.SubjectCredential, steward.SubjectIdentity, steward.SubjectOwner, steward.SubjectImport:
+			s.forget()
+			return
+		}
+		if ch.Remote {
 			s.forget()
 		}
 	})
@@ -117,6 +137,8 @@ func (s *Service) forget() {
 	s.mu.Lock()
 	s.loaded = time.Time{}
 	clear(s.bindings)
+	clear(s.idents)
+	clear(s.owners)
 	s.gen++
 	s.mu.Unlock()
 }
@@ -176,6 +198,50 @@ func (s *Service) bindingsFor(ctx context.Context, issuer string) ([]*steward.Fe
 	}
 	s.mu.Unlock()
 	return list, nil
+}
+
+// identity returns an identity, cached like the bindings: for CacheTTL at
+// most, dropped at once by a change of any identity, credential or owner
+// on this node (and by any change seen from another node).
+func (s *Service) identity(ctx context.Context, id string) (*steward.Identity, error) {
+	s.mu.Lock()
+	c, ok := s.idents[id]
+	gen := s.gen
+	s.mu.Unlock()
+	if ok && time.Now().Before(c.expires) {
+		return c.i, nil
+	}
+	i, err := s.cfg.Store.GetIdentity(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if gen == s.gen {
+		s.idents[id] = cachedIdentity{i: i, expires: time.Now().Add(s.cfg.CacheTTL)}
+	}
+	s.mu.Unlock()
+	return i, nil
+}
+
+// owner returns an owner, cached as identity is.
+func (s *Service) owner(ctx context.Context, id string) (*steward.Owner, error) {
+	s.mu.Lock()
+	c, ok := s.owners[id]
+	gen := s.gen
+	s.mu.Unlock()
+	if ok && time.Now().Before(c.expires) {
+		return c.o, nil
+	}
+	o, err := s.cfg.Store.GetOwner(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if gen == s.gen {
+		s.owners[id] = cachedOwner{o: o, expires: time.Now().Add(s.cfg.CacheTTL)}
+	}
+	s.mu.Unlock()
+	return o, nil
 }
 
 // IssuerPatch changes some fields of an issuer; nil fields keep theirs.

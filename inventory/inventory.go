@@ -94,6 +94,12 @@ func (s *Service) identityChanged(id string) {
 	s.changes.Publish(steward.Change{Subject: steward.SubjectIdentity, ID: id, IdentityID: id})
 }
 
+// ownerChanged tells the node that owner id changed (federation caches
+// owners to check that an exchanging identity's owner is present).
+func (s *Service) ownerChanged(id string) {
+	s.changes.Publish(steward.Change{Subject: steward.SubjectOwner, ID: id})
+}
+
 // Policy returns the lifecycle policy in force.
 func (s *Service) Policy() steward.Policy { return s.policy }
 

@@ -136,6 +136,9 @@ func (s *Service) UpdateOwner(ctx context.Context, id string, pt steward.OwnerPa
 		out = &n
 		return tx.AppendEvent(ctx, s.newEvent(p, steward.ActionOwnerUpdate, steward.SubjectOwner, id, "", "", old, &n))
 	})
+	if err == nil {
+		s.ownerChanged(id)
+	}
 	return out, err
 }
 
@@ -182,5 +185,6 @@ func (s *Service) DepartOwner(ctx context.Context, id, reason string) (*steward.
 	if err != nil {
 		return nil, err
 	}
+	s.ownerChanged(id)
 	return &dep, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/internal/syncbuf"
@@ -220,6 +221,8 @@ type caps struct {
 	broker  *broker.Broker
 	usage   *usage.Service
 	pdp     *authz.PDP
+	// federation is set by withFederation.
+	federation *federation.Service
 }
 
 // withCaps wires every capability beyond the core into the console, as

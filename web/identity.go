@@ -53,6 +53,8 @@ type identityData struct {
 	HasPosture  bool
 	Policies    []string // authorization policies naming the identity
 	HasPolicies bool
+	Bindings    []bindingRow // federation bindings, newest first
+	HasFed      bool
 
 	allFindings []*steward.Finding
 }
@@ -123,6 +125,7 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 		}
 	}
 	markDormantCredentials(d)
+	c.federationBindings(ctx, d)
 	if err := c.timeline(r, v, d); err != nil {
 		return err
 	}
@@ -155,6 +158,8 @@ var eventLabels = map[string]string{
 	steward.ActionFindingWaive:       "Finding waived",
 	steward.ActionFindingReopen:      "Finding reopened",
 	steward.ActionFindingAcknowledge: "Finding acknowledged",
+	steward.ActionBindingCreate:      "Federation binding added",
+	steward.ActionBindingRemove:      "Federation binding removed",
 }
 
 // timelineOf describes one event, with the fields it changed.
@@ -170,6 +175,9 @@ func timelineOf(e *steward.Event) timelineEntry {
 		t.Class = "ev-warn"
 	case strings.HasSuffix(e.Action, ".create"), strings.HasSuffix(e.Action, ".activate"), strings.HasSuffix(e.Action, ".resume"):
 		t.Class = "ev-good"
+	}
+	if e.Action == steward.ActionBindingCreate || e.Action == steward.ActionBindingRemove {
+		t.Detail = bindingDetail(e)
 	}
 	if len(e.Before) > 0 && len(e.After) > 0 {
 		var before, after map[string]any

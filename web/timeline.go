@@ -156,6 +156,15 @@ func usageEntry(base string, u *steward.UsageEvent) timelineEntry {
 	t := timelineEntry{Kind: kindUsage, Time: u.Time, Action: "usage." + u.Kind, Href: base + "/usage#use-" + u.ID}
 	ok := u.Outcome == "" || u.Outcome == "ok" || u.Outcome == "allow"
 	switch {
+	case u.Action == steward.UsageActionTokenExchange && ok:
+		t.Label = "Token exchanged"
+		if u.Attributes["act_sub"] != "" {
+			t.Label = "Token exchanged (delegated)"
+		}
+	case u.Action == steward.UsageActionTokenExchange:
+		t.Label = "Token exchange refused (" + u.Outcome + ")"
+	case u.Kind == steward.UsageAuth && ok && u.Attributes["federated_iss"] != "":
+		t.Label = "Authenticated with an exchanged token"
 	case u.Kind == steward.UsageAuth && ok:
 		t.Label = "Authenticated"
 	case u.Kind == steward.UsageAuth:
@@ -186,6 +195,14 @@ func usageEntry(base string, u *steward.UsageEvent) timelineEntry {
 	}
 	if u.CredentialID != "" {
 		what = append(what, "credential "+u.CredentialID)
+	}
+	if iss := u.Attributes["federated_iss"]; iss != "" {
+		what = append(what, "federated token of "+shorten(iss, 120)+" for "+shorten(u.Attributes["federated_sub"], 120))
+	} else if u.Action == steward.UsageActionTokenExchange && u.Subject != "" {
+		what = append(what, "presented "+shorten(u.Subject, 160))
+	}
+	if act := u.Attributes["act_sub"]; act != "" {
+		what = append(what, "acting: "+act)
 	}
 	t.Detail = strings.Join(what, " · ")
 	t.Reason = u.Reason

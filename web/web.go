@@ -62,6 +62,8 @@ type Config struct {
 	Policies PoliciesReader
 	// Broker lets operators rotate the credentials Steward issued.
 	Broker CredentialBroker
+	// Federation lists an identity's federation bindings on its page.
+	Federation FederationReader
 	// Reviews serves the access-review pages; ReviewDecisions, when set
 	// too, lets owners and operators attest from them.
 	Reviews         ReviewsReader

@@ -5,7 +5,7 @@
 // federated token, sign a Steward token) measured in the same run, and a
 // burst of tokens with an unknown kid, counting the key fetches it causes.
 //
-//	go run ./bench/federation [-n 3000] [-workers 32] [-json]
+//	go run ./bench/federation [-n 3000] [-workers 32] [-json] [-cpuprofile cpu.pprof]
 package main
 
 import (
@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -54,8 +55,9 @@ func main() {
 	n := flag.Int("n", 3000, "exchanges per algorithm")
 	workers := flag.Int("workers", 32, "concurrent HTTP clients")
 	asJSON := flag.Bool("json", false, "print JSON")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the HTTP exchanges (not the raw runs) to this file")
 	flag.Parse()
-	res, err := run(*n, *workers)
+	res, err := run(*n, *workers, *cpuprofile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -158,7 +160,7 @@ func (is *issuer) mintMany(n int, alg jose.SignatureAlgorithm, kid, aud string, 
 	return out, first
 }
 
-func run(n, workers int) ([]result, error) {
+func run(n, workers int, cpuprofile string) ([]result, error) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "bench-federation")
 	if err != nil {
@@ -221,7 +223,12 @@ func run(n, workers int) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
+		stop, err := profile(cpuprofile, string(alg))
+		if err != nil {
+			return nil, err
+		}
 		rate, p99, err := exchangeAll(client, base, toks, workers)
+		stop()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", alg, err)
 		}
@@ -247,6 +254,24 @@ func run(n, workers int) ([]result, error) {
 	}
 	out = append(out, result{Name: "key fetches for 1,000 unknown-kid tokens", Value: float64(is.fetches.Load() - before), Unit: "fetches"})
 	return out, nil
+}
+
+// profile starts a CPU profile into path with the algorithm in its name
+// (bench.ES256.pprof), or does nothing when path is "".
+func profile(path, alg string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	ext := filepath.Ext(path)
+	f, err := os.Create(strings.TrimSuffix(path, ext) + "." + alg + ext)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // exchangeAll exchanges every token once over HTTP with workers clients;
