@@ -13,6 +13,7 @@ import (
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
 	"github.com/steward-nhi/steward/rotation/redis"
+	"github.com/steward-nhi/steward/rotation/webhook"
 )
 
 // rotationConfig is the rotation section of steward.yaml.
@@ -31,7 +32,7 @@ type rotationConfig struct {
 
 // rotationKinds are the provider implementations, listed explicitly.
 func rotationKinds() []rotation.Kind {
-	return []rotation.Kind{postgres.Kind(), redis.Kind()}
+	return []rotation.Kind{postgres.Kind(), redis.Kind(), webhook.Kind()}
 }
 
 // buildCustody builds custody and rotation (nil while disabled or without a
