@@ -73,7 +73,7 @@ func custodySchemas() map[string]any {
 		"CustodyStatus":     object(obj{"custody": object(obj{"credential_id": str(), "current_version": obj{"type": "integer"}, "versions": arr(version)}), "latest": rot}),
 		"Rotation":          rot,
 		"RotationList":      object(obj{"items": arr(ref("Rotation"))}, "items"),
-		"RotatorCreate":     object(obj{"name": str(), "kind": strEnum("postgres"), "config": obj{"type": "object", "additionalProperties": str()}, "reason": str()}, "name", "kind", "config"),
+		"RotatorCreate":     object(obj{"name": str(), "kind": strEnum("postgres", "redis", "webhook"), "config": obj{"type": "object", "additionalProperties": str()}, "reason": str()}, "name", "kind", "config"),
 		"Rotator":           object(obj{"name": str(), "kind": str(), "config": obj{"type": "object", "additionalProperties": str()}, "admin_identity_id": str(), "admin_credential_id": str(), "created_at": timeT()}, "name", "kind"),
 		"RotatorList":       object(obj{"items": arr(ref("Rotator"))}, "items"),
 		"RotateRequest":     object(obj{"rotator": str(), "overlap": str(), "dry_run": obj{"type": "boolean"}, "reason": str()}),

@@ -345,6 +345,17 @@ func (s *Service) stepFinish(ctx context.Context, ro *steward.Rotation, prov Pro
 			if err := tx.UpdateCredential(ctx, cur); err != nil {
 				return err
 			}
+			// The identity's last rotation is what posture's rotation.overdue
+			// and the schedule count from.
+			if i, err := tx.GetIdentity(ctx, ro.IdentityID); err != nil {
+				return err
+			} else if i.LastRotatedAt == nil || i.LastRotatedAt.Before(now) {
+				i.LastRotatedAt, i.UpdatedAt = &now, now
+				i.Version++
+				if err := tx.UpdateIdentity(ctx, i); err != nil {
+					return err
+				}
+			}
 			e := steward.NewEvent(now, &steward.Principal{Actor: ro.Actor}, steward.ActionCredentialRotate, steward.SubjectCredential, ro.CredentialID, ro.IdentityID, "",
 				map[string]any{"fingerprint": ro.OldFingerprint}, map[string]any{"fingerprint": ro.NewFingerprint, "rotation": ro.ID, "rotator": ro.Rotator,
 					"provider_answer": ro.ProviderAnswer, "test_result": ro.TestResult})

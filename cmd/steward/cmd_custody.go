@@ -155,10 +155,18 @@ func newRotationCmd(g *globals) *cobra.Command {
 
 	var rin rotation.RotatorRequest
 	var url string
+	var extra map[string]string
 	addRotator := &cobra.Command{
-		Use: "add-rotator NAME --kind postgres --url URL", Short: "Create a rotator (its admin password goes into custody)", Args: cobra.ExactArgs(1),
+		Use: "add-rotator NAME --kind postgres|redis|webhook --url URL [--config KEY=VALUE]…", Short: "Create a rotator (its admin password or signing secret goes into custody)",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rin.Name, rin.Config = args[0], map[string]string{"url": url}
+			for k, v := range extra {
+				if k == "url" {
+					return usageError{fmt.Errorf("--config url=… duplicates --url")}
+				}
+				rin.Config[k] = v
+			}
 			r, err := g.client().Custody().CreateRotator(cmd.Context(), rin)
 			if err != nil {
 				return err
@@ -166,8 +174,9 @@ func newRotationCmd(g *globals) *cobra.Command {
 			return g.print(kv(r, "name", r.Name, "kind", r.Kind, "url", r.Config["url"], "admin_credential_id", r.AdminCredentialID))
 		},
 	}
-	addRotator.Flags().StringVar(&rin.Kind, "kind", "postgres", "provider kind")
-	addRotator.Flags().StringVar(&url, "url", "", "provider URL with the admin account, e.g. postgres://admin:pw@host/db (required)")
+	addRotator.Flags().StringVar(&rin.Kind, "kind", "postgres", "provider kind: postgres, redis or webhook")
+	addRotator.Flags().StringVar(&url, "url", "", "provider URL with the admin account (postgres://admin:pw@host/db, redis://admin:pw@host:6379) or the owner's rotation endpoint (https://…) (required)")
+	addRotator.Flags().StringToStringVar(&extra, "config", nil, "further settings, e.g. acl_save=true (redis), secret=whsec_… and timeout=30s (webhook)")
 	_ = addRotator.MarkFlagRequired("url")
 	rotators := listCmd(g, "rotators", "List rotators", cobra.NoArgs, false, []string{"name", "kind", "url", "admin_credential_id"},
 		func(r *steward.Rotator) []string {

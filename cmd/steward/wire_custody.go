@@ -13,6 +13,7 @@ import (
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
 	"github.com/steward-nhi/steward/rotation/redis"
+	"github.com/steward-nhi/steward/rotation/webhook"
 )
 
 // rotationConfig is the rotation section of steward.yaml.
@@ -27,11 +28,30 @@ type rotationConfig struct {
 	// are dropped (default 30s).
 	ResumeInterval steward.Duration `yaml:"resume_interval"`
 	LeaseSweep     steward.Duration `yaml:"lease_sweep"`
+	// Schedule rotates credentials in custody automatically when their
+	// tier's rotation period has passed.
+	Schedule rotationSchedule `yaml:"schedule"`
+}
+
+// rotationSchedule is rotation.schedule in steward.yaml.
+type rotationSchedule struct {
+	// Enabled turns scheduled rotation on (default off).
+	Enabled bool `yaml:"enabled"`
+	// DryRun only checks each due credential's rotator and current secret.
+	DryRun bool `yaml:"dry_run"`
+	// Interval is how often due credentials are looked for (default 1m);
+	// Jitter spreads credentials due together over this window (default 10m).
+	Interval steward.Duration `yaml:"interval"`
+	Jitter   steward.Duration `yaml:"jitter"`
+	// BackoffBase and BackoffMax space the retries of a failing rotation
+	// (defaults 5m and 6h, doubling).
+	BackoffBase steward.Duration `yaml:"backoff_base"`
+	BackoffMax  steward.Duration `yaml:"backoff_max"`
 }
 
 // rotationKinds are the provider implementations, listed explicitly.
 func rotationKinds() []rotation.Kind {
-	return []rotation.Kind{postgres.Kind(), redis.Kind()}
+	return []rotation.Kind{postgres.Kind(), redis.Kind(), webhook.Kind()}
 }
 
 // buildCustody builds custody and rotation (nil while disabled or without a
@@ -72,6 +92,24 @@ func (a *app) buildCustody(getenv func(string) string) error {
 	}
 	a.closers = append(a.closers, a.rotation.Close)
 	a.jobs = append(a.jobs, rotationJobs(c, a.custody, a.rotation, a.log)...)
+	if sc := c.Schedule; sc.Enabled {
+		cfg := rotation.ScheduleConfig{Subjects: a.store, Interval: every(sc.Interval, time.Minute), Jitter: every(sc.Jitter, 10*time.Minute),
+			BackoffBase: time.Duration(sc.BackoffBase), BackoffMax: time.Duration(sc.BackoffMax), DryRun: sc.DryRun}
+		if a.alerts != nil {
+			cfg.Alerts = a.alerts
+		}
+		rot, log := a.rotation, a.log
+		a.jobs = append(a.jobs, func(ctx context.Context) {
+			everyTick(ctx, cfg.Interval, func() {
+				run, err := rot.RunSchedule(ctx, cfg)
+				if err != nil && ctx.Err() == nil {
+					log.Error("rotation schedule", "err", err)
+				} else if run.Due > 0 {
+					log.Info("rotation schedule", "due", run.Due, "rotated", run.Rotated, "failed", run.Failed, "dry_runs", run.DryRuns, "backing_off", run.Backoff)
+				}
+			})
+		})
+	}
 	return nil
 }
 
