@@ -4,15 +4,15 @@
 # identity import (bench/core -phases import), each followed by a check of
 # the audit chain of the store it wrote (-verify).
 #
-# The code under test comes from two revisions: BASE (default: where this
-# branch left main) and the working tree (head). Both are built with the
+# The code under test comes from two revisions: BASE (required) and the
+# working tree (head). Both are built with the
 # working tree's harness (bench/core, bench/alerts, bench/internal copied
 # over the base sources), so only the library differs.
 #
-#   bash bench/pgbulk/run.sh                       # one run of each
-#   RUNS=3 IMPORT=100000 INGEST=300000 bash bench/pgbulk/run.sh
-#   BASE=abc1234 ENGINES=postgres bash bench/pgbulk/run.sh
-#   PROFILE=1 bash bench/pgbulk/run.sh             # CPU profiles of head's runs, and
+#   BASE=3815e75 bash bench/pgbulk/run.sh          # one run of each
+#   BASE=3815e75 RUNS=3 IMPORT=100000 INGEST=300000 bash bench/pgbulk/run.sh
+#   BASE=3815e75 ENGINES=postgres bash bench/pgbulk/run.sh
+#   BASE=3815e75 PROFILE=1 bash bench/pgbulk/run.sh             # CPU profiles of head's runs, and
 #                                                  # PostgreSQL's statement times (pg_stat_statements is
 #                                                  # not assumed: the server logs every statement for head's PostgreSQL runs)
 #
@@ -26,7 +26,7 @@ RUNS=${RUNS:-1}
 IMPORT=${IMPORT:-20000}
 INGEST=${INGEST:-300000}
 ENGINES=${ENGINES:-sqlite postgres}
-BASE=${BASE:-$(git merge-base HEAD main)}
+BASE=${BASE:?set BASE to the revision to compare with (e.g. the commit before the change measured)}
 OUT=${OUT:-$(mktemp -d /tmp/steward-pgbulk.XXXXXX)}
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/steward-pgbulk-build.XXXXXX)
