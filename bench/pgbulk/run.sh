@@ -111,8 +111,7 @@ for run in $(seq 1 "$RUNS"); do
       fi
       imp=$(grep -m1 'import identities/s' "$log" | sed 's/^ *//' || true)
       ing=$(grep -m1 'detectors on :' "$log" | sed 's/^ *//' || true)
-      chain=$( (grep -q 'import: audit chain verified' "$log" && echo "import: yes" || echo "import: NO");
-               (grep -q 'detectors on : audit chain verified' "$log" && echo "ingest: yes" || echo "ingest: NO") | paste -sd, -)
+      chain="import: $(grep -q 'import: audit chain verified' "$log" && echo yes || echo NO), ingest: $(grep -q 'detectors on : audit chain verified' "$log" && echo yes || echo NO)"
       printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "import [load $load]" "$imp" | tee -a "$summary"
       printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "ingest, detectors on" "$ing" | tee -a "$summary"
       printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "audit chain verified" "$chain" | tee -a "$summary"
