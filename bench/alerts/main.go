@@ -31,6 +31,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -41,6 +42,7 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
+	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/internal/ids"
 	"github.com/steward-nhi/steward/notify"
 	"github.com/steward-nhi/steward/sqlstore"
@@ -98,6 +100,9 @@ func main() {
 		seed    = flag.Uint64("seed", 7, "random seed")
 		pgURL   = flag.String("postgres", "", "PostgreSQL server URL: the sustained-ingest phase writes there (a fresh schema per run) instead of SQLite")
 		phases  = flag.String("phases", "eval,ingest", "comma-separated phases: eval (precision, recall, time to alert), ingest (sustained ingest)")
+		dets    = flag.String("detectors", "off,on", "ingest: comma-separated detector settings to run: off, on")
+		verify  = flag.Bool("verify", false, "ingest: verify the audit chain of each run's store afterwards (untimed); fail if it does not verify")
+		prof    = flag.String("profile", "", "ingest: write a CPU profile of each run into this directory")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -122,7 +127,16 @@ func main() {
 		evaluate(ctx, st, idents, atks, events, *rate)
 	}
 	if slices.Contains(strings.Split(*phases, ","), "ingest") {
-		ingest(ctx, *dir, *pgURL, events, *nIngest)
+		o := ingestOptions{verify: *verify, profile: *prof}
+		for _, d := range strings.Split(*dets, ",") {
+			switch d {
+			case "off", "on":
+				o.detectors = append(o.detectors, d == "on")
+			default:
+				log.Fatalf("-detectors: %q is neither off nor on", d)
+			}
+		}
+		ingest(ctx, *dir, *pgURL, events, *nIngest, o)
 	}
 }
 
@@ -583,7 +597,7 @@ func pct(xs []float64, p float64) float64 {
 // written by the usage recorder, with the detectors in front (on) or not
 // (off). The producer never lets a queue overflow (it waits when one is
 // 3/4 full), so the rate is what the pipeline sustains without drops.
-func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
+func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int, o ingestOptions) {
 	evs := make([]steward.UsageEvent, 0, n)
 	for len(evs) < n {
 		for _, le := range events {
@@ -598,7 +612,7 @@ func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
 		engine = "PostgreSQL"
 	}
 	fmt.Printf("\nsustained ingest, %s, %d events (usage recorder: batches of up to 4096, queue 65536; load average %s):\n", engine, n, loadAverage())
-	for _, on := range []bool{false, true} {
+	for _, on := range o.detectors {
 		st, drop, err := openIngestStore(ctx, dir, pgURL, on)
 		if err != nil {
 			log.Fatal(err)
@@ -644,6 +658,7 @@ func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
 			wg.Add(1)
 			go func() { defer wg.Done(); run(rctx) }()
 		}
+		stopProfile := startProfile(o.profile, fmt.Sprintf("ingest-%s-detectors-%v.pprof", strings.ToLower(engine), on))
 		began := time.Now()
 		cpu0 := cpuTime()
 		for k := range evs {
@@ -659,6 +674,7 @@ func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
 		}
 		took := time.Since(began)
 		cpu := cpuTime() - cpu0
+		stopProfile()
 		stop()
 		wg.Wait()
 		rs := rec.Stats()
@@ -670,6 +686,13 @@ func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
 		}
 		fmt.Printf("  %s: %8.0f events/s wall, %8.0f events per CPU-second (%s, %.1f CPU-s; written %d, failed %d, dropped %d)\n", label,
 			float64(n)/took.Seconds(), float64(n)/cpu.Seconds(), took.Round(time.Millisecond), cpu.Seconds(), rs.Written, rs.Failed, drops)
+		if o.verify {
+			rep, err := audit.VerifyStore(ctx, st, nil, nil)
+			if err != nil || !rep.OK {
+				log.Fatalf("%s: the audit chain does not verify after the ingest: %v %v", label, rep, err)
+			}
+			fmt.Printf("  %s: audit chain verified: %s\n", label, rep.Summary())
+		}
 		st.Close()
 		drop()
 	}
@@ -697,6 +720,29 @@ func ingest(ctx context.Context, dir, pgURL string, events []labelled, n int) {
 	stop()
 	<-done
 	fmt.Printf("  detectors alone (queue pre-filled, no usage writes): %.0f events/s wall, %.0f events per CPU-second\n", float64(n)/took.Seconds(), float64(n)/cpu.Seconds())
+}
+
+// ingestOptions are the sustained-ingest phase's settings.
+type ingestOptions struct {
+	detectors []bool // runs: detectors off (false), on (true)
+	verify    bool
+	profile   string // directory for CPU profiles, or ""
+}
+
+// startProfile starts a CPU profile into dir/name (nothing when dir is
+// empty) and returns its stop.
+func startProfile(dir, name string) func() {
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(dir + "/" + name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // openIngestStore opens the store of one sustained-ingest run: SQLite in

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/audit"
 	"github.com/steward-nhi/steward/importer"
 )
 
@@ -98,8 +99,19 @@ func benchImport(ctx context.Context, c *config, engine string) ([]result, error
 	if sum.Created != c.importN {
 		return nil, fmt.Errorf("import created %d identities, want %d", sum.Created, c.importN)
 	}
-	return []result{
+	out := []result{
 		{engine, "import identities/s", float64(c.importN) / elapsed.Seconds(), "ids/s",
 			fmt.Sprintf("%d users in %.2f s; parsing alone %.2f s", c.importN, elapsed.Seconds(), parse.Seconds())},
-	}, nil
+	}
+	if c.verify {
+		rep, err := audit.VerifyStore(ctx, db.store, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("verify the audit chain after the import: %w", err)
+		}
+		if !rep.OK {
+			return nil, fmt.Errorf("the audit chain does not verify after the import: %s", rep.Summary())
+		}
+		out = append(out, result{engine, "import: audit chain verified", float64(rep.Entries), "entries", rep.Summary()})
+	}
+	return out, nil
 }

@@ -54,6 +54,7 @@ type config struct {
 	cacheMiB    int
 	loadCache   int
 	rowEvents   bool
+	verify      bool
 	log         io.Writer
 }
 
@@ -73,6 +74,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&c.pgURL, "postgres", getenv(postgresEnv), "PostgreSQL server URL")
 	fs.StringVar(&c.dir, "dir", "", "directory for SQLite files (default: a new temporary directory, removed afterwards)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the synthetic data")
+	fs.BoolVar(&c.verify, "verify", false, "import: verify the audit chain of the imported store afterwards (untimed); fail if it does not verify")
 	fs.BoolVar(&c.rowEvents, "row-events", false, "load: append one creation event per identity (as the service does) instead of one per batch; about 35% slower")
 	fs.IntVar(&c.cacheMiB, "sqlite-cache-mib", 0, "experiment: set the SQLite write connection's page cache to this many MiB for the import (0: the store's default: 32 MiB, raised to 256 MiB for a bulk batch)")
 	fs.IntVar(&c.loadCache, "load-cache-mib", 256, "SQLite write connection's page cache in MiB while loading the list data set (harness speed only; reads use their own connections)")
