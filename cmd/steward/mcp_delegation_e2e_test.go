@@ -88,6 +88,15 @@ func TestMCPDelegatedAgent(t *testing.T) {
 					t.Fatalf("whoami: %d %s", st, body)
 				}
 			})
+			t.Run("steward mcp over stdio works with the delegated token", func(t *testing.T) {
+				cs := mcpConnect(t, &sdk.CommandTransport{Command: mcpCommand(s.url, opTok)})
+				if tools := mcpTools(t, cs); !slices.Contains(tools, "suspend_identity") {
+					t.Fatalf("tools: %v", tools)
+				}
+				if text, isErr := mcpCall(t, cs, "get_identity", map[string]any{"id": target.ID}); isErr || !strings.Contains(text, target.ID) {
+					t.Fatalf("get_identity: %s", text)
+				}
+			})
 			op := connect(opTok)
 			t.Run("the agent gets the tools of the person's role and reads", func(t *testing.T) {
 				if tools := mcpTools(t, op); !slices.Contains(tools, "suspend_identity") || !slices.Contains(tools, "search_identities") {
