@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -122,9 +123,31 @@ type EventFilter struct {
 // NewEvent returns the event of an act by p at now, with before/after
 // snapshots of what changed. The store gives it its id (when empty), its
 // sequence number and its place in the chain when it is appended.
+//
+// An act by a delegated principal names the agent as the actor and the
+// subject it acted for in the reason ("… [on behalf of token:tok_…]"), so
+// the chain records both.
 func NewEvent(now time.Time, p *Principal, action, subjectType, subjectID, identityID, reason string, before, after any) *Event {
+	reason = DelegatedReason(p, reason)
 	return &Event{Time: now, Actor: p.Actor, Action: action, SubjectType: subjectType, SubjectID: subjectID,
 		IdentityID: identityID, Reason: reason, Before: Snapshot(before), After: Snapshot(after)}
+}
+
+// DelegatedReason is reason with the subject a delegated principal acts
+// for appended; reason itself for any other principal.
+func DelegatedReason(p *Principal, reason string) string {
+	s := p.OnBehalfOf()
+	if s == "" {
+		return reason
+	}
+	mark := "[on behalf of " + s + "]"
+	if strings.HasSuffix(reason, mark) {
+		return reason
+	}
+	if reason == "" {
+		return mark
+	}
+	return reason + " " + mark
 }
 
 // Snapshot marshals v for an event's before/after; nil stays empty.

@@ -3,6 +3,7 @@ package steward
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,9 @@ var Roles = []Role{RoleAdmin, RoleOperator, RoleAuditor, RoleOwner}
 
 // ValidRole reports whether r is a role.
 func ValidRole(r Role) bool { return slices.Contains(Roles, r) }
+
+// OperatorTokenPrefix starts every operator token's secret.
+const OperatorTokenPrefix = "stwo_"
 
 // OperatorToken is a bearer token for the API. Only its digest is stored.
 type OperatorToken struct {
@@ -80,6 +84,62 @@ type Principal struct {
 	IdentityID   string
 	CredentialID string
 	Scopes       []string
+	// Delegation is set for a delegated token (RFC 8693 token exchange
+	// with an actor token): Actor is then the agent acting, and the
+	// delegation names on whose behalf it acts.
+	Delegation *Delegation
+}
+
+// Delegation is who a delegated token's holder acts for: an agent (the
+// principal's Actor) acting on behalf of Subject. Actors is the act
+// claim's chain as identity ids, the current actor first; only the first
+// matters for decisions, the rest is history for the audit.
+type Delegation struct {
+	// Subject is on whose behalf: "token:<id>" for a person holding an
+	// operator token, "nhi:<id>" for an identity.
+	Subject string   `json:"subject"`
+	Actors  []string `json:"actors"`
+}
+
+// OnBehalfOf names the subject a delegated principal acts for, or "".
+func (p *Principal) OnBehalfOf() string {
+	if p == nil || p.Delegation == nil {
+		return ""
+	}
+	return p.Delegation.Subject
+}
+
+// UsageAttributes are the usage-event attributes of a delegated
+// principal's acts: act_sub (the current actor), act_chain (every actor,
+// current first, comma-separated) and on_behalf_of. Nil otherwise.
+func (d *Delegation) UsageAttributes() map[string]string {
+	if d == nil {
+		return nil
+	}
+	m := map[string]string{"on_behalf_of": d.Subject}
+	if len(d.Actors) > 0 {
+		m["act_sub"] = d.Actors[0]
+		m["act_chain"] = strings.Join(d.Actors, ",")
+	}
+	return m
+}
+
+// ActContext is the delegation chain as the PDP sees it in context.act:
+// RFC 8693's nested act claim, {"sub": current actor, "act": {...}}, with
+// Steward identity ids. Nil for a principal acting for itself.
+func (d *Delegation) ActContext() map[string]any {
+	if d == nil {
+		return nil
+	}
+	var act map[string]any
+	for i := len(d.Actors) - 1; i >= 0; i-- {
+		m := map[string]any{"sub": d.Actors[i]}
+		if act != nil {
+			m["act"] = act
+		}
+		act = m
+	}
+	return act
 }
 
 // IsNHI reports whether the caller is a non-human identity.

@@ -67,7 +67,7 @@ func (e *Engine) ActOnAlert(ctx context.Context, id string, act steward.AlertAct
 		a.Status, a.ActedAt, a.ActedBy, a.ActionNote, a.UpdatedAt = next, &now, p.Actor, req.Note, now
 		after, _ := json.Marshal(map[string]any{"status": a.Status, "detector": a.Detector, "note": req.Note})
 		return tx.AppendEvent(ctx, &steward.Event{ID: ids.New(ids.Event, now), Time: now, Actor: p.Actor, Action: actionEvents[act],
-			SubjectType: steward.SubjectAlert, SubjectID: a.ID, IdentityID: a.IdentityID, Reason: req.Note, Before: before, After: after})
+			SubjectType: steward.SubjectAlert, SubjectID: a.ID, IdentityID: a.IdentityID, Reason: steward.DelegatedReason(p, req.Note), Before: before, After: after})
 	})
 	if err != nil {
 		return nil, err

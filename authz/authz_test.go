@@ -186,6 +186,9 @@ func TestRuntimeGuard(t *testing.T) {
 			if ev.Kind != steward.UsageDecision || ev.Source != "10.1.1.1" || (tc.reason != "" && ev.Reason != reason) || ev.ID != d.Context["decision_id"] {
 				t.Fatalf("usage event %+v", ev)
 			}
+			if act, _ := tc.r.Context["act"].(map[string]any); act != nil && ev.Attributes["act_sub"] != act["sub"] {
+				t.Fatalf("usage event names actor %q, want %v", ev.Attributes["act_sub"], act["sub"])
+			}
 		})
 	}
 }

@@ -301,6 +301,15 @@ func (p *PDP) decide(ctx context.Context, eng *Engine, r *Request, call Call, pr
 	if pr != nil {
 		ev.Attributes["caller"] = pr.Actor
 	}
+	// A delegated subject's chain: the acting agent and whom it acts for.
+	if act, ok := r.Context["act"].(map[string]any); ok {
+		if sub, ok := act["sub"].(string); ok {
+			ev.Attributes["act_sub"] = trimString(sub, 256)
+		}
+	}
+	if s, ok := r.Context["on_behalf_of"].(string); ok {
+		ev.Attributes["on_behalf_of"] = trimString(s, 256)
+	}
 	out := &Decision{Context: map[string]any{"decision_id": decID}}
 	ident, reason, err := p.guard(ctx, r)
 	if err != nil {

@@ -40,13 +40,44 @@ type Provenance struct {
 type Link struct {
 	CredentialID string `json:"cid,omitempty"`
 	JTI          string `json:"jti,omitempty"`
+	// TokenID is the operator token of a person who delegated to an
+	// agent: revoking it (or its expiry) ends the delegation.
+	TokenID string `json:"tok,omitempty"`
+}
+
+// OperatorSubject is the "sub" prefix of a token delegated by a person
+// holding an operator token: "token:<id>". Its credential and identity
+// are the agent's (the act claim's subject).
+const OperatorSubject = "token:"
+
+// IdentityID is the identity whose credential backs the token: the
+// subject, or for a token a person delegated to an agent, the agent.
+func (c *AccessClaims) IdentityID() string {
+	if strings.HasPrefix(c.Subject, OperatorSubject) && c.Act != nil {
+		return c.Act.Subject
+	}
+	return c.Subject
+}
+
+// Actors lists the act claim's chain, current actor first.
+func (a *Actor) Actors() []string {
+	var out []string
+	for ; a != nil; a = a.Act {
+		out = append(out, a.Subject)
+	}
+	return out
 }
 
 // Grant is what the federation service decided to issue; the broker signs
 // it. CredentialID is the credential the subject authenticated with (the
 // federation binding, or the credential of the subject's Steward token).
+//
+// Subject, when set, is the token's "sub" instead of the identity's id:
+// OperatorSubject + the token id of a person delegating to an agent, whose
+// identity and credential then back the token.
 type Grant struct {
 	Identity     *steward.Identity
+	Subject      string
 	CredentialID string
 	ClientID     string
 	Scopes       []string
@@ -84,7 +115,11 @@ func (b *Broker) IssueGrant(ctx context.Context, g Grant) (*TokenResponse, *Acce
 	if aud == "" {
 		aud = b.audience
 	}
-	claims := &AccessClaims{Issuer: b.issuer, Subject: g.Identity.ID, Audience: audience{aud}, ClientID: g.ClientID,
+	sub := g.Identity.ID
+	if g.Subject != "" {
+		sub = g.Subject
+	}
+	claims := &AccessClaims{Issuer: b.issuer, Subject: sub, Audience: audience{aud}, ClientID: g.ClientID,
 		Scope: strings.Join(g.Scopes, " "), JTI: newJTI(), IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix(), CredentialID: g.CredentialID,
 		Act: g.Act, Federated: g.Federated, Links: g.Links}
 	tok, err := b.sign(claims)
@@ -112,30 +147,50 @@ func (b *Broker) VerifyToken(ctx context.Context, raw string) (*AccessClaims, *s
 }
 
 // checkLinks refuses a derived token when any credential or token it
-// depends on was revoked, or its identity is no longer active.
-func (b *Broker) checkLinks(ctx context.Context, c *AccessClaims) (string, string, error) {
+// depends on was revoked, or its identity is no longer active. It
+// returns the operator token of a person who delegated, read afresh (its
+// role is the token's ceiling).
+func (b *Broker) checkLinks(ctx context.Context, c *AccessClaims) (string, string, *steward.OperatorToken, error) {
+	var op *steward.OperatorToken
 	for _, l := range c.Links {
 		if l.JTI != "" && b.denied.has(l.JTI) {
-			return OutcomeRevoked, "a token of the delegation chain was revoked", nil
+			return OutcomeRevoked, "a token of the delegation chain was revoked", nil, nil
+		}
+		if l.TokenID != "" {
+			t, err := b.store.GetToken(ctx, l.TokenID)
+			switch {
+			case steward.ErrorCode(err) == steward.ENOTFOUND:
+				return OutcomeRevoked, "the operator token that delegated no longer exists", nil, nil
+			case err != nil:
+				return "", "", nil, err
+			case t.RevokedAt != nil:
+				return OutcomeRevoked, "the operator token that delegated was revoked", nil, nil
+			case t.ExpiresAt != nil && !b.now().Before(*t.ExpiresAt):
+				return OutcomeExpired, "the operator token that delegated expired", nil, nil
+			}
+			op = t
 		}
 		if l.CredentialID == "" {
 			continue
 		}
 		e, err := b.credByID(ctx, l.CredentialID)
 		if steward.ErrorCode(err) == steward.ENOTFOUND {
-			return OutcomeRevoked, "a credential of the delegation chain no longer exists", nil
+			return OutcomeRevoked, "a credential of the delegation chain no longer exists", nil, nil
 		}
 		if err != nil {
-			return "", "", err
+			return "", "", nil, err
 		}
 		switch {
 		case e.cred.Status == steward.CredentialRevoked || e.cred.RevokedAt != nil:
-			return OutcomeRevoked, "a credential of the delegation chain was revoked", nil
+			return OutcomeRevoked, "a credential of the delegation chain was revoked", nil, nil
 		case e.identity.Status != steward.StatusActive:
-			return OutcomeRevoked, "identity " + e.identity.ID + " of the delegation chain is " + string(e.identity.Status), nil
+			return OutcomeRevoked, "identity " + e.identity.ID + " of the delegation chain is " + string(e.identity.Status), nil, nil
 		}
 	}
-	return OutcomeOK, "", nil
+	if strings.HasPrefix(c.Subject, OperatorSubject) && (op == nil || OperatorSubject+op.ID != c.Subject) {
+		return OutcomeUnknown, "a delegated token names an operator it does not depend on", nil, nil
+	}
+	return OutcomeOK, "", op, nil
 }
 
 // ProvenanceAttributes are the usage-event attributes that record where an

@@ -152,6 +152,8 @@ type verified struct {
 	claims  *AccessClaims
 	outcome string
 	reason  string
+	// operator is the person's token a delegated token derives from.
+	operator *steward.OperatorToken
 }
 
 // verifyAPIKey checks an API key. A malformed key or a wrong checksum is
@@ -234,8 +236,8 @@ func (b *Broker) verifyAccessToken(ctx context.Context, raw string, src steward.
 	default:
 		v.outcome = OutcomeOK
 	}
-	if v.outcome == OutcomeOK && len(c.Links) > 0 {
-		if v.outcome, v.reason, err = b.checkLinks(ctx, c); err != nil {
+	if v.outcome == OutcomeOK && (len(c.Links) > 0 || strings.HasPrefix(c.Subject, OperatorSubject)) {
+		if v.outcome, v.reason, v.operator, err = b.checkLinks(ctx, c); err != nil {
 			return verified{}, err
 		}
 	}
@@ -316,10 +318,27 @@ func (b *Broker) authenticate(ctx context.Context, tok, resource string) (*stewa
 	p := &steward.Principal{Actor: "nhi:" + v.entry.identity.ID, IdentityID: v.entry.identity.ID, CredentialID: v.entry.cred.ID}
 	if v.claims != nil {
 		p.Scopes = strings.Fields(v.claims.Scope)
+		delegate(p, v.claims, v.operator)
 	} else {
 		p.Scopes = slices.Clone(v.entry.cred.Scopes)
 	}
 	return p, nil
+}
+
+// delegate makes p the principal of a delegated token: the current actor
+// (the agent) is the actor, acting on behalf of the token's subject. A
+// token a person delegated carries that person's role, owner and token:
+// the agent never exceeds it.
+func delegate(p *steward.Principal, c *AccessClaims, op *steward.OperatorToken) {
+	if c.Act == nil {
+		return
+	}
+	p.Actor = "nhi:" + c.Act.Subject
+	p.Delegation = &steward.Delegation{Subject: "nhi:" + c.Subject, Actors: c.Act.Actors()}
+	if op != nil {
+		p.Delegation.Subject = OperatorSubject + op.ID
+		p.Role, p.OwnerID, p.TokenID = op.Role, op.OwnerID, op.ID
+	}
 }
 
 // Caller is who calls introspection or revocation: a principal (operator
@@ -457,21 +476,23 @@ func (b *Broker) RevokeToken(ctx context.Context, caller Caller, tok string) err
 		if outcome != OutcomeOK || c.Expiry <= b.now().Unix() || b.denied.has(c.JTI) {
 			return nil
 		}
-		if !may(c.Subject, c.ClientID) {
+		// The person who delegated a token may revoke it too.
+		delegator := !p.IsNHI() && p.TokenID != "" && c.Subject == OperatorSubject+p.TokenID
+		if !delegator && !may(c.IdentityID(), c.ClientID) {
 			return nil
 		}
-		r := &steward.RevokedJTI{JTI: c.JTI, CredentialID: c.CredentialID, IdentityID: c.Subject, ExpiresAt: time.Unix(c.Expiry, 0).UTC(), RevokedAt: b.now()}
+		r := &steward.RevokedJTI{JTI: c.JTI, CredentialID: c.CredentialID, IdentityID: c.IdentityID(), ExpiresAt: time.Unix(c.Expiry, 0).UTC(), RevokedAt: b.now()}
 		err := b.update(ctx, func(tx steward.BrokerTx) error {
 			if err := tx.RevokeJTI(ctx, r); err != nil {
 				return err
 			}
-			return tx.AppendEvent(ctx, b.newEvent(p, steward.ActionAccessTokenRevoke, steward.SubjectAccessToken, c.JTI, c.Subject, "revoked through the OAuth2 revocation endpoint", nil, r))
+			return tx.AppendEvent(ctx, b.newEvent(p, steward.ActionAccessTokenRevoke, steward.SubjectAccessToken, c.JTI, c.IdentityID(), "revoked through the OAuth2 revocation endpoint", nil, r))
 		})
 		if err != nil {
 			return err
 		}
 		b.denied.add(r.JTI, r.ExpiresAt)
-		b.log.InfoContext(ctx, "access token revoked", "jti", c.JTI, "identity_id", c.Subject, "actor", p.Actor)
+		b.log.InfoContext(ctx, "access token revoked", "jti", c.JTI, "identity_id", c.IdentityID(), "actor", p.Actor)
 	}
 	return nil
 }

@@ -377,7 +377,7 @@ func (s *Service) Read(ctx context.Context, credentialID string) (*SecretRead, e
 	}
 	self := p.IsNHI() && subtle.ConstantTimeCompare([]byte(p.IdentityID), []byte(c.IdentityID)) == 1
 	if !self && (s.cfg.Decider == nil || !s.cfg.Decider.PermitsReadSecret(ctx, p, c)) {
-		s.record(ctx, p.Actor, c, "deny", "not the identity itself and no policy allows "+steward.ActionReadSecretPermission)
+		s.record(ctx, p, c, "deny", "not the identity itself and no policy allows "+steward.ActionReadSecretPermission)
 		return nil, steward.Errorf(steward.EFORBIDDEN, "only identity %s itself, or a caller a policy allows (%s), may read this secret",
 			c.IdentityID, steward.ActionReadSecretPermission)
 	}
@@ -407,7 +407,7 @@ func (s *Service) Read(ctx context.Context, credentialID string) (*SecretRead, e
 	if err != nil {
 		return nil, err
 	}
-	s.record(ctx, p.Actor, c, "ok", "")
+	s.record(ctx, p, c, "ok", "")
 	return out, nil
 }
 
@@ -457,8 +457,7 @@ func (s *Service) CurrentSecret(ctx context.Context, credentialID string) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	actor := "system:" + ComponentOr(ctx, "unknown")
-	s.record(ctx, actor, c, "ok", "")
+	s.record(ctx, &steward.Principal{Actor: "system:" + ComponentOr(ctx, "unknown")}, c, "ok", "")
 	return secret, nil
 }
 
@@ -497,11 +496,14 @@ func (s *Service) Status(ctx context.Context, credentialID string) (*Status, err
 	return &Status{CustodySecret: *cs, Versions: vs}, nil
 }
 
-func (s *Service) record(ctx context.Context, actor string, c *steward.Credential, outcome, reason string) {
+// The acting agent and the subject it acts for of a delegated caller are
+// its attributes.
+func (s *Service) record(ctx context.Context, p *steward.Principal, c *steward.Credential, outcome, reason string) {
 	src := steward.RequestSourceFrom(ctx)
 	s.cfg.Usage.Record(ctx, steward.UsageEvent{ID: ids.New("use_", s.now()), Time: s.now(), Kind: steward.UsageSecretRead,
-		IdentityID: c.IdentityID, CredentialID: c.ID, Subject: actor, Action: steward.ActionReadSecretPermission,
-		Resource: "credential:" + c.ID, Source: src.Addr, UserAgent: src.UserAgent, Outcome: outcome, Reason: reason})
+		IdentityID: c.IdentityID, CredentialID: c.ID, Subject: p.Actor, Action: steward.ActionReadSecretPermission,
+		Resource: "credential:" + c.ID, Source: src.Addr, UserAgent: src.UserAgent, Outcome: outcome, Reason: reason,
+		Attributes: p.Delegation.UsageAttributes()})
 }
 
 // PutRequest stores a new version of a credential's secret.

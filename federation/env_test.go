@@ -209,7 +209,7 @@ func newEnvOn(t testing.TB, st steward.FederationStore) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.fed, err = federation.New(federation.Config{Store: st, Broker: e.b, Usage: e.usage, Clock: e.clk, Logger: log, Changes: e.changes})
+	e.fed, err = federation.New(federation.Config{Store: st, Broker: e.b, Usage: e.usage, Clock: e.clk, Logger: log, Changes: e.changes, Operators: e.svc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,6 +130,9 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 	if rf != nil {
 		return nil, nil, rf
 	}
+	if strings.HasPrefix(subjectTok, steward.OperatorTokenPrefix) {
+		return s.delegateOperator(ctx, req, aud, ev)
+	}
 	subj, rf, err := s.party(ctx, subjectTok, ev)
 	if err != nil || rf != nil {
 		return nil, nil, orRefusal(err, rf)
@@ -165,6 +168,12 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 		replays = append(replays, act)
 		ev.Attributes = map[string]string{"act_sub": act.identity.ID}
 	}
+	return s.issue(ctx, req, g, ceiling, replays, subj, ev)
+}
+
+// issue narrows the grant's scopes to the request within ceiling,
+// remembers the federated tokens of replays, and has the broker sign it.
+func (s *Service) issue(ctx context.Context, req ExchangeRequest, g broker.Grant, ceiling []string, replays []*party, subj *party, ev *steward.UsageEvent) (*broker.TokenResponse, *party, error) {
 	g.Scopes = ceiling
 	if req.Scope != "" {
 		g.Scopes = nil
@@ -185,7 +194,7 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 			recs = append(recs, replayRecord{issuer: "fed:" + p.replayIssuer, key: p.replayKey, until: p.replayUntil})
 		}
 	}
-	err = s.replays.remember(ctx, recs)
+	err := s.replays.remember(ctx, recs)
 	if steward.ErrorCode(err) == steward.ECONFLICT {
 		return nil, subj, refuse("invalid_grant", outcomeReplay, "the federated token was already exchanged (replay)")
 	}
@@ -207,6 +216,50 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 		out.Scope = claims.Scope
 	}
 	return out, subj, nil
+}
+
+// delegateOperator decides a person's delegation to an agent: the
+// subject token is the person's operator token, the actor token the
+// agent's Steward access token. The issued token's subject is
+// "token:<id>", its act claim the agent, its credential the agent's; it
+// depends on both (revoking either ends it), and the person's role is
+// its ceiling when it is used.
+func (s *Service) delegateOperator(ctx context.Context, req ExchangeRequest, aud string, ev *steward.UsageEvent) (*broker.TokenResponse, *party, error) {
+	switch {
+	case req.ActorToken == "":
+		return nil, nil, refuse("invalid_request", outcomeRefused, "an operator token is exchanged only to delegate to an agent: actor_token is required")
+	case req.SubjectTokenType != TokenTypeAccess:
+		return nil, nil, refuse("invalid_request", outcomeRefused, "an operator token's subject_token_type is %s", TokenTypeAccess)
+	case s.cfg.Operators == nil:
+		return nil, nil, refuse("invalid_grant", outcomeRefused, "delegation by operator tokens is not available on this server")
+	}
+	op, err := s.cfg.Operators.Authenticate(ctx, req.SubjectToken)
+	if steward.ErrorCode(err) == steward.EUNAUTHORIZED {
+		ev.Subject = "operator token"
+		return nil, nil, refuse("invalid_grant", broker.OutcomeRevoked, "the operator token is invalid, expired or revoked")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ev.Subject = op.Actor
+	act, rf, err := s.party(ctx, req.ActorToken, nil)
+	if err != nil || rf != nil {
+		return nil, nil, orRefusal(err, rf)
+	}
+	switch {
+	case act.identity.Kind != steward.KindAIAgent:
+		return nil, act, refuse("invalid_grant", outcomeRefused, "actor %s is of kind %s, not ai_agent: only agents act for others", act.identity.ID, act.identity.Kind)
+	case act.act != nil:
+		return nil, act, refuse("invalid_grant", outcomeRefused, "the actor token is itself delegated; an operator delegates to an agent's own token")
+	}
+	if rf := s.checkIdentity(ctx, act.identity, "actor"); rf != nil {
+		return nil, act, rf
+	}
+	g := broker.Grant{Identity: act.identity, Subject: broker.OperatorSubject + op.TokenID, CredentialID: act.credentialID, Audience: aud,
+		Act:      &broker.Actor{Subject: act.identity.ID, Issuer: s.cfg.Broker.Issuer()},
+		Links:    append(slices.Clone(act.links), broker.Link{CredentialID: act.credentialID}, broker.Link{TokenID: op.TokenID}),
+		NotAfter: act.notAfter}
+	return s.issue(ctx, req, g, act.scopes, []*party{act}, act, ev)
 }
 
 func holders(delegated bool) string {

@@ -34,6 +34,11 @@ type Signer interface {
 
 var _ Signer = (*broker.Broker)(nil)
 
+// Operators resolves an operator token to its principal.
+type Operators interface {
+	Authenticate(ctx context.Context, secret string) (*steward.Principal, error)
+}
+
 // Config configures New.
 type Config struct {
 	Store  steward.FederationStore
@@ -49,6 +54,10 @@ type Config struct {
 	Changes *steward.Changes
 	// MaxDelegationDepth bounds the actor chain (default 2).
 	MaxDelegationDepth int
+	// Operators authenticates a person's operator token presented as the
+	// subject of a delegation to an agent (the inventory); nil refuses
+	// such delegations.
+	Operators Operators
 	// CacheTTL bounds how long issuers and bindings are reused without
 	// reading the store (default 2 s); changes drop them sooner.
 	CacheTTL time.Duration

@@ -54,6 +54,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ev := steward.UsageEvent{Time: start, Kind: steward.UsageGateway, IdentityID: p.IdentityID, CredentialID: p.CredentialID,
 		Subject: p.Actor, Action: req.Method, Resource: RouteType + ":" + r.cfg.Name, Source: src.Addr, UserAgent: src.UserAgent,
 		Attributes: map[string]string{"route": r.cfg.Name, "path": trimStr(req.URL.Path, 512)}}
+	copyAttrs(ev.Attributes, p.Delegation.UsageAttributes())
 	d, err := g.deps.Decider.Evaluate(ctx, g.routeRequest(p, r, req, src, start), decisionCall(src))
 	if err != nil {
 		g.decisionFailed(w, ev, err)
@@ -181,7 +182,11 @@ func noteDecision(ev *steward.UsageEvent, d *authz.Decision) {
 }
 
 func callContext(p *steward.Principal, src steward.RequestSource, now time.Time) map[string]any {
-	return map[string]any{"source_ip": src.Addr, "user_agent": src.UserAgent, "time": now.UTC().Format(time.RFC3339), "credential_id": p.CredentialID}
+	c := map[string]any{"source_ip": src.Addr, "user_agent": src.UserAgent, "time": now.UTC().Format(time.RFC3339), "credential_id": p.CredentialID}
+	if act := p.Delegation.ActContext(); act != nil {
+		c["act"], c["on_behalf_of"] = act, p.Delegation.Subject
+	}
+	return c
 }
 
 func (g *Gateway) record(ctx context.Context, ev steward.UsageEvent, start time.Time) {
@@ -226,6 +231,7 @@ func (g *Gateway) inspectMCP(ctx context.Context, w http.ResponseWriter, req *ht
 		ev := steward.UsageEvent{Time: start, Kind: steward.UsageGateway, IdentityID: st.p.IdentityID, CredentialID: st.p.CredentialID,
 			Subject: st.p.Actor, Action: ActionToolCall, Resource: ToolType + ":" + r.cfg.Name + "/" + msg.Tool, Source: src.Addr, UserAgent: src.UserAgent,
 			Attributes: map[string]string{"route": r.cfg.Name, "tool": msg.Tool, "arguments": strings.Join(msg.ArgumentKeys, ","), "session": trimStr(session, 128)}}
+		copyAttrs(ev.Attributes, st.p.Delegation.UsageAttributes())
 		d, err := g.deps.Decider.Evaluate(ctx, g.toolRequest(st.p, r, msg.Tool, msg.ArgumentKeys, session, src, start), decisionCall(src))
 		if err != nil {
 			g.decisionFailed(w, ev, err)
@@ -378,3 +384,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// copyAttrs adds src's attributes to dst.
+func copyAttrs(dst, src map[string]string) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}

@@ -150,6 +150,9 @@ func (s *Server) handleWhoami() http.Handler {
 		if p.IsNHI() {
 			out["kind"] = "nhi"
 			out["identity_id"], out["credential_id"], out["scopes"] = p.IdentityID, p.CredentialID, p.Scopes
+			if p.Delegation != nil {
+				out["delegation"] = p.Delegation
+			}
 		} else {
 			out["kind"] = "operator"
 		}

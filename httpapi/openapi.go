@@ -89,7 +89,7 @@ func schemas() obj {
 		"Token":          object(tokenProps, "id", "role"),
 		"CreatedToken":   object(created, "id", "role", "token"),
 		"TokenList":      object(obj{"items": arr(ref("Token"))}, "items"),
-		"Whoami":         object(obj{"kind": strEnum("operator", "nhi"), "actor": str(), "role": str(), "owner_id": str(), "token_id": str(), "identity_id": str(), "credential_id": str(), "scopes": arr(str())}, "actor", "kind"),
+		"Whoami":         object(obj{"kind": strEnum("operator", "nhi"), "actor": str(), "role": str(), "owner_id": str(), "token_id": str(), "identity_id": str(), "credential_id": str(), "scopes": arr(str()), "delegation": object(obj{"subject": str(), "actors": arr(str())}, "subject", "actors")}, "actor", "kind"),
 		"InventoryStats": inventoryStatsSchema(),
 		"Health":         object(obj{"status": str(), "version": str()}, "status"),
 		"Problem": object(obj{"type": str(), "title": str(), "status": obj{"type": "integer"}, "detail": str(), "instance": str(), "code": str(),

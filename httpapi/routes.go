@@ -54,8 +54,11 @@ func (rt Route) Allows(p *steward.Principal) bool {
 	switch {
 	case p == nil:
 		return false
-	case p.IsNHI():
-		return rt.NHI || (rt.Scope != "" && p.HasScope(rt.Scope))
+	case p.IsNHI() && (rt.NHI || (rt.Scope != "" && p.HasScope(rt.Scope))):
+		return true
+	case p.IsNHI() && (p.Delegation == nil || p.Role == ""):
+		return false
+	// An agent a person delegated to acts within that person's role.
 	case p.Role == steward.RoleOwner && rt.Own:
 		return true
 	}

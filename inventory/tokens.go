@@ -16,7 +16,7 @@ import (
 )
 
 // TokenPrefix starts every operator token, so scanners can recognise one.
-const TokenPrefix = "stwo_"
+const TokenPrefix = steward.OperatorTokenPrefix
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

@@ -36,7 +36,7 @@ func Handler(svc Services, opts HandlerOptions) http.Handler {
 		if p == nil {
 			return nil
 		}
-		c := Caller{Role: p.Role, NHI: p.IsNHI()}
+		c := Caller{Role: p.Role, NHI: p.IsNHI(), Delegated: p.Delegation != nil}
 		mu.Lock()
 		defer mu.Unlock()
 		if servers[c] == nil {

@@ -62,6 +62,12 @@ type Usage interface {
 	IdentityUsage(ctx context.Context, id string, f steward.UsageFilter) (*usage.IdentityUsage, error)
 }
 
+// Decider decides each tool call of a delegated agent in process
+// (authz.PDP): Action::"tools/call" on Tool::"steward/<tool>".
+type Decider interface {
+	Evaluate(ctx context.Context, r *authz.Request, call authz.Call) (*authz.Decision, error)
+}
+
 // Access answers AuthZEN subject searches (authz.PDP, httpapi.AuthzClient).
 type Access interface {
 	SearchSubject(ctx context.Context, r *authz.SearchRequest, call authz.Call) (*authz.SearchResponse, error)
@@ -76,6 +82,9 @@ type Services struct {
 	Alerts      Alerts
 	Usage       Usage
 	Access      Access
+	// Tools decides the tool calls of agents holding delegated tokens
+	// (in process only); without it such calls are refused.
+	Tools Decider
 }
 
 // Caller is who the tools are offered to: the role decides which tools
@@ -85,6 +94,10 @@ type Caller struct {
 	Role steward.Role
 	// NHI is set for a non-human identity's credential, which has no role.
 	NHI bool
+	// Delegated is set for an agent holding a token a person delegated:
+	// it is offered the tools of that person's role (Role), and each call
+	// is also decided by policy.
+	Delegated bool
 }
 
 // tool is one MCP tool: its definition, who may see it, what it needs,
@@ -107,7 +120,7 @@ var (
 
 // offered reports whether the tool is listed for c with svc.
 func (t tool) offered(c Caller, svc Services) bool {
-	return !c.NHI && slices.Contains(t.roles, c.Role) && (t.needs == nil || t.needs(svc))
+	return (!c.NHI || c.Delegated) && slices.Contains(t.roles, c.Role) && (t.needs == nil || t.needs(svc))
 }
 
 // tools lists every tool, reads first.
@@ -142,4 +155,4 @@ func ToolNames(svc Services, c Caller) []string {
 
 const instructions = `Steward governs non-human identities (API keys, service accounts, OAuth apps, workload and AI-agent tokens).
 Start with search_identities or posture_summary; get_identity shows one identity in full.
-Write tools (suspend, revoke, rotate, acknowledge) act at once and are recorded in Steward's tamper-evident audit chain with your token as the actor and your reason: confirm with the user before calling them.`
+Write tools (suspend, revoke, rotate, acknowledge) act at once and are recorded in Steward's tamper-evident audit chain with your token as the actor (and, for a delegated token, the person you act for) and your reason: confirm with the user before calling them.`

@@ -18,11 +18,12 @@ func Remote(c *httpapi.Client) Services {
 // its role.
 func RemoteCaller(ctx context.Context, c *httpapi.Client) (Caller, error) {
 	var who struct {
-		Role steward.Role `json:"role"`
-		Kind string       `json:"kind"`
+		Role       steward.Role        `json:"role"`
+		Kind       string              `json:"kind"`
+		Delegation *steward.Delegation `json:"delegation"`
 	}
 	if err := c.DoJSON(ctx, "GET", "/api/v1/whoami", nil, &who); err != nil {
 		return Caller{}, err
 	}
-	return Caller{Role: who.Role, NHI: who.Kind == "nhi"}, nil
+	return Caller{Role: who.Role, NHI: who.Kind == "nhi", Delegated: who.Delegation != nil}, nil
 }

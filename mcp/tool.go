@@ -12,6 +12,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/steward-nhi/steward"
+	"github.com/steward-nhi/steward/authz"
 )
 
 // define makes a tool whose arguments decode into In: the SDK derives the
@@ -21,7 +22,11 @@ import (
 func define[In any](def *sdk.Tool, roles []steward.Role, needs func(Services) bool, fn func(ctx context.Context, svc Services, in In) (any, error)) tool {
 	return tool{def: def, roles: roles, needs: needs, add: func(s *sdk.Server, svc Services) {
 		sdk.AddTool(s, def, func(ctx context.Context, req *sdk.CallToolRequest, in In) (*sdk.CallToolResult, any, error) {
-			out, err := fn(bind(ctx, req), svc, in)
+			ctx = bind(ctx, req)
+			if err := decide(ctx, svc.Tools, def.Name); err != nil {
+				return errorResult(err), nil, nil
+			}
+			out, err := fn(ctx, svc, in)
 			if err != nil {
 				return errorResult(err), nil, nil
 			}
@@ -96,26 +101,51 @@ func requireReason(reason string) (string, error) {
 const maxReason = 1000
 
 // recorded is the reason written to the audit chain for a write made
-// through MCP: the caller's reason, marked as coming from an agent, and
-// naming the human it acts for when the token is delegated. The actor of
-// the event is the principal itself (the agent's token), set by the
-// service.
-func recorded(ctx context.Context, reason string) string {
-	if human := actingFor(steward.PrincipalFrom(ctx)); human != "" {
-		return reason + " [via MCP, on behalf of " + human + "]"
-	}
+// through MCP: the caller's reason, marked as coming through MCP. The
+// actor of the event is the principal (the agent for a delegated token),
+// and steward.NewEvent adds the subject a delegated agent acts for.
+func recorded(_ context.Context, reason string) string {
 	return reason + " [via MCP]"
 }
 
-// actingFor names the human a delegated token acts for, or "".
-//
-// TODO(federation): delegated tokens (RFC 8693 token exchange with an
-// `act` claim) are being added; once steward.Principal carries the
-// delegation, return the subject the agent acts for here. This is the one
-// place that needs to change. Over stdio the principal is not in ctx (the
-// remote server authenticates), so the server will have to record the
-// delegation itself from the token.
-func actingFor(*steward.Principal) string { return "" }
+// ToolType is the Cedar entity type of Steward's tools; a tool's id is
+// "steward/<tool name>".
+const ToolType = "Tool"
+
+// ActionToolCall is the action of a tool call decision.
+const ActionToolCall = "tools/call"
+
+// decide asks policy whether a delegated agent may call tool, on top of
+// the role of the person it acts for (which the services enforce): the
+// subject is the agent, context.act the delegation chain and
+// context.on_behalf_of the person. Any other caller is not asked; a
+// delegated caller without a decider is refused (fail closed).
+func decide(ctx context.Context, d Decider, tool string) error {
+	p := steward.PrincipalFrom(ctx)
+	if p == nil || p.Delegation == nil || len(p.Delegation.Actors) == 0 {
+		return nil
+	}
+	if d == nil {
+		return steward.Errorf(steward.EFORBIDDEN, "delegated tool calls need the policy decision point, which is off on this server")
+	}
+	agent := p.Delegation.Actors[0]
+	src := steward.RequestSourceFrom(ctx)
+	r := &authz.Request{
+		Subject:  &authz.Entity{Type: string(authz.IdentityType), ID: agent},
+		Action:   &authz.Action{Name: ActionToolCall},
+		Resource: &authz.Entity{Type: ToolType, ID: "steward/" + tool, Properties: map[string]any{"server": "steward", "name": tool}},
+		Context: map[string]any{"act": p.Delegation.ActContext(), "on_behalf_of": p.Delegation.Subject, "role": string(p.Role),
+			"credential_id": p.CredentialID, "source_ip": src.Addr, "user_agent": src.UserAgent},
+	}
+	dec, err := d.Evaluate(steward.WithPrincipal(ctx, steward.SystemPrincipal("mcp")), r, authz.Call{Source: src.Addr, UserAgent: src.UserAgent})
+	if err != nil {
+		return err
+	}
+	if !dec.Decision {
+		return steward.Errorf(steward.EFORBIDDEN, "no policy permits agent %s to call Tool::\"steward/%s\" on behalf of %s", agent, tool, p.Delegation.Subject)
+	}
+	return nil
+}
 
 // oneOf lists a closed argument's values for its schema's enum.
 func oneOf[S ~string](values ...S) []any {

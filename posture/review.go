@@ -323,7 +323,7 @@ func (e *Engine) DecideReviewItem(ctx context.Context, campaignID, itemID string
 	if it.Status != steward.ReviewPending {
 		return nil, steward.Errorf(steward.ECONFLICT, "review item %s was already decided (%s)", it.ID, it.Decision)
 	}
-	actx := steward.WithPrincipal(ctx, &steward.Principal{Actor: p.Actor, Role: steward.RoleAdmin, TokenID: p.TokenID})
+	actx := steward.WithPrincipal(ctx, &steward.Principal{Actor: p.Actor, Role: steward.RoleAdmin, TokenID: p.TokenID, Delegation: p.Delegation})
 	note := fmt.Sprintf("access review %s: %s", c.ID, d.Decision)
 	if d.Justification != "" {
 		note += ": " + d.Justification

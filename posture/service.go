@@ -316,7 +316,7 @@ func (e *Engine) Reassign(ctx context.Context, fromOwnerID string, r steward.Rea
 		reason = "reassigned from " + fromOwnerID
 	}
 	res := &steward.ReassignResult{FromOwnerID: fromOwnerID, ToOwnerID: to.ID, Moved: []string{}}
-	actx := steward.WithPrincipal(ctx, &steward.Principal{Actor: p.Actor, Role: steward.RoleAdmin, TokenID: p.TokenID})
+	actx := steward.WithPrincipal(ctx, &steward.Principal{Actor: p.Actor, Role: steward.RoleAdmin, TokenID: p.TokenID, Delegation: p.Delegation})
 	for _, i := range owned {
 		if _, err := e.o.Inventory.UpdateIdentity(actx, i.ID, steward.IdentityPatch{OwnerID: steward.Some(to.ID), Reason: reason}); err != nil {
 			return res, fmt.Errorf("reassign %s: %w", i.ID, err)

@@ -167,7 +167,7 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 	} else if a.discovery.AutoRevoke {
 		return nil, steward.FieldError("discovery.auto_revoke", "needs the credential broker, which is off (disabled, or on PostgreSQL without STEWARD_MASTER_KEY)")
 	}
-	if a.federation, err = newFederation(cfg.Federation, a.store, a.broker, a.usage, a.changes, log); err != nil {
+	if a.federation, err = newFederation(cfg.Federation, a.store, a.broker, a.inventory, a.usage, a.changes, log); err != nil {
 		return nil, err
 	}
 	if err := a.buildAudit(ctx, g.getenv); err != nil {

@@ -234,6 +234,10 @@ func newTokenExchangeCmd(g *globals) *cobra.Command {
 			if req.SubjectToken, err = g.readToken(subject); err != nil {
 				return fmt.Errorf("--subject-token: %w", err)
 			}
+			if strings.HasPrefix(req.SubjectToken, steward.OperatorTokenPrefix) && !cmd.Flags().Changed("subject-token-type") {
+				// A person's operator token delegating to an agent.
+				req.SubjectTokenType = federation.TokenTypeAccess
+			}
 			if actor != "" {
 				if req.ActorToken, err = g.readToken(actor); err != nil {
 					return fmt.Errorf("--actor-token: %w", err)
@@ -256,7 +260,7 @@ func newTokenExchangeCmd(g *globals) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&subject, "subject-token", "", "file holding the token to exchange (- for stdin; required)")
-	f.StringVar(&subjectType, "subject-token-type", federation.TokenTypeJWT, "the subject token's type URI")
+	f.StringVar(&subjectType, "subject-token-type", federation.TokenTypeJWT, "the subject token's type URI (an operator token delegating to an agent: access_token, chosen by itself)")
 	f.StringVar(&actor, "actor-token", "", "file holding the acting agent's token (delegation)")
 	f.StringSliceVar(&scopes, "scope", nil, "a scope to ask for (repeat; default: all the identity holds)")
 	f.StringVar(&audience, "audience", "", "the audience (or resource URI) of the issued token")

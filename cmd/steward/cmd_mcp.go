@@ -33,8 +33,8 @@ only MCP messages.`,
 			if err != nil {
 				return fmt.Errorf("ask the server who the token is: %w", err)
 			}
-			if caller.NHI {
-				return fmt.Errorf("STEWARD_TOKEN is a non-human identity's credential, which has no role to act with; give the assistant an operator token (steward token create --role auditor|operator|owner)")
+			if caller.NHI && !caller.Delegated {
+				return fmt.Errorf("STEWARD_TOKEN is a non-human identity's credential, which has no role to act with; give the assistant an operator token (steward token create --role auditor|operator|owner) or a token delegated to it (steward token exchange --subject-token <operator token> --actor-token <agent token>)")
 			}
 			srv := mcp.NewServer(mcp.Remote(c), caller, version)
 			t := &sdk.IOTransport{Reader: io.NopCloser(g.stdin), Writer: nopWriteCloser{g.stdout}}

@@ -152,6 +152,9 @@ func (d secretDecider) PermitsReadSecret(ctx context.Context, p *steward.Princip
 	req := &authz.Request{Subject: &authz.Entity{Type: string(authz.IdentityType), ID: p.IdentityID},
 		Action:   &authz.Action{Name: steward.ActionReadSecretPermission},
 		Resource: &authz.Entity{Type: "Credential", ID: c.ID, Properties: map[string]any{"identity_id": c.IdentityID}}}
+	if act := p.Delegation.ActContext(); act != nil {
+		req.Context = map[string]any{"act": act, "on_behalf_of": p.Delegation.Subject}
+	}
 	src := steward.RequestSourceFrom(ctx)
 	dec, err := d.pdp.Evaluate(steward.WithPrincipal(ctx, steward.SystemPrincipal("custody")), req, authz.Call{Source: src.Addr, UserAgent: src.UserAgent})
 	return err == nil && dec.Decision

@@ -20,11 +20,12 @@ type federationConfig struct {
 
 // newFederation builds the federation service on the broker, or nil when
 // it is off or the broker is.
-func newFederation(c federationConfig, store *sqlstore.Store, b *broker.Broker, pipeline steward.UsagePipeline, changes *steward.Changes, log *slog.Logger) (*federation.Service, error) {
+// Operator tokens (the inventory's) may delegate to agents.
+func newFederation(c federationConfig, store *sqlstore.Store, b *broker.Broker, ops federation.Operators, pipeline steward.UsagePipeline, changes *steward.Changes, log *slog.Logger) (*federation.Service, error) {
 	if c.Disabled || b == nil {
 		return nil, nil
 	}
-	f, err := federation.New(federation.Config{Store: store, Broker: b, Usage: pipeline, Logger: log, Changes: changes, MaxDelegationDepth: c.MaxDelegationDepth})
+	f, err := federation.New(federation.Config{Store: store, Broker: b, Usage: pipeline, Logger: log, Changes: changes, MaxDelegationDepth: c.MaxDelegationDepth, Operators: ops})
 	if err != nil {
 		return nil, fmt.Errorf("federation: %w", err)
 	}

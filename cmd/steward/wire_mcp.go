@@ -26,6 +26,7 @@ func newMCP(a *app) http.Handler {
 	}
 	if a.pdp != nil {
 		svc.Access = a.pdp
+		svc.Tools = a.pdp
 	}
 	return mcp.Handler(svc, mcp.HandlerOptions{Logger: a.log, MaxBodyBytes: httpapi.MaxBodyBytes, Version: version})
 }
