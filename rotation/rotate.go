@@ -324,10 +324,16 @@ func (s *Service) stepFinish(ctx context.Context, ro *steward.Rotation, prov Pro
 	default:
 		ro.Proof = "NOT PROVEN: could not check the old secret: " + proofErr.Error()
 	}
+	// Where the old secret's revocation took effect: at the provider when
+	// it refused the old secret; otherwise it is only recorded here.
+	where := steward.RevokedInventoryOnly
+	if proven {
+		where = steward.RevokedProvider
+	}
 	now := s.now()
 	ro.Step, ro.Status, ro.FinishedAt = steward.StepFinish, steward.RotationSucceeded, &now
 	return s.save(ctx, ro, steward.ActionRotationFinish, map[string]any{"old_fingerprint": ro.OldFingerprint, "new_fingerprint": ro.NewFingerprint,
-		"provider_answer": ro.ProviderAnswer, "test_result": ro.TestResult, "proof": ro.Proof, "proven": proven},
+		"provider_answer": ro.ProviderAnswer, "test_result": ro.TestResult, "proof": ro.Proof, "proven": proven, "old_revoked_where": where},
 		func(tx steward.RotationTx) error {
 			cur, err := tx.GetCredential(ctx, ro.CredentialID)
 			if err != nil {

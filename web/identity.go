@@ -53,6 +53,11 @@ type identityData struct {
 	HasPosture  bool
 	Policies    []string // authorization policies naming the identity
 	HasPolicies bool
+	// Custody are the identity's secrets in custody with their rotations;
+	// Leases its dynamic credentials (HasRotation: rotation is wired).
+	Custody     []custodyRow
+	Leases      []*steward.Lease
+	HasRotation bool
 
 	allFindings []*steward.Finding
 }
@@ -109,6 +114,7 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 	if err := c.credentials(v, d); err != nil {
 		return err
 	}
+	c.custody(v, d)
 	if c.cfg.Findings != nil {
 		// Every finding of the identity, resolved too, for the timeline;
 		// the checks give an identity far fewer than timelineLimit.
@@ -155,6 +161,17 @@ var eventLabels = map[string]string{
 	steward.ActionFindingWaive:       "Finding waived",
 	steward.ActionFindingReopen:      "Finding reopened",
 	steward.ActionFindingAcknowledge: "Finding acknowledged",
+	steward.ActionSecretStore:        "Secret stored in custody",
+	steward.ActionSecretRead:         "Secret read",
+	steward.ActionSecretDestroy:      "Secret version destroyed",
+	steward.ActionRotationStart:      "Rotation started",
+	steward.ActionRotationStep:       "Rotation step done",
+	steward.ActionRotationFinish:     "Rotation finished",
+	steward.ActionRotationFail:       "Rotation failed",
+	steward.ActionRevocationProven:   "Old secret refused by the provider",
+	steward.ActionLeaseCreate:        "Lease created",
+	steward.ActionLeaseRenew:         "Lease renewed",
+	steward.ActionLeaseRevoke:        "Lease revoked",
 }
 
 // timelineOf describes one event, with the fields it changed.

@@ -62,6 +62,9 @@ type Config struct {
 	Policies PoliciesReader
 	// Broker lets operators rotate the credentials Steward issued.
 	Broker CredentialBroker
+	// Rotations shows each identity's secrets in custody, their rotations
+	// and proofs, and its leases.
+	Rotations RotationReader
 	// Reviews serves the access-review pages; ReviewDecisions, when set
 	// too, lets owners and operators attest from them.
 	Reviews         ReviewsReader

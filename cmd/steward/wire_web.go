@@ -61,6 +61,9 @@ func (a *app) buildConsole() (*web.Console, error) {
 	if a.broker != nil {
 		c.Broker = a.broker
 	}
+	if a.rotation != nil {
+		c.Rotations = a.rotation
+	}
 	return web.New(c)
 }
 
