@@ -283,8 +283,16 @@ func (s *Service) promote(ctx context.Context, tx steward.RotationTx, ro *stewar
 		case cur:
 			v.State, v.RetireAt = steward.SecretCurrent, nil
 		case prev:
-			retire := s.now().Add(time.Duration(ro.Overlap))
-			v.State, v.RetireAt = steward.SecretPrevious, &retire
+			// No retirement date while the rotation runs: the destruction
+			// sweep must leave the old version alone until finish has
+			// used it for the proof (a node killed after set, restarted,
+			// would otherwise destroy it before the rotation resumes).
+			// Finish dates it (overlap) or destroys it (none).
+			v.State, v.RetireAt = steward.SecretPrevious, nil
+			if ro.Status != steward.RotationRunning {
+				retire := s.now().Add(time.Duration(ro.Overlap))
+				v.RetireAt = &retire
+			}
 		default:
 			continue
 		}
@@ -358,17 +366,24 @@ func (s *Service) stepFinish(ctx context.Context, ro *steward.Rotation, prov Pro
 				}
 				ro.Seqs = append(ro.Seqs, pe.Seq)
 			}
-			if ro.Overlap == 0 {
-				vs, err := tx.ListSecretVersions(ctx, ro.CredentialID)
-				if err != nil {
-					return err
+			vs, err := tx.ListSecretVersions(ctx, ro.CredentialID)
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if v.Version != ro.OldVersion || v.State == steward.SecretDestroyed {
+					continue
 				}
-				for _, v := range vs {
-					if v.Version == ro.OldVersion && v.State != steward.SecretDestroyed {
-						if err := custody.Destroy(ctx, tx, steward.SystemPrincipal("rotation"), v, now, "rotation "+ro.ID+" finished without overlap"); err != nil {
-							return err
-						}
+				if ro.Overlap == 0 {
+					if err := custody.Destroy(ctx, tx, steward.SystemPrincipal("rotation"), v, now, "rotation "+ro.ID+" finished without overlap"); err != nil {
+						return err
 					}
+					continue
+				}
+				retire := now.Add(time.Duration(ro.Overlap))
+				v.RetireAt = &retire
+				if err := tx.PutSecretVersion(ctx, v); err != nil {
+					return err
 				}
 			}
 			return nil
