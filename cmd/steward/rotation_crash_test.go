@@ -59,13 +59,16 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			})
 			// Each subtest has a store of its own.
 			db := sqltest.PostgresURL(t)
-			cfg := func(resume string) string {
+			// The resumption job runs at start: a node of another name
+			// cannot take the rotation while the killed node's job lease
+			// (30 s) lasts; the killed node's own name resumes at once.
+			cfg := func(node string) string {
 				p := filepath.Join(t.TempDir(), "steward.yaml")
-				os.WriteFile(p, []byte("rotation:\n  node: crash-node\n  resume_interval: "+resume+"\n"), 0o600)
+				os.WriteFile(p, []byte("rotation:\n  node: "+node+"\n  resume_interval: 1s\n"), 0o600)
 				return p
 			}
 			env := []string{"STEWARD_ADMIN_TOKEN=" + adminToken, "STEWARD_MASTER_KEY=" + testMasterKey}
-			p := startProc(t, bin, append(env, haltRotationEnv+"="+step), "--db", db, "--config", cfg("1h"))
+			p := startProc(t, bin, append(env, haltRotationEnv+"="+step), "--db", db, "--config", cfg("crash-node"))
 
 			adminURL := fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", adminRole, pu.Host)
 			if code, err := p.api("POST", "/api/v1/rotators", map[string]any{"name": "pg", "kind": "postgres", "config": map[string]string{"url": adminURL}}, nil); code != 201 {
@@ -102,8 +105,9 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 				t.Fatalf("the server did not die after step %s: %v\n%s", step, err, p.logs.String())
 			}
 
-			// Restarted without resuming: custody holds a secret that works.
-			p = startProc(t, bin, env, "--db", db, "--config", cfg("1h"))
+			// Another node, which may not resume yet: custody holds a secret
+			// that works.
+			p = startProc(t, bin, env, "--db", db, "--config", cfg("other-node"))
 			var hist struct{ Items []*steward.Rotation }
 			if _, err := p.api("GET", "/api/v1/credentials/"+cred.ID+"/rotations", nil, &hist); err != nil || len(hist.Items) != 1 ||
 				hist.Items[0].Status != steward.RotationRunning || hist.Items[0].Step != step {
@@ -116,7 +120,7 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			p.cmd.Wait()
 
 			// Restarted with resumption: the rotation reaches its end.
-			p = startProc(t, bin, env, "--db", db, "--config", cfg("1s"))
+			p = startProc(t, bin, env, "--db", db, "--config", cfg("crash-node"))
 			deadline := time.Now().Add(30 * time.Second)
 			for {
 				if _, err := p.api("GET", "/api/v1/credentials/"+cred.ID+"/rotations", nil, &hist); err == nil && len(hist.Items) == 1 && hist.Items[0].Status != steward.RotationRunning {
