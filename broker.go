@@ -43,6 +43,18 @@ type BrokerCredential struct {
 	PredecessorID string   `json:"predecessor_id,omitempty"`
 }
 
+// RevocationScope says where revoking the credential takes effect: Steward
+// enforces it for what Steward verifies itself (the keys and client secrets
+// it issued, private_key_jwt clients, federation bindings); any other
+// credential (imported, or a password in custody) is only marked in the
+// inventory and may still work where it is used.
+func (c *BrokerCredential) RevocationScope() string {
+	if c.Digest != "" || c.PublicJWK != "" || c.Type == CredentialTypeFederated {
+		return RevokedSteward
+	}
+	return RevokedInventoryOnly
+}
+
 // Normalize truncates times to what the store keeps.
 func (c *BrokerCredential) Normalize() {
 	c.Credential.Normalize()
@@ -113,6 +125,9 @@ type RevokedJTI struct {
 	IdentityID   string    `json:"identity_id"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	RevokedAt    time.Time `json:"revoked_at"`
+	// RevokedWhere is always RevokedSteward (Steward's deny list refuses
+	// the token); said in the revocation's event, not stored.
+	RevokedWhere string `json:"revoked_where,omitempty"`
 }
 
 // ChangeRef is the part of an event that tells a cache what to forget.

@@ -34,6 +34,9 @@ type Credential struct {
 	LastRotatedAt *time.Time       `json:"last_rotated_at"`
 	LastUsedAt    *time.Time       `json:"last_used_at"`
 	RevokedAt     *time.Time       `json:"revoked_at"`
+	// RevokedWhere says where a revocation took effect: RevokedSteward,
+	// RevokedProvider or RevokedInventoryOnly; empty while not revoked.
+	RevokedWhere string `json:"revoked_where,omitempty"`
 	// OverlapUntil is when a rotated credential stops working (its
 	// successor took over); nil for one never rotated with an overlap.
 	OverlapUntil *time.Time `json:"overlap_until,omitempty"`
@@ -65,7 +68,7 @@ func (c *Credential) Effective(now time.Time) {
 	switch {
 	case c.OverlapUntil != nil && !now.Before(*c.OverlapUntil):
 		end := *c.OverlapUntil
-		c.Status, c.RevokedAt = CredentialRevoked, &end
+		c.Status, c.RevokedAt, c.RevokedWhere = CredentialRevoked, &end, RevokedSteward
 	case c.ExpiresAt != nil && !now.Before(*c.ExpiresAt):
 		c.Status = CredentialExpired
 	}

@@ -417,7 +417,7 @@ func (b *Broker) Rotate(ctx context.Context, id string, in RotateRequest) (*Rota
 		}
 		old.LastRotatedAt = &now
 		if overlap == 0 {
-			old.Status, old.RevokedAt = steward.CredentialRevoked, &now
+			old.Status, old.RevokedAt, old.RevokedWhere = steward.CredentialRevoked, &now, steward.RevokedSteward
 		} else {
 			old.OverlapUntil = &until
 			old.Metadata["successor_id"] = n.ID
@@ -488,7 +488,7 @@ func (b *Broker) revoke(ctx context.Context, p *steward.Principal, id, reason st
 		}
 		before := *c
 		now := b.now()
-		c.Status, c.RevokedAt = steward.CredentialRevoked, &now
+		c.Status, c.RevokedAt, c.RevokedWhere = steward.CredentialRevoked, &now, c.RevocationScope()
 		if err := tx.UpdateBrokerCredential(ctx, c); err != nil {
 			return err
 		}
@@ -503,7 +503,7 @@ func (b *Broker) revoke(ctx context.Context, p *steward.Principal, id, reason st
 		return nil, err
 	}
 	b.changed(credentialChange(out))
-	b.log.InfoContext(ctx, "credential revoked", "credential_id", id, "identity_id", out.IdentityID, "fingerprint", out.Fingerprint, "actor", p.Actor)
+	b.log.InfoContext(ctx, "credential revoked", "credential_id", id, "identity_id", out.IdentityID, "fingerprint", out.Fingerprint, "where", out.RevokedWhere, "actor", p.Actor)
 	return out, nil
 }
 
@@ -595,7 +595,7 @@ func (b *Broker) ExpireDue(ctx context.Context) (int, error) {
 			before := *c
 			action, reason := steward.ActionCredentialExpire, "expired"
 			if c.OverlapUntil != nil && !now.Before(*c.OverlapUntil) {
-				c.Status, c.RevokedAt = steward.CredentialRevoked, &now
+				c.Status, c.RevokedAt, c.RevokedWhere = steward.CredentialRevoked, &now, steward.RevokedSteward
 				action, reason = steward.ActionCredentialRevoke, string(steward.ReasonRotation)+": overlap ended"
 			} else {
 				c.Status = steward.CredentialExpired

@@ -481,7 +481,8 @@ func (b *Broker) RevokeToken(ctx context.Context, caller Caller, tok string) err
 		if !delegator && !may(c.IdentityID(), c.ClientID) {
 			return nil
 		}
-		r := &steward.RevokedJTI{JTI: c.JTI, CredentialID: c.CredentialID, IdentityID: c.IdentityID(), ExpiresAt: time.Unix(c.Expiry, 0).UTC(), RevokedAt: b.now()}
+		r := &steward.RevokedJTI{JTI: c.JTI, CredentialID: c.CredentialID, IdentityID: c.IdentityID(), ExpiresAt: time.Unix(c.Expiry, 0).UTC(), RevokedAt: b.now(),
+			RevokedWhere: steward.RevokedSteward}
 		err := b.update(ctx, func(tx steward.BrokerTx) error {
 			if err := tx.RevokeJTI(ctx, r); err != nil {
 				return err

@@ -37,21 +37,29 @@ type Source interface {
 
 // Data is everything a pack reports.
 type Data struct {
-	GeneratedAt     time.Time      `json:"generated_at"`
-	From            time.Time      `json:"from"`
-	To              time.Time      `json:"to"`
-	HeadSeq         int64          `json:"audit_head_seq"`
-	Coverage        Coverage       `json:"ownership_coverage"`
-	CoverageTrend   []TrendPoint   `json:"ownership_coverage_trend"`
-	Unowned         []IdentityRow  `json:"unowned_identities"`
-	CredentialAges  []Bucket       `json:"credential_age_distribution"`
-	Rotations       []Rotation     `json:"rotations"`
-	Revocations     []Revocation   `json:"revocations"`
-	FindingsByOWASP []FindingCount `json:"findings_by_owasp"`
-	FindingsByCSF   []FindingCount `json:"findings_by_csf"`
-	Findings        []FindingRow   `json:"open_findings"`
-	Waivers         []WaiverRow    `json:"waivers"`
-	Reviews         []ReviewRow    `json:"reviews"`
+	GeneratedAt    time.Time     `json:"generated_at"`
+	From           time.Time     `json:"from"`
+	To             time.Time     `json:"to"`
+	HeadSeq        int64         `json:"audit_head_seq"`
+	Coverage       Coverage      `json:"ownership_coverage"`
+	CoverageTrend  []TrendPoint  `json:"ownership_coverage_trend"`
+	Unowned        []IdentityRow `json:"unowned_identities"`
+	CredentialAges []Bucket      `json:"credential_age_distribution"`
+	Rotations      []Rotation    `json:"rotations"`
+	Revocations    []Revocation  `json:"revocations"`
+	// RotationsVerified are the rotations Steward performed at a provider
+	// in the period, with the new secret's test and the old one's refusal.
+	RotationsVerified []VerifiedRotation `json:"rotations_verified"`
+	// RevocationsProven are only the revocations that took effect where
+	// the secret is checked: enforced by Steward or confirmed by the
+	// provider; RevocationCounts says how many others were only marked.
+	RevocationsProven []ProvenRevocation `json:"revocations_proven"`
+	RevocationCounts  RevocationCounts   `json:"revocation_counts"`
+	FindingsByOWASP   []FindingCount     `json:"findings_by_owasp"`
+	FindingsByCSF     []FindingCount     `json:"findings_by_csf"`
+	Findings          []FindingRow       `json:"open_findings"`
+	Waivers           []WaiverRow        `json:"waivers"`
+	Reviews           []ReviewRow        `json:"reviews"`
 }
 
 // Coverage counts identities (not revoked) by ownership.
@@ -113,6 +121,52 @@ type Revocation struct {
 	// Check is the post-revocation verification: "refused" (Steward
 	// issued it and now refuses it), "revoked in inventory", or a failure.
 	Check string `json:"post_revocation_check"`
+	// Where the revocation took effect (steward, provider, inventory
+	// only), as its event says; empty for an identity's own event.
+	Where string `json:"revoked_where"`
+}
+
+// VerifiedRotation is one rotation Steward performed at a provider: the
+// new secret tested, the old one checked against the provider, and the
+// audit sequence numbers of all its events.
+type VerifiedRotation struct {
+	RotationID     string    `json:"rotation_id"`
+	Time           time.Time `json:"time"`
+	Actor          string    `json:"actor"`
+	IdentityID     string    `json:"identity_id"`
+	CredentialID   string    `json:"credential_id"`
+	OldFingerprint string    `json:"old_fingerprint"`
+	NewFingerprint string    `json:"new_fingerprint"`
+	ProviderAnswer string    `json:"provider_answer"`
+	TestResult     string    `json:"test_result"`
+	// OldRefused is true when the provider refused the old secret.
+	OldRefused bool    `json:"old_refused"`
+	Proof      string  `json:"proof"`
+	Seqs       []int64 `json:"audit_seqs"`
+}
+
+// ProvenRevocation is a revocation that took effect where the secret is
+// checked: Steward refuses it (steward) or the provider confirmed it
+// (provider: a dropped role, a refused password).
+type ProvenRevocation struct {
+	Seq         int64     `json:"audit_seq"`
+	Time        time.Time `json:"time"`
+	Actor       string    `json:"actor"`
+	SubjectType string    `json:"subject_type"`
+	SubjectID   string    `json:"subject_id"`
+	IdentityID  string    `json:"identity_id"`
+	Fingerprint string    `json:"fingerprint"`
+	Where       string    `json:"revoked_where"`
+	Proof       string    `json:"proof"`
+}
+
+// RevocationCounts counts the period's revocations by where they took
+// effect; only Steward and Provider count as proven.
+type RevocationCounts struct {
+	Steward       int `json:"steward"`
+	Provider      int `json:"provider"`
+	InventoryOnly int `json:"inventory_only"`
+	Unproven      int `json:"unproven"`
 }
 
 // FindingCount counts unresolved findings under one OWASP or CSF id.
@@ -259,6 +313,9 @@ func Collect(ctx context.Context, src Source, from, to, now time.Time, rc Revoca
 	if err := collectEvents(ctx, src, d, rc); err != nil {
 		return nil, err
 	}
+	if err := collectCustody(ctx, src, d); err != nil {
+		return nil, err
+	}
 	if err := collectFindings(ctx, src, d); err != nil {
 		return nil, err
 	}
@@ -282,7 +339,8 @@ func identityRow(i *steward.Identity, problem string) IdentityRow {
 }
 
 type fpDoc struct {
-	Fingerprint string `json:"fingerprint"`
+	Fingerprint  string `json:"fingerprint"`
+	RevokedWhere string `json:"revoked_where"`
 	// NewFingerprint is the successor's, in a rotation event's after.
 	NewFingerprint string     `json:"new_fingerprint"`
 	LastRotatedAt  *time.Time `json:"last_rotated_at"`
@@ -319,6 +377,14 @@ func collectEvents(ctx context.Context, src Source, d *Data, rc RevocationChecke
 						r.CredentialID = e.SubjectID
 					}
 					r.Check = postRevocationCheck(ctx, src, rc, r)
+					if r.CredentialID != "" {
+						r.Where = after.RevokedWhere
+						if r.Where == "" && r.Check == checkRefused {
+							// recorded before revocations said where
+							r.Where = steward.RevokedSteward
+						}
+						d.countRevocation(e, r, after.Fingerprint)
+					}
 					d.Revocations = append(d.Revocations, r)
 				}
 			}
@@ -333,13 +399,15 @@ func collectEvents(ctx context.Context, src Source, d *Data, rc RevocationChecke
 	return nil
 }
 
+const checkRefused = "refused by Steward"
+
 func postRevocationCheck(ctx context.Context, src Source, rc RevocationChecker, r Revocation) string {
 	if r.CredentialID != "" {
 		c, err := src.GetCredential(ctx, r.CredentialID)
 		if err != nil {
 			if rc != nil {
 				if ok, err := rc.Refused(ctx, r.CredentialID); err == nil && ok {
-					return "refused by Steward"
+					return checkRefused
 				}
 			}
 			return "credential not found"
@@ -349,7 +417,7 @@ func postRevocationCheck(ctx context.Context, src Source, rc RevocationChecker, 
 			switch {
 			case err != nil:
 			case ok:
-				return "refused by Steward"
+				return checkRefused
 			default:
 				return "FAILED: Steward still accepts the credential"
 			}

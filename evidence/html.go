@@ -17,7 +17,14 @@ var page = template.Must(template.New("index").Funcs(template.FuncMap{
 	"tp":    tptr,
 	"limit": func(n int) int { return min(n, maxHTMLRows) },
 	"join":  func(s []string) string { return strings.Join(s, ", ") },
-	"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
+	"seqs": func(s []int64) string {
+		out := make([]string, len(s))
+		for n, q := range s {
+			out[n] = itoa(q)
+		}
+		return strings.Join(out, " ")
+	},
+	"pct": func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -52,8 +59,24 @@ svg{max-width:100%;height:auto}.bad{color:#b42318;font-weight:600}
 </table>
 
 <h2>Revocation proof ({{len .Revocations}})</h2>
-<table><tr><th>Seq</th><th>Time</th><th>Actor</th><th>Subject</th><th>Identity</th><th>Credential</th><th>Reason</th><th>Post-revocation check</th></tr>
-{{range $n, $r := .Revocations}}{{if lt $n 200}}<tr><td>{{$r.Seq}}</td><td>{{t $r.Time}}</td><td>{{$r.Actor}}</td><td>{{$r.SubjectType}}</td><td>{{$r.IdentityID}}</td><td>{{$r.CredentialID}}</td><td>{{$r.Reason}}</td><td>{{$r.Check}}</td></tr>{{end}}{{end}}
+<table><tr><th>Seq</th><th>Time</th><th>Actor</th><th>Subject</th><th>Identity</th><th>Credential</th><th>Reason</th><th>Post-revocation check</th><th>Where</th></tr>
+{{range $n, $r := .Revocations}}{{if lt $n 200}}<tr><td>{{$r.Seq}}</td><td>{{t $r.Time}}</td><td>{{$r.Actor}}</td><td>{{$r.SubjectType}}</td><td>{{$r.IdentityID}}</td><td>{{$r.CredentialID}}</td><td>{{$r.Reason}}</td><td>{{$r.Check}}</td><td>{{$r.Where}}</td></tr>{{end}}{{end}}
+</table>
+
+<h2>Rotations performed and verified ({{len .RotationsVerified}}{{if gt (len .RotationsVerified) 200}}, first 200; all in rotations_verified.csv{{end}})</h2>
+<p class="muted">Rotations Steward performed at the provider: the new secret tested there, the old one checked against the provider afterwards.</p>
+<table><tr><th>Rotation</th><th>Time</th><th>Identity</th><th>Credential</th><th>Old fingerprint</th><th>New fingerprint</th><th>Test of the new secret</th><th>Old secret refused</th><th>Audit seqs</th></tr>
+{{range $n, $r := .RotationsVerified}}{{if lt $n 200}}<tr><td>{{$r.RotationID}}</td><td>{{t $r.Time}}</td><td>{{$r.IdentityID}}</td><td>{{$r.CredentialID}}</td><td>{{$r.OldFingerprint}}</td><td>{{$r.NewFingerprint}}</td><td>{{$r.TestResult}}</td><td{{if not $r.OldRefused}} class="bad"{{end}}>{{if $r.OldRefused}}yes{{else}}NO{{end}}: {{$r.Proof}}</td><td>{{seqs $r.Seqs}}</td></tr>{{end}}{{end}}
+</table>
+
+<h2>Revocations proven ({{len .RevocationsProven}})</h2>
+<div class="kpi"><b>{{.RevocationCounts.Steward}}</b>enforced by Steward</div>
+<div class="kpi"><b>{{.RevocationCounts.Provider}}</b>confirmed by the provider</div>
+<div class="kpi"><b>{{.RevocationCounts.InventoryOnly}}</b>marked in the inventory only (not proven)</div>
+<div class="kpi"><b>{{.RevocationCounts.Unproven}}</b>failed their check</div>
+<p class="muted">Only revocations Steward enforces or the provider confirmed count as proven; a credential revoked in the inventory only may still work where it is used.</p>
+<table><tr><th>Seq</th><th>Time</th><th>Actor</th><th>Subject</th><th>Id</th><th>Identity</th><th>Where</th><th>Proof</th></tr>
+{{range $n, $r := .RevocationsProven}}{{if lt $n 200}}<tr><td>{{$r.Seq}}</td><td>{{t $r.Time}}</td><td>{{$r.Actor}}</td><td>{{$r.SubjectType}}</td><td>{{$r.SubjectID}}</td><td>{{$r.IdentityID}}</td><td>{{$r.Where}}</td><td>{{$r.Proof}}</td></tr>{{end}}{{end}}
 </table>
 
 <h2>Open findings by OWASP NHI Top 10 (2025)</h2>

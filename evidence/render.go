@@ -179,9 +179,23 @@ func csvFiles(d *Data) []csvFile {
 	for _, r := range d.Rotations {
 		rot.rows = append(rot.rows, []string{itoa(r.Seq), tstr(r.Time), r.Actor, r.Action, r.IdentityID, r.CredentialID, r.OldFingerprint, r.NewFingerprint})
 	}
-	rev := csvFile{name: "revocations.csv", header: []string{"audit_seq", "time", "actor", "subject_type", "identity_id", "credential_id", "reason", "post_revocation_check"}}
+	rev := csvFile{name: "revocations.csv", header: []string{"audit_seq", "time", "actor", "subject_type", "identity_id", "credential_id", "reason", "post_revocation_check", "revoked_where"}}
 	for _, r := range d.Revocations {
-		rev.rows = append(rev.rows, []string{itoa(r.Seq), tstr(r.Time), r.Actor, r.SubjectType, r.IdentityID, r.CredentialID, r.Reason, r.Check})
+		rev.rows = append(rev.rows, []string{itoa(r.Seq), tstr(r.Time), r.Actor, r.SubjectType, r.IdentityID, r.CredentialID, r.Reason, r.Check, r.Where})
+	}
+	ver := csvFile{name: "rotations_verified.csv", header: []string{"rotation_id", "time", "actor", "identity_id", "credential_id", "old_fingerprint", "new_fingerprint",
+		"provider_answer", "test_result", "old_refused", "proof", "audit_seqs"}}
+	for _, r := range d.RotationsVerified {
+		seqs := make([]string, len(r.Seqs))
+		for n, q := range r.Seqs {
+			seqs[n] = itoa(q)
+		}
+		ver.rows = append(ver.rows, []string{r.RotationID, tstr(r.Time), r.Actor, r.IdentityID, r.CredentialID, r.OldFingerprint, r.NewFingerprint,
+			r.ProviderAnswer, r.TestResult, strconv.FormatBool(r.OldRefused), r.Proof, strings.Join(seqs, " ")})
+	}
+	prv := csvFile{name: "revocations_proven.csv", header: []string{"audit_seq", "time", "actor", "subject_type", "subject_id", "identity_id", "fingerprint", "revoked_where", "proof"}}
+	for _, r := range d.RevocationsProven {
+		prv.rows = append(prv.rows, []string{itoa(r.Seq), tstr(r.Time), r.Actor, r.SubjectType, r.SubjectID, r.IdentityID, r.Fingerprint, r.Where, r.Proof})
 	}
 	fnd := csvFile{name: "findings.csv", header: []string{"id", "check", "severity", "status", "identity_id", "owner_id", "owasp", "csf", "title", "first_seen"}}
 	for _, f := range d.Findings {
@@ -203,7 +217,7 @@ func csvFiles(d *Data) []csvFile {
 		rv.rows = append(rv.rows, []string{r.ID, r.Name, r.Status, tstr(r.CreatedAt), tstr(r.Deadline), itoa(r.Items), itoa(r.Pending), itoa(r.Overdue),
 			itoa(r.Keep), itoa(r.Reduce), itoa(r.Revoke), itoa(r.Reassign)})
 	}
-	return []csvFile{own, ages, rot, rev, fnd, byID, wv, rv}
+	return []csvFile{own, ages, rot, rev, ver, prv, fnd, byID, wv, rv}
 }
 
 // writeCSV writes rows, neutralising cells that a spreadsheet would run as

@@ -61,7 +61,8 @@ func brokerSchemas() map[string]any {
 	credProps := obj{"id": str(), "identity_id": str(), "type": strEnum("api_key", "client_secret", "private_key_jwt"), "external_ref": str(),
 		"fingerprint": obj{"type": "string", "description": "SHA-256 hex of the secret (or JWK thumbprint)"}, "hint": str(),
 		"status": strEnum("active", "inactive", "revoked", "expired"), "scopes": arr(str()), "created_at": timeT(), "expires_at": timeT(),
-		"last_rotated_at": timeT(), "last_used_at": timeT(), "revoked_at": timeT(), "metadata": obj{"type": "object", "additionalProperties": str()},
+		"last_rotated_at": timeT(), "last_used_at": timeT(), "revoked_at": timeT(),
+		"revoked_where": obj{"type": "string", "enum": []string{"steward", "provider", "inventory only"}, "description": "where the revocation took effect: steward (Steward refuses it), provider (the provider confirmed it), inventory only (only marked here; the secret may still work)"}, "metadata": obj{"type": "object", "additionalProperties": str()},
 		"allowed_cidrs": arr(str()), "client_id": str(), "public_jwk": str(), "predecessor_id": str(), "overlap_until": timeT()}
 	issued := obj{"id": str(), "type": str(), "secret": obj{"type": "string", "description": "shown once; absent for private_key_jwt"},
 		"fingerprint": str(), "expires_at": timeT(), "client_id": str(), "identity_id": str(), "scopes": arr(str()), "allowed_cidrs": arr(str()),

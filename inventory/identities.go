@@ -407,7 +407,7 @@ func (s *Service) transition(ctx context.Context, tx steward.Tx, p *steward.Prin
 				continue
 			}
 			before := *c
-			c.Status, c.RevokedAt = steward.CredentialRevoked, &now
+			c.Status, c.RevokedAt, c.RevokedWhere = steward.CredentialRevoked, &now, revokedWhere(&n, c)
 			if err := tx.UpdateCredential(ctx, c); err != nil {
 				return nil, err
 			}
@@ -494,4 +494,18 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			return n, err
 		}
 	}
+}
+
+// revokedWhere says where revoking identity i's credential c takes effect:
+// Steward refuses every credential of a revoked identity that it verifies
+// itself (what it issued, federation bindings); for the others (imported,
+// or a password in custody) the revocation is only marked here.
+func revokedWhere(i *steward.Identity, c *steward.Credential) string {
+	switch {
+	case c.Type == steward.CredentialTypeFederated:
+		return steward.RevokedSteward
+	case i.Provider == "steward" && (c.Type == steward.CredentialTypeAPIKey || c.Type == steward.CredentialTypeClientSecret || c.Type == steward.CredentialTypePrivateKeyJWT):
+		return steward.RevokedSteward
+	}
+	return steward.RevokedInventoryOnly
 }

@@ -232,13 +232,40 @@ type LeaseList struct {
 }
 
 // ListLeases lists leases, optionally of one identity.
+// An owner-role caller sees the leases of its own identities only.
 func (s *Service) ListLeases(ctx context.Context, identityID, status string) (*LeaseList, error) {
-	if _, err := require(ctx, steward.PermRead); err != nil {
+	p, err := require(ctx, steward.PermRead)
+	if err != nil {
 		return nil, err
+	}
+	if p.Role == steward.RoleOwner && identityID != "" {
+		i, err := s.cfg.Store.GetIdentity(ctx, identityID)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.CheckOwns(i); err != nil {
+			return nil, err
+		}
 	}
 	ls, err := s.cfg.Store.ListLeases(ctx, identityID, status, 0)
 	if err != nil {
 		return nil, err
+	}
+	if p.Role == steward.RoleOwner && identityID == "" {
+		owns := map[string]bool{}
+		mine := ls[:0]
+		for _, l := range ls {
+			ok, seen := owns[l.IdentityID]
+			if !seen {
+				i, err := s.cfg.Store.GetIdentity(ctx, l.IdentityID)
+				ok = err == nil && p.CheckOwns(i) == nil
+				owns[l.IdentityID] = ok
+			}
+			if ok {
+				mine = append(mine, l)
+			}
+		}
+		ls = mine
 	}
 	return &LeaseList{Items: ls}, nil
 }

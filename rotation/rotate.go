@@ -283,8 +283,16 @@ func (s *Service) promote(ctx context.Context, tx steward.RotationTx, ro *stewar
 		case cur:
 			v.State, v.RetireAt = steward.SecretCurrent, nil
 		case prev:
-			retire := s.now().Add(time.Duration(ro.Overlap))
-			v.State, v.RetireAt = steward.SecretPrevious, &retire
+			// No retirement date while the rotation runs: the destruction
+			// sweep must leave the old version alone until finish has
+			// used it for the proof (a node killed after set, restarted,
+			// would otherwise destroy it before the rotation resumes).
+			// Finish dates it (overlap) or destroys it (none).
+			v.State, v.RetireAt = steward.SecretPrevious, nil
+			if ro.Status != steward.RotationRunning {
+				retire := s.now().Add(time.Duration(ro.Overlap))
+				v.RetireAt = &retire
+			}
 		default:
 			continue
 		}
@@ -332,10 +340,16 @@ func (s *Service) stepFinish(ctx context.Context, ro *steward.Rotation, prov Pro
 	default:
 		ro.Proof = "NOT PROVEN: could not check the old secret: " + proofErr.Error()
 	}
+	// Where the old secret's revocation took effect: at the provider when
+	// it refused the old secret; otherwise it is only recorded here.
+	where := steward.RevokedInventoryOnly
+	if proven {
+		where = steward.RevokedProvider
+	}
 	now := s.now()
 	ro.Step, ro.Status, ro.FinishedAt = steward.StepFinish, steward.RotationSucceeded, &now
 	return s.save(ctx, ro, steward.ActionRotationFinish, map[string]any{"old_fingerprint": ro.OldFingerprint, "new_fingerprint": ro.NewFingerprint,
-		"provider_answer": ro.ProviderAnswer, "test_result": ro.TestResult, "proof": ro.Proof, "proven": proven},
+		"provider_answer": ro.ProviderAnswer, "test_result": ro.TestResult, "proof": ro.Proof, "proven": proven, "old_revoked_where": where},
 		func(tx steward.RotationTx) error {
 			cur, err := tx.GetCredential(ctx, ro.CredentialID)
 			if err != nil {
@@ -371,17 +385,24 @@ func (s *Service) stepFinish(ctx context.Context, ro *steward.Rotation, prov Pro
 				}
 				ro.Seqs = append(ro.Seqs, pe.Seq)
 			}
-			if ro.Overlap == 0 {
-				vs, err := tx.ListSecretVersions(ctx, ro.CredentialID)
-				if err != nil {
-					return err
+			vs, err := tx.ListSecretVersions(ctx, ro.CredentialID)
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if v.Version != ro.OldVersion || v.State == steward.SecretDestroyed {
+					continue
 				}
-				for _, v := range vs {
-					if v.Version == ro.OldVersion && v.State != steward.SecretDestroyed {
-						if err := custody.Destroy(ctx, tx, steward.SystemPrincipal("rotation"), v, now, "rotation "+ro.ID+" finished without overlap"); err != nil {
-							return err
-						}
+				if ro.Overlap == 0 {
+					if err := custody.Destroy(ctx, tx, steward.SystemPrincipal("rotation"), v, now, "rotation "+ro.ID+" finished without overlap"); err != nil {
+						return err
 					}
+					continue
+				}
+				retire := now.Add(time.Duration(ro.Overlap))
+				v.RetireAt = &retire
+				if err := tx.PutSecretVersion(ctx, v); err != nil {
+					return err
 				}
 			}
 			return nil

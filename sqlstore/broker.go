@@ -98,7 +98,7 @@ func (t *tx) CreateBrokerCredential(ctx context.Context, c *steward.BrokerCreden
 	if err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
-	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+brokerCredentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+brokerCredentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
 	switch {
 	case isForeignKeyViolation(err):
 		return steward.FieldError("identity_id", "identity %q does not exist", c.IdentityID)
@@ -117,7 +117,7 @@ func (t *tx) UpdateBrokerCredential(ctx context.Context, c *steward.BrokerCreden
 	}
 	return t.execOne(ctx, "update credential", "credential", c.ID,
 		`UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
-		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=?,
+		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=?, revoked_where=?,
 		digest=?, allowed_cidrs=?, client_id=?, public_jwk=?, predecessor_id=?, overlap_until=? WHERE id = ?`, append(args[1:], c.ID)...)
 }
 

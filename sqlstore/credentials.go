@@ -11,7 +11,7 @@ import (
 )
 
 const credentialColumns = `id, identity_id, type, external_ref, fingerprint, hint, status, scopes, created_at, expires_at,
-	last_rotated_at, last_used_at, revoked_at, metadata`
+	last_rotated_at, last_used_at, revoked_at, metadata, revoked_where`
 
 func scanCredential(row rowScanner) (*steward.Credential, error) {
 	var (
@@ -21,7 +21,7 @@ func scanCredential(row rowScanner) (*steward.Credential, error) {
 		expires, rotated, used, revokedAt sql.NullInt64
 	)
 	if err := row.Scan(&c.ID, &c.IdentityID, &c.Type, &c.ExternalRef, &c.Fingerprint, &c.Hint, &status, &scopes, &created,
-		&expires, &rotated, &used, &revokedAt, &meta); err != nil {
+		&expires, &rotated, &used, &revokedAt, &meta, &c.RevokedWhere); err != nil {
 		return nil, err
 	}
 	c.Status = steward.CredentialStatus(status)
@@ -56,7 +56,7 @@ func credentialArgs(c *steward.Credential) ([]any, error) {
 		return nil, err
 	}
 	return []any{c.ID, c.IdentityID, c.Type, c.ExternalRef, c.Fingerprint, c.Hint, string(c.Status), scopes, micros(c.CreatedAt),
-		microsPtr(c.ExpiresAt), microsPtr(c.LastRotatedAt), microsPtr(c.LastUsedAt), microsPtr(c.RevokedAt), meta}, nil
+		microsPtr(c.ExpiresAt), microsPtr(c.LastRotatedAt), microsPtr(c.LastUsedAt), microsPtr(c.RevokedAt), meta, c.RevokedWhere}, nil
 }
 
 func (t *tx) CreateCredential(ctx context.Context, c *steward.Credential) error {
@@ -64,7 +64,7 @@ func (t *tx) CreateCredential(ctx context.Context, c *steward.Credential) error 
 	if err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
-	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	_, err = t.q.ExecContext(ctx, rebind(t.d, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
 	switch {
 	case isForeignKeyViolation(err):
 		return steward.FieldError("identity_id", "identity %q does not exist", c.IdentityID)
@@ -81,5 +81,5 @@ func (t *tx) UpdateCredential(ctx context.Context, c *steward.Credential) error 
 	}
 	return t.execOne(ctx, "update credential", "credential", c.ID,
 		`UPDATE credentials SET identity_id=?, type=?, external_ref=?, fingerprint=?, hint=?, status=?,
-		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=? WHERE id = ?`, append(args[1:], c.ID)...)
+		scopes=?, created_at=?, expires_at=?, last_rotated_at=?, last_used_at=?, revoked_at=?, metadata=?, revoked_where=? WHERE id = ?`, append(args[1:], c.ID)...)
 }

@@ -18,12 +18,14 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/internal/syncbuf"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/posture"
+	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 	"github.com/steward-nhi/steward/usage"
@@ -223,6 +225,8 @@ type caps struct {
 	pdp     *authz.PDP
 	// federation is set by withFederation.
 	federation *federation.Service
+	custody    *custody.Service
+	rotation   *rotation.Service
 }
 
 // withCaps wires every capability beyond the core into the console, as
@@ -251,6 +255,13 @@ func withCaps(e *env, cfg *web.Config) {
 	}
 	cfg.Findings, cfg.Alerts, cfg.Usage, cfg.Policies = e.caps.posture, e.store, e.caps.usage, pdp
 	cfg.Broker, cfg.Reviews, cfg.ReviewDecisions = b, e.caps.posture, e.caps.posture
+	if e.caps.custody, err = custody.New(custody.Config{Store: e.store, Box: box, Clock: e.clock}); err != nil {
+		e.t.Fatal(err)
+	}
+	if e.caps.rotation, err = rotation.New(rotation.Config{Store: e.store, Custody: e.caps.custody, Clock: e.clock}); err != nil {
+		e.t.Fatal(err)
+	}
+	cfg.Rotations = e.caps.rotation
 }
 
 // sys is a context acting as the system.

@@ -55,6 +55,11 @@ type identityData struct {
 	HasPolicies bool
 	Bindings    []bindingRow // federation bindings, newest first
 	HasFed      bool
+	// Custody are the identity's secrets in custody with their rotations;
+	// Leases its dynamic credentials (HasRotation: rotation is wired).
+	Custody     []custodyRow
+	Leases      []*steward.Lease
+	HasRotation bool
 
 	allFindings []*steward.Finding
 }
@@ -111,6 +116,7 @@ func (c *Console) identity(w http.ResponseWriter, r *http.Request, v *View) erro
 	if err := c.credentials(v, d); err != nil {
 		return err
 	}
+	c.custody(v, d)
 	if c.cfg.Findings != nil {
 		// Every finding of the identity, resolved too, for the timeline;
 		// the checks give an identity far fewer than timelineLimit.
@@ -160,6 +166,17 @@ var eventLabels = map[string]string{
 	steward.ActionFindingAcknowledge: "Finding acknowledged",
 	steward.ActionBindingCreate:      "Federation binding added",
 	steward.ActionBindingRemove:      "Federation binding removed",
+	steward.ActionSecretStore:        "Secret stored in custody",
+	steward.ActionSecretRead:         "Secret read",
+	steward.ActionSecretDestroy:      "Secret version destroyed",
+	steward.ActionRotationStart:      "Rotation started",
+	steward.ActionRotationStep:       "Rotation step done",
+	steward.ActionRotationFinish:     "Rotation finished",
+	steward.ActionRotationFail:       "Rotation failed",
+	steward.ActionRevocationProven:   "Old secret refused by the provider",
+	steward.ActionLeaseCreate:        "Lease created",
+	steward.ActionLeaseRenew:         "Lease renewed",
+	steward.ActionLeaseRevoke:        "Lease revoked",
 }
 
 // timelineOf describes one event, with the fields it changed.

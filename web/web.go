@@ -64,6 +64,9 @@ type Config struct {
 	Broker CredentialBroker
 	// Federation lists an identity's federation bindings on its page.
 	Federation FederationReader
+	// Rotations shows each identity's secrets in custody, their rotations
+	// and proofs, and its leases.
+	Rotations RotationReader
 	// Reviews serves the access-review pages; ReviewDecisions, when set
 	// too, lets owners and operators attest from them.
 	Reviews         ReviewsReader

@@ -120,7 +120,10 @@ func TestBrokerEndToEnd(t *testing.T) {
 			if !strings.Contains(list, cl.ID) || !strings.Contains(list, rot.ID) {
 				t.Fatalf("list:\n%s", list)
 			}
-			mustOut(t)(s.credCLI(t, "credential", "revoke", rot.ID))
+			// The answer says where the revocation took effect.
+			if out := mustOut(t)(s.credCLI(t, "credential", "revoke", rot.ID)); !strings.Contains(out, "REVOKED_WHERE") || !strings.Contains(out, steward.RevokedSteward) {
+				t.Fatalf("revoke does not say where:\n%s", out)
+			}
 			if keys := mustOut(t)(s.credCLI(t, "keys", "rotate")); !strings.Contains(keys, "active") {
 				t.Fatalf("keys rotate:\n%s", keys)
 			}

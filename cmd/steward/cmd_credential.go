@@ -13,10 +13,10 @@ import (
 	"github.com/steward-nhi/steward/broker"
 )
 
-var credentialColumns = []string{"id", "type", "status", "client_id", "hint", "fingerprint", "scopes", "expires_at", "overlap_until", "last_used_at"}
+var credentialColumns = []string{"id", "type", "status", "client_id", "hint", "fingerprint", "scopes", "expires_at", "overlap_until", "last_used_at", "revoked_where"}
 
 func credentialRow(c *steward.BrokerCredential) []string {
-	return []string{c.ID, c.Type, string(c.Status), c.ClientID, c.Hint, c.Fingerprint, strings.Join(c.Scopes, ","), ts(c.ExpiresAt), ts(c.OverlapUntil), ts(c.LastUsedAt)}
+	return []string{c.ID, c.Type, string(c.Status), c.ClientID, c.Hint, c.Fingerprint, strings.Join(c.Scopes, ","), ts(c.ExpiresAt), ts(c.OverlapUntil), ts(c.LastUsedAt), c.RevokedWhere}
 }
 
 func credentialTable(raw any, cs ...*steward.BrokerCredential) table {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -130,5 +132,26 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 	}
 	if err := login(grant.Username, grant.Password); err == nil {
 		t.Fatal("revoked lease still logs in")
+	}
+
+	// The evidence pack lists the rotation as performed and verified, and
+	// the old password and the lease's role as proven revoked, each with
+	// its audit seqs.
+	dir := filepath.Join(t.TempDir(), "pack")
+	s.mustCLI(t, "report", "evidence", "--from", "2020-01-01", "--dir", dir)
+	verified, err := os.ReadFile(filepath.Join(dir, "rotations_verified.csv"))
+	if err != nil || !strings.Contains(string(verified), fmt.Sprint(rot["id"])) || !strings.Contains(string(verified), cred.Fingerprint) ||
+		!strings.Contains(string(verified), ",true,") {
+		t.Errorf("rotations_verified.csv (%v):\n%s", err, verified)
+	}
+	proven, err := os.ReadFile(filepath.Join(dir, "revocations_proven.csv"))
+	if err != nil || !strings.Contains(string(proven), cred.ID) || !strings.Contains(string(proven), grant.ID) || !strings.Contains(string(proven), ",provider,") {
+		t.Errorf("revocations_proven.csv (%v):\n%s", err, proven)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	for _, f := range []string{"rotations_verified.csv", "revocations_proven.csv"} {
+		if !strings.Contains(string(manifest), f) {
+			t.Errorf("the manifest does not list %s", f)
+		}
 	}
 }

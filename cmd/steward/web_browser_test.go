@@ -309,6 +309,10 @@ func TestWebConsoleInBrowser(t *testing.T) {
 		if creds < 2 || rotate != 0 {
 			t.Errorf("the auditor sees %d credentials and %d rotate buttons, want them all and none", creds, rotate)
 		}
+		// The revoked key says where its revocation took effect.
+		if where := get(t, ctx, "revoked where", chromedp.Evaluate[string](`(document.querySelector('.revoked-where')||{}).textContent||''`)); !strings.Contains(where, "revoked at: steward") {
+			t.Errorf("the revoked key's row says %q, want where it was revoked", where)
+		}
 		do(t, ctx, "open a revoke page", chromedp.Navigate(strings.SplitN(loc, "?", 2)[0]+"/revoke"), chromedp.WaitVisible(css(".error")))
 		if msg := get(t, ctx, "message", chromedp.Text(css(".error"))); !strings.Contains(msg, "may not") {
 			t.Fatalf("the auditor's revoke page says %q", msg)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -49,6 +50,9 @@ type rotationSchedule struct {
 	BackoffMax  steward.Duration `yaml:"backoff_max"`
 }
 
+// haltRotationEnv names the step after which a test server kills itself.
+const haltRotationEnv = "STEWARD_TEST_HALT_ROTATION_AFTER"
+
 // rotationKinds are the provider implementations, listed explicitly.
 func rotationKinds() []rotation.Kind {
 	return []rotation.Kind{postgres.Kind(), redis.Kind(), webhook.Kind()}
@@ -86,8 +90,21 @@ func (a *app) buildCustody(getenv func(string) string) error {
 		host, _ := os.Hostname()
 		node = host + "/" + a.cfg.Addr
 	}
+	afterStep := a.metrics.ObserveRotationStep
+	if halt := getenv(haltRotationEnv); halt != "" {
+		// Crash tests: the process dies (SIGKILL, no cleanup) right after
+		// the named step is persisted, as a crashed node would.
+		a.log.Warn("rotation test hook: this server kills itself after a rotation step", "env", haltRotationEnv, "step", halt)
+		afterStep = func(r *steward.Rotation) {
+			a.metrics.ObserveRotationStep(r)
+			if r.Step == halt && r.Status == steward.RotationRunning {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+		}
+	}
 	if a.rotation, err = rotation.New(rotation.Config{Store: a.store, Custody: a.custody, Kinds: rotationKinds(), Policy: policy, Node: node, Logger: a.log,
-		AfterStep: a.metrics.ObserveRotationStep}); err != nil {
+		AfterStep: afterStep}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.rotation.Close)

@@ -64,6 +64,9 @@ func (a *app) buildConsole() (*web.Console, error) {
 	if a.federation != nil {
 		c.Federation = a.federation
 	}
+	if a.rotation != nil {
+		c.Rotations = a.rotation
+	}
 	return web.New(c)
 }
 
