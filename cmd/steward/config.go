@@ -225,6 +225,9 @@ func (c *Config) validate() error {
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return fmt.Errorf("config db: %q is not a postgres:// URL (use data_dir for SQLite)", redactURL(c.DB))
 	}
+	if err := c.Rotation.Schedule.validate(); err != nil {
+		return err
+	}
 	_, err := c.lifecyclePolicy()
 	return err
 }

@@ -16,6 +16,13 @@ func TestConfigRefusesBadValues(t *testing.T) {
 	if err := os.WriteFile(unknown, []byte("adress: 127.0.0.1:1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -27,6 +34,12 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		{"an address without a port", []string{"--addr", "localhost"}, nil, []string{"config addr", "HOST:PORT"}},
 		{"a rate limit that is not a number", nil, map[string]string{"STEWARD_RATE_LIMIT": "fast"}, []string{"config rate_limit (STEWARD_RATE_LIMIT)", "not a number"}},
 		{"an unknown key in the file", []string{"--config", unknown}, nil, []string{"config file", "adress"}},
+		{"a negative rotation interval", []string{"--config", file("interval.yaml", "rotation:\n  schedule:\n    enabled: true\n    interval: -5m\n")}, nil,
+			[]string{"config rotation.schedule.interval", "negative"}},
+		{"a negative rotation jitter", []string{"--config", file("jitter.yaml", "rotation:\n  schedule:\n    jitter: -1s\n")}, nil,
+			[]string{"config rotation.schedule.jitter", "negative"}},
+		{"a backoff cap below its base", []string{"--config", file("backoff.yaml", "rotation:\n  schedule:\n    backoff_base: 1h\n    backoff_max: 10m\n")}, nil,
+			[]string{"config rotation.schedule.backoff_max", "backoff_base"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := newServeCmd(&globals{getenv: func(k string) string { return tc.env[k] }})

@@ -50,6 +50,23 @@ type rotationSchedule struct {
 	BackoffMax  steward.Duration `yaml:"backoff_max"`
 }
 
+// validate refuses durations the schedule cannot use: a negative one is
+// a mistake, not a request for the default (zero is).
+func (sc rotationSchedule) validate() error {
+	for _, d := range []struct {
+		key string
+		v   steward.Duration
+	}{{"interval", sc.Interval}, {"jitter", sc.Jitter}, {"backoff_base", sc.BackoffBase}, {"backoff_max", sc.BackoffMax}} {
+		if d.v < 0 {
+			return fmt.Errorf("config rotation.schedule.%s: %s is negative (leave it out for the default)", d.key, time.Duration(d.v))
+		}
+	}
+	if sc.BackoffBase > 0 && sc.BackoffMax > 0 && sc.BackoffMax < sc.BackoffBase {
+		return fmt.Errorf("config rotation.schedule.backoff_max: %s is below backoff_base %s", time.Duration(sc.BackoffMax), time.Duration(sc.BackoffBase))
+	}
+	return nil
+}
+
 // haltRotationEnv names the step after which a test server kills itself.
 const haltRotationEnv = "STEWARD_TEST_HALT_ROTATION_AFTER"
 
