@@ -47,6 +47,37 @@ func gitCmd(ctx context.Context, repo string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// streamGit runs git with args in repo and hands its standard output to
+// parse while it runs. A parse error stops git; the output is drained and
+// git waited for either way, and git's own failure names its stderr.
+func streamGit(ctx context.Context, repo string, parse func(io.Reader) error, args ...string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := gitCmd(ctx, repo, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("git %s: %w", args[0], err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git %s: %w", args[0], err)
+	}
+	perr := parse(out)
+	if perr != nil {
+		cancel()
+	}
+	_, _ = io.Copy(io.Discard, out)
+	werr := cmd.Wait()
+	if perr != nil {
+		return perr
+	}
+	if werr != nil {
+		return fmt.Errorf("git %s: %w: %s", args[0], werr, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
 type blobRef struct {
 	sha, path, commit, author, email string
 	when                             time.Time
@@ -60,30 +91,18 @@ func (g *Git) Fragments(ctx context.Context, yield func(scan.Fragment) error) er
 	}
 	args := append([]string{"log"}, logArgs...)
 	args = append(args, "--reverse", "--raw", "--no-abbrev", "--no-renames", "-m", "-z", "--no-ext-diff", "--format=%x01%H%x00%an%x00%ae%x00%at")
-	cmd := gitCmd(ctx, g.Repo, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("git log: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("git log: %w", err)
-	}
 	seen := make(map[string]bool)
 	var refs []blobRef
-	perr := parseRawLog(out, func(b blobRef) {
-		if !seen[b.sha] {
-			seen[b.sha] = true
-			refs = append(refs, b)
-		}
-	})
-	_, _ = io.Copy(io.Discard, out)
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git log: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	if perr != nil {
-		return perr
+	err := streamGit(ctx, g.Repo, func(out io.Reader) error {
+		return parseRawLog(out, func(b blobRef) {
+			if !seen[b.sha] {
+				seen[b.sha] = true
+				refs = append(refs, b)
+			}
+		})
+	}, args...)
+	if err != nil {
+		return err
 	}
 	return catBlobs(ctx, g.Repo, refs, g.MaxSize, yield)
 }

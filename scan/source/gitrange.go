@@ -55,32 +55,9 @@ func (g *Range) Fragments(ctx context.Context, yield func(scan.Fragment) error) 
 	if maxSize <= 0 {
 		maxSize = scan.DefaultMaxFileSize
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := gitCmd(ctx, g.Repo, "log", "-p", "-U0", "--reverse", "--no-ext-diff", "--no-color", "--no-renames",
+	return streamGit(ctx, g.Repo, func(out io.Reader) error { return parsePatchLog(out, maxSize, yield) },
+		"log", "-p", "-U0", "--reverse", "--no-ext-diff", "--no-color", "--no-renames",
 		"--format=%x01%H%x00%an%x00%ae%x00%at", g.Range, "--")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("git log: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("git log: %w", err)
-	}
-	perr := parsePatchLog(out, maxSize, yield)
-	if perr != nil {
-		cancel()
-	}
-	_, _ = io.Copy(io.Discard, out)
-	werr := cmd.Wait()
-	if perr != nil {
-		return perr
-	}
-	if werr != nil {
-		return fmt.Errorf("git log %s: %w: %s", g.Range, werr, strings.TrimSpace(stderr.String()))
-	}
-	return nil
 }
 
 // patchFile gathers the lines one commit added to one file.
