@@ -7,25 +7,18 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/internal/clock"
-	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
+	"github.com/steward-nhi/steward/rotation/rotationtest"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
 func TestPostgresLeases(t *testing.T) {
 	srv := newServer(t)
 	store := sqltest.SQLite(t)
-	box, _ := secretbox.New(make([]byte, 32))
-	cus, _ := custody.New(custody.Config{Store: store, Box: box})
 	clk := clock.NewFake(time.Now())
-	rot, err := rotation.New(rotation.Config{Store: store, Custody: cus, Kinds: []rotation.Kind{postgres.Kind()}, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rot.Close)
+	cus, rot := rotationtest.Services(t, store, rotation.Config{Kinds: []rotation.Kind{postgres.Kind()}, Clock: clk})
 	r := &rig{srv: srv, store: store, cus: cus, rot: rot}
 	r.setup(t)
 	stmts := []string{`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'`}

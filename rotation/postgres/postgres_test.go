@@ -14,10 +14,9 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/internal/ids"
-	"github.com/steward-nhi/steward/internal/secretbox"
-	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
+	"github.com/steward-nhi/steward/rotation/rotationtest"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -87,32 +86,15 @@ type rig struct {
 
 func newRig(t *testing.T, srv *server, store *sqlstore.Store, node string, after func(*steward.Rotation)) *rig {
 	t.Helper()
-	box, _ := secretbox.New(make([]byte, 32))
-	cus, err := custody.New(custody.Config{Store: store, Box: box})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rot, err := rotation.New(rotation.Config{Store: store, Custody: cus, Kinds: []rotation.Kind{postgres.Kind()}, Node: node,
+	cus, rot := rotationtest.Services(t, store, rotation.Config{Kinds: []rotation.Kind{postgres.Kind()}, Node: node,
 		StepLease: time.Millisecond, AfterStep: after})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rot.Close)
 	return &rig{srv: srv, store: store, cus: cus, rot: rot}
 }
 
 func (r *rig) setup(t *testing.T) {
 	t.Helper()
-	inv := inventory.New(inventory.Config{Store: r.store})
-	var err error
-	r.ident, err = inv.CreateIdentity(admin, &steward.Identity{Name: "app-db", Kind: steward.KindServiceAccount, Provider: "vendor:postgres",
-		Sensitivity: steward.SensitivityHigh, UnownedReason: "test database account"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "pg", Kind: "postgres", Config: map[string]string{"url": r.srv.adminURL}}); err != nil {
-		t.Fatal(err)
-	}
+	r.ident = rotationtest.Account(admin, t, r.store, r.rot, "app-db", "vendor:postgres",
+		rotation.RotatorRequest{Name: "pg", Kind: "postgres", Config: map[string]string{"url": r.srv.adminURL}})
 }
 
 func (r *rig) register(t *testing.T, role, secret string) string {

@@ -16,11 +16,10 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/internal/clock"
-	"github.com/steward-nhi/steward/internal/secretbox"
-	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/redis"
 	"github.com/steward-nhi/steward/rotation/redis/redistest"
+	"github.com/steward-nhi/steward/rotation/rotationtest"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -37,33 +36,15 @@ type rig struct {
 
 func newRig(t *testing.T, srv *redistest.Server, store *sqlstore.Store, node string, clk clock.Clock, after func(*steward.Rotation)) *rig {
 	t.Helper()
-	box, _ := secretbox.New(make([]byte, 32))
-	cus, err := custody.New(custody.Config{Store: store, Box: box})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rot, err := rotation.New(rotation.Config{Store: store, Custody: cus, Kinds: []rotation.Kind{redis.Kind()}, Node: node,
+	cus, rot := rotationtest.Services(t, store, rotation.Config{Kinds: []rotation.Kind{redis.Kind()}, Node: node,
 		StepLease: time.Millisecond, AfterStep: after, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rot.Close)
 	return &rig{srv: srv, store: store, cus: cus, rot: rot}
 }
 
 func (r *rig) setup(t *testing.T) {
 	t.Helper()
-	inv := inventory.New(inventory.Config{Store: r.store})
-	var err error
-	r.ident, err = inv.CreateIdentity(admin, &steward.Identity{Name: "app-cache", Kind: steward.KindServiceAccount, Provider: "vendor:redis",
-		Sensitivity: steward.SensitivityHigh, UnownedReason: "test cache account"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := map[string]string{"url": r.srv.URL, "acl_save": "true"}
-	if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "cache", Kind: "redis", Config: cfg}); err != nil {
-		t.Fatal(err)
-	}
+	r.ident = rotationtest.Account(admin, t, r.store, r.rot, "app-cache", "vendor:redis", rotation.RotatorRequest{Name: "cache", Kind: "redis", Config: cfg})
 }
 
 // user creates an ACL user with a password, deleted after the test.
