@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -111,8 +112,13 @@ func (s *server) stop(t *testing.T) {
 		if err != nil {
 			t.Errorf("server stopped with %v", err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Error("server did not stop")
+	case <-time.After(60 * time.Second):
+		// The server runs in this process: its goroutines say where
+		// shutdown hangs (seen once in a loaded full run at 30 s, not
+		// reproduced in 25 runs alone).
+		var dump bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&dump, 2)
+		t.Errorf("server did not stop in 60 s; its log:\n%s\ngoroutines:\n%s", s.logs.String(), dump.String())
 	}
 }
 
