@@ -97,6 +97,7 @@ func Checks() []Check {
 		checkBindingBroad,
 		checkIssuerUnrestricted,
 		checkStaticSecretRetained,
+		checkAgentStandingWrite,
 	}
 }
 
