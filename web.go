@@ -102,4 +102,30 @@ type DashboardStore interface {
 	RecordDailyStats(ctx context.Context, d DailyStats) error
 	// ListDailyStats returns snapshots since the given day, oldest first.
 	ListDailyStats(ctx context.Context, since time.Time) ([]DailyStats, error)
+	// AuthTrend returns the successful authentications of each UTC day
+	// in [from, to) by environment, federated against static; days and
+	// environments without any are absent. It reads per-day counts the
+	// usage write path keeps, never the usage log.
+	AuthTrend(ctx context.Context, from, to time.Time) ([]AuthDay, error)
+}
+
+// AuthDay counts one UTC day's successful authentications (usage events
+// of kind auth with outcome ok) in one environment, by how the caller
+// proved who it is.
+type AuthDay struct {
+	Day         time.Time `json:"day"`
+	Environment string    `json:"environment"` // the identity's; "" when unknown
+	// Federated counts token exchanges and uses of the tokens they issued
+	// (federated workload tokens and delegation to agents): events with
+	// federated_iss or act_sub among their attributes.
+	Federated int64 `json:"federated"`
+	// Static counts the rest: API keys, client secrets and the tokens
+	// obtained with them.
+	Static int64 `json:"static"`
+}
+
+// AuthFederated reports whether a successful authentication used a
+// federated or exchanged token rather than a static secret.
+func AuthFederated(e UsageEvent) bool {
+	return e.Attributes["federated_iss"] != "" || e.Attributes["act_sub"] != ""
 }

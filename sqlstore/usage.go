@@ -106,6 +106,7 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, lastUsed) {
 	aggs := map[aggKey]*steward.UsageCount{}
 	last := lastUsed{identities: map[string]time.Time{}, credentials: map[string]time.Time{}}
+	shard := authTrendShard(evs)
 	add := func(k aggKey, t time.Time) {
 		a := aggs[k]
 		if a == nil {
@@ -137,6 +138,9 @@ func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, 
 			if c := e.CredentialID; c != "" && e.Kind == steward.UsageIngest && e.Time.After(last.credentials[c]) {
 				last.credentials[c] = e.Time
 			}
+		}
+		if k, ok := authTrendAgg(shard, &e); ok {
+			add(k, e.Time)
 		}
 		add(aggKey{key, steward.DimAll, ""}, e.Time)
 		for _, d := range [...]struct{ dim, v string }{{steward.DimAction, e.Action}, {steward.DimResource, e.Resource}, {steward.DimSource, e.Source}, {steward.DimOutcome, e.Outcome}} {

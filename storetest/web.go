@@ -16,6 +16,7 @@ type WebStore interface {
 	steward.Store
 	steward.WebSessionStore
 	steward.DashboardStore
+	steward.UsageStore
 }
 
 // RunWeb runs the suite of the console's store: sessions, daily snapshots
@@ -27,6 +28,7 @@ func RunWeb[S WebStore](t *testing.T, open func(t testing.TB) S) {
 		{"daily stats keep one snapshot a day", testDailyStats},
 		{"owners' identities are counted", testOwnerIdentityCounts},
 		{"dashboard counts follow the tier policy", testDashboardCounts},
+		{"the authentication trend counts federated and static by day and environment", testAuthTrend},
 	})
 }
 
@@ -217,5 +219,71 @@ func testDashboardCounts(t *testing.T, s WebStore) {
 	}
 	if len(got.CreatedPerWeek) == 4 && !got.CreatedPerWeek[0].Time.Equal(now.Add(-4*7*24*time.Hour)) {
 		t.Errorf("the first week starts at %s", got.CreatedPerWeek[0].Time)
+	}
+}
+
+func testAuthTrend(t *testing.T, s WebStore) {
+	ctx := context.Background()
+	day0 := base.Truncate(24 * time.Hour).Add(30 * 24 * time.Hour)
+	at := func(d int, h time.Duration) time.Time { return day0.Add(time.Duration(d)*24*time.Hour + h) }
+	n := 0
+	ev := func(when time.Time, kind, outcome, env string, attrs map[string]string) steward.UsageEvent {
+		n++
+		return steward.UsageEvent{ID: fmt.Sprintf("use_trend%05d", n), Time: when, Kind: kind, IdentityID: "nhi_trend", Environment: env,
+			Action: "authenticate", Outcome: outcome, Attributes: attrs}
+	}
+	fed := map[string]string{"federated_iss": "https://k8s.example.com", "federated_sub": "system:serviceaccount:prod:billing"}
+	act := map[string]string{"act_sub": "nhi_agent"}
+	var batches [][]steward.UsageEvent
+	// Day 1, prod: 3 static, 2 federated, 1 delegated; a refused
+	// authentication, a decision and an ingested call do not count.
+	batches = append(batches, []steward.UsageEvent{
+		ev(at(1, time.Hour), steward.UsageAuth, "ok", "prod", nil), ev(at(1, 2*time.Hour), steward.UsageAuth, "ok", "prod", nil),
+		ev(at(1, 3*time.Hour), steward.UsageAuth, "ok", "prod", map[string]string{"jti": "x"}),
+		ev(at(1, 4*time.Hour), steward.UsageAuth, "ok", "prod", fed), ev(at(1, 5*time.Hour), steward.UsageAuth, "ok", "prod", fed),
+		ev(at(1, 6*time.Hour), steward.UsageAuth, "ok", "prod", act),
+		ev(at(1, 7*time.Hour), steward.UsageAuth, "revoked", "prod", nil),
+		ev(at(1, 8*time.Hour), steward.UsageDecision, "allow", "prod", nil),
+		ev(at(1, 9*time.Hour), steward.UsageIngest, "ok", "prod", nil),
+	})
+	// Day 2: staging and an identity without environment, then a batch
+	// large enough for PostgreSQL's COPY path (100 federated in dev),
+	// then the same day split over many small batches (every shard).
+	batches = append(batches, []steward.UsageEvent{ev(at(2, time.Hour), steward.UsageAuth, "ok", "staging", nil), ev(at(2, time.Hour), steward.UsageAuth, "ok", "", nil)})
+	var big []steward.UsageEvent
+	for i := range 100 {
+		big = append(big, ev(at(2, time.Duration(i)*time.Minute), steward.UsageAuth, "ok", "dev", fed))
+	}
+	batches = append(batches, big)
+	for range 12 {
+		batches = append(batches, []steward.UsageEvent{ev(at(2, 23*time.Hour), steward.UsageAuth, "ok", "staging", act)})
+	}
+	// Outside the range asked for: the day before and the day after.
+	batches = append(batches, []steward.UsageEvent{ev(at(0, 23*time.Hour), steward.UsageAuth, "ok", "prod", nil), ev(at(3, 0), steward.UsageAuth, "ok", "prod", fed)})
+	for _, b := range batches {
+		if err := s.AppendUsage(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AuthTrend(ctx, at(1, 5*time.Hour), at(2, 12*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []steward.AuthDay{
+		{Day: at(1, 0), Environment: "prod", Federated: 3, Static: 3},
+		{Day: at(2, 0), Environment: "", Static: 1},
+		{Day: at(2, 0), Environment: "dev", Federated: 100},
+		{Day: at(2, 0), Environment: "staging", Federated: 12, Static: 1},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("trend\n got %v\nwant %v", got, want)
+	}
+	// A range that ends at a day's start leaves that day out; an empty
+	// range has nothing.
+	if got, err := s.AuthTrend(ctx, at(0, 0), at(1, 0)); err != nil || len(got) != 1 || got[0].Static != 1 || !got[0].Day.Equal(at(0, 0)) {
+		t.Fatalf("day 0 alone: %v %v", got, err)
+	}
+	if got, err := s.AuthTrend(ctx, at(2, 0), at(2, 0)); err != nil || len(got) != 0 {
+		t.Fatalf("empty range: %v %v", got, err)
 	}
 }

@@ -66,7 +66,10 @@ type dashboardData struct {
 	// FindingsTrend their daily count (both only when posture runs).
 	Findings      template.HTML
 	FindingsTrend template.HTML
-	Extra         []tile
+	// AuthShare is the share of federated authentications by environment
+	// (estate only; nil before any authentication).
+	AuthShare *authShare
+	Extra     []tile
 }
 
 // dashboard renders the estate at a glance.
@@ -137,6 +140,11 @@ func (c *Console) computeDashboard(ctx context.Context) (*dashboardData, error) 
 	d.Scope = "estate"
 	if err := c.findingsOverview(ctx, d, hist); err != nil {
 		c.log.WarnContext(ctx, "web dashboard", "part", "findings", "err", err)
+	}
+	if a, err := c.authShareOverview(ctx, now); err != nil {
+		c.log.WarnContext(ctx, "web dashboard", "part", "auth_share", "err", err)
+	} else {
+		d.AuthShare = a
 	}
 	c.dashMu.Lock()
 	c.dashCache, c.dashAt = d, now
