@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,5 +286,38 @@ func testAuthTrend(t *testing.T, s WebStore) {
 	}
 	if got, err := s.AuthTrend(ctx, at(2, 0), at(2, 0)); err != nil || len(got) != 0 {
 		t.Fatalf("empty range: %v %v", got, err)
+	}
+
+	// Concurrent writers (several nodes' recorders on one PostgreSQL) add
+	// to the same days without losing a count or deadlocking.
+	const writers, each = 6, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				b := []steward.UsageEvent{
+					{ID: fmt.Sprintf("use_conc%d_%03d_a", w, k), Time: at(5, time.Duration(k)*time.Minute), Kind: steward.UsageAuth, Environment: "prod", Outcome: "ok", Attributes: fed},
+					{ID: fmt.Sprintf("use_conc%d_%03d_b", w, k), Time: at(5, time.Duration(k)*time.Minute), Kind: steward.UsageAuth, Environment: "prod", Outcome: "ok"},
+					{ID: fmt.Sprintf("use_conc%d_%03d_c", w, k), Time: at(5, time.Duration(k)*time.Minute), Kind: steward.UsageAuth, Environment: "dev", Outcome: "ok"},
+				}
+				if err := s.AppendUsage(ctx, b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, err = s.AuthTrend(ctx, at(5, 0), at(6, 0))
+	want = []steward.AuthDay{{Day: at(5, 0), Environment: "dev", Static: writers * each}, {Day: at(5, 0), Environment: "prod", Federated: writers * each, Static: writers * each}}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after concurrent writes\n got %v %v\nwant %v", got, err, want)
 	}
 }
