@@ -318,6 +318,40 @@ func TestWebConsoleInBrowser(t *testing.T) {
 			t.Fatalf("the auditor's revoke page says %q", msg)
 		}
 	})
+
+	t.Run("the dashboard shows the federated share of authentications, with tables for the chart", func(t *testing.T) {
+		ctx := newBrowser(t, bin)
+		do(t, ctx, "sign in", chromedp.Navigate(srv.url+"/login"), chromedp.WaitVisible(id("token")),
+			chromedp.SendKeys(id("token"), adminToken), chromedp.Submit(id("token")), chromedp.WaitVisible(css(".tiles")))
+		// The dashboard is recomputed in the background at most every
+		// 10 s: the seeded key's authentication shows within a refresh.
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			if n := get(t, ctx, "panel", chromedp.Evaluate[int](`document.querySelectorAll('#auth-share').length`)); n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no authentication panel on the dashboard after 30 s")
+			}
+			time.Sleep(time.Second)
+			do(t, ctx, "reload the dashboard", chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible(css(".tiles")))
+		}
+		label := get(t, ctx, "chart", chromedp.Evaluate[string](`(document.querySelector('#auth-share svg.chart[role=img]')||{getAttribute:()=>''}).getAttribute('aria-label')`))
+		if !strings.Contains(label, "federated or exchanged tokens") {
+			t.Errorf("the chart's label is %q", label)
+		}
+		rows := get(t, ctx, "rows", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#auth-share > .grid2 table tbody tr')).map(r => r.textContent.replace(/\s+/g, ' ').trim())`))
+		if len(rows) == 0 || !strings.HasSuffix(rows[0], "%") {
+			t.Fatalf("the environments table has rows %q", rows)
+		}
+		if vis := get(t, ctx, "weekly table", chromedp.Evaluate[bool](`!!document.querySelector('#auth-share details table').checkVisibility()`)); vis {
+			t.Error("the weekly table is open before it is asked for")
+		}
+		do(t, ctx, "open the weekly table", chromedp.Click(css("#auth-share summary")), chromedp.WaitVisible(css("#auth-share details table")))
+		if n := get(t, ctx, "weeks", chromedp.Evaluate[int](`document.querySelectorAll('#auth-share details tbody tr').length`)); n != 26 {
+			t.Errorf("the weekly table has %d weeks, want 26", n)
+		}
+		shot(t, ctx, shots, "16-auth-share")
+	})
 }
 
 func TestWebConsoleConfig(t *testing.T) {
