@@ -103,6 +103,8 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 // names (matched by the ingest to a credential Steward keeps), so that a
 // key used only outside Steward does not read as dormant. Steward's own
 // authentications move credentials through the broker's flush.
+// Successful authentications also add to the dashboard's trend rows
+// (usage_trend.go).
 func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, lastUsed) {
 	aggs := map[aggKey]*steward.UsageCount{}
 	last := lastUsed{identities: map[string]time.Time{}, credentials: map[string]time.Time{}}
