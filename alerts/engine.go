@@ -213,10 +213,7 @@ func New(cfg Config) (*Engine, error) {
 // Record queues ev for the detectors without blocking (a full queue drops
 // it for the detectors and counts the drop) and forwards it to Next.
 func (e *Engine) Record(ctx context.Context, ev steward.UsageEvent) {
-	if ev.Time.IsZero() {
-		ev.Time = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	e.received.Add(1)
+	e.receive(&ev)
 	select {
 	case e.queue <- ev:
 		if len(e.queue) == kickAt {
@@ -226,6 +223,14 @@ func (e *Engine) Record(ctx context.Context, ev steward.UsageEvent) {
 		e.dropped.Add(1)
 	}
 	e.cfg.Next.Record(ctx, ev)
+}
+
+// receive counts ev and stamps it with the time now when it has none.
+func (e *Engine) receive(ev *steward.UsageEvent) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	e.received.Add(1)
 }
 
 // kickAt is the queue length at which Record wakes the detectors before

@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"time"
 
 	"github.com/steward-nhi/steward"
 )
@@ -17,10 +16,7 @@ func (e *Engine) IngestUsage(ctx context.Context, evs []steward.UsageEvent) erro
 		return err
 	}
 	for _, ev := range evs {
-		if ev.Time.IsZero() {
-			ev.Time = time.Now().UTC().Truncate(time.Microsecond)
-		}
-		e.received.Add(1)
+		e.receive(&ev)
 		select {
 		case e.queue <- ev:
 		default:

@@ -2,12 +2,11 @@ package authz_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/authz"
+	"github.com/steward-nhi/steward/internal/busyloop"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -47,21 +46,7 @@ func TestNoPermitAfterSuspendOrRevoke(t *testing.T) {
 						if d, err := p.Evaluate(admin, r, authz.Call{}); err != nil || !d.Decision {
 							t.Fatalf("before: %v %v", d, err)
 						}
-						stop := make(chan struct{})
-						var wg sync.WaitGroup
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							for {
-								select {
-								case <-stop:
-									return
-								default:
-								}
-								_, _ = p.Evaluate(admin, r, authz.Call{})
-								time.Sleep(50 * time.Microsecond)
-							}
-						}()
+						stop := busyloop.Start(func() { _, _ = p.Evaluate(admin, r, authz.Call{}) })
 						if _, err := svc.TransitionIdentity(admin, i.ID, tc.t, steward.TransitionRequest{Reason: "incident"}); err != nil {
 							t.Fatal(err)
 						}
@@ -72,8 +57,7 @@ func TestNoPermitAfterSuspendOrRevoke(t *testing.T) {
 						if d.Decision {
 							permits++
 						}
-						close(stop)
-						wg.Wait()
+						stop()
 					}
 					if permits != 0 {
 						t.Fatalf("%d of %d decisions right after the change were permits", permits, tries)

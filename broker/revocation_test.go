@@ -2,12 +2,11 @@ package broker_test
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
+	"github.com/steward-nhi/steward/internal/busyloop"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
@@ -44,21 +43,7 @@ func TestRevocationIsFinalBeforeTheAnswer(t *testing.T) {
 						secret, credID := e.warmCredential(t, i.ID, tc.token)
 						// Other requests keep reading (and caching) while
 						// the change commits.
-						stop := make(chan struct{})
-						var wg sync.WaitGroup
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							for {
-								select {
-								case <-stop:
-									return
-								default:
-								}
-								_, _ = e.b.Authenticate(ctx, secret)
-								time.Sleep(50 * time.Microsecond)
-							}
-						}()
+						stop := busyloop.Start(func() { _, _ = e.b.Authenticate(ctx, secret) })
 						if err := tc.act(e, i.ID, credID); err != nil {
 							t.Fatal(err)
 						}
@@ -67,8 +52,7 @@ func TestRevocationIsFinalBeforeTheAnswer(t *testing.T) {
 						} else if steward.ErrorCode(err) != steward.EUNAUTHORIZED {
 							t.Fatalf("try %d: %v", n, err)
 						}
-						close(stop)
-						wg.Wait()
+						stop()
 					}
 					if successes != 0 {
 						t.Fatalf("%d of %d authentications right after the change succeeded", successes, tries)

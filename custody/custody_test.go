@@ -4,34 +4,16 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
-
-// usageLog keeps the usage events a test produces.
-type usageLog struct {
-	mu  sync.Mutex
-	evs []steward.UsageEvent
-}
-
-func (u *usageLog) Record(_ context.Context, ev steward.UsageEvent) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.evs = append(u.evs, ev)
-}
-
-func (u *usageLog) all() []steward.UsageEvent {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]steward.UsageEvent(nil), u.evs...)
-}
 
 type allowSubject string
 
@@ -42,7 +24,7 @@ func (a allowSubject) PermitsReadSecret(_ context.Context, p *steward.Principal,
 type fixture struct {
 	store *sqlstore.Store
 	svc   *custody.Service
-	usage *usageLog
+	usage *testrec.Usage
 	ident *steward.Identity
 	other *steward.Identity
 	box   *secretbox.Box
@@ -56,7 +38,7 @@ func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &usageLog{}
+	u := &testrec.Usage{}
 	svc, err := custody.New(custody.Config{Store: s, Box: box, Usage: u, Decider: allowSubject("token:reader")})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +118,7 @@ func testRegisterAndRead(t *testing.T, f *fixture) {
 	if reads != 1 {
 		t.Fatalf("secret_read events: %d", reads)
 	}
-	if u := f.usage.all(); len(u) != 1 || u[0].Kind != steward.UsageSecretRead || u[0].Outcome != "ok" || u[0].CredentialID != r.ID {
+	if u := f.usage.All(); len(u) != 1 || u[0].Kind != steward.UsageSecretRead || u[0].Outcome != "ok" || u[0].CredentialID != r.ID {
 		t.Fatalf("usage: %+v", u)
 	}
 }
@@ -157,7 +139,7 @@ func testReadRefusals(t *testing.T, f *fixture) {
 		t.Fatalf("policy-allowed reader: %+v %v", got, err)
 	}
 	var denied int
-	for _, u := range f.usage.all() {
+	for _, u := range f.usage.All() {
 		if u.Outcome == "deny" {
 			denied++
 		}
@@ -228,7 +210,7 @@ func testCurrentSecret(t *testing.T, f *fixture) {
 	if s, err := f.svc.CurrentSecret(ctx, r.ID); err != nil || string(s) != "two" {
 		t.Fatalf("after a new version: %q %v", s, err)
 	}
-	u := f.usage.all()
+	u := f.usage.All()
 	if len(u) != 2 || u[1].Subject != "system:gateway" {
 		t.Fatalf("usage: %+v", u)
 	}

@@ -56,54 +56,47 @@ func collectCustody(ctx context.Context, src Source, d *Data) error {
 	var finished []*steward.Event
 	for _, action := range []string{steward.ActionRotationStart, steward.ActionRotationStep, steward.ActionRotationFinish, steward.ActionCredentialRotate,
 		steward.ActionRevocationProven, steward.ActionSecretDestroy, steward.ActionLeaseRevoke, steward.ActionAccessTokenRevoke} {
-		f := steward.EventFilter{Action: action, Since: &d.From, Until: &d.To, Ascending: true, Limit: steward.MaxLimit}
-		for {
-			p, err := src.ListEvents(ctx, f)
-			if err != nil {
-				return err
-			}
-			for _, e := range p.Items {
-				var doc rotationDoc
-				_ = json.Unmarshal(e.After, &doc)
-				if doc.Rotation != "" {
-					seqs[doc.Rotation] = append(seqs[doc.Rotation], e.Seq)
-				} else if action == steward.ActionSecretDestroy && strings.HasPrefix(e.Reason, "rotation ") {
-					// custody.Destroy names the rotation in its reason.
-					if id, _, ok := strings.Cut(strings.TrimPrefix(e.Reason, "rotation "), " "); ok {
-						seqs[id] = append(seqs[id], e.Seq)
-					}
-				}
-				switch action {
-				case steward.ActionRotationFinish:
-					if !doc.DryRun && doc.NewFingerprint != "" {
-						finished = append(finished, e)
-					}
-				case steward.ActionRevocationProven:
-					d.RevocationCounts.Provider++
-					d.RevocationsProven = append(d.RevocationsProven, ProvenRevocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType,
-						SubjectID: e.SubjectID, IdentityID: e.IdentityID, Fingerprint: doc.Fingerprint, Where: steward.RevokedProvider, Proof: doc.Proof})
-				case steward.ActionLeaseRevoke:
-					if e.Reason == "creation failed" {
-						continue // the role never existed: nothing was revoked
-					}
-					if doc.RevokedWhere != steward.RevokedProvider {
-						d.RevocationCounts.InventoryOnly++
-						continue
-					}
-					d.RevocationCounts.Provider++
-					d.RevocationsProven = append(d.RevocationsProven, ProvenRevocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType,
-						SubjectID: e.SubjectID, IdentityID: e.IdentityID, Fingerprint: doc.Fingerprint, Where: steward.RevokedProvider,
-						Proof: "role " + doc.Username + " dropped: " + doc.RevokeError})
-				case steward.ActionAccessTokenRevoke:
-					d.RevocationCounts.Steward++
-					d.RevocationsProven = append(d.RevocationsProven, ProvenRevocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType,
-						SubjectID: e.SubjectID, IdentityID: e.IdentityID, Where: steward.RevokedSteward, Proof: "on Steward's deny list until it expires"})
+		err := eachEvent(ctx, src, d, action, func(e *steward.Event) error {
+			var doc rotationDoc
+			_ = json.Unmarshal(e.After, &doc)
+			if doc.Rotation != "" {
+				seqs[doc.Rotation] = append(seqs[doc.Rotation], e.Seq)
+			} else if action == steward.ActionSecretDestroy && strings.HasPrefix(e.Reason, "rotation ") {
+				// custody.Destroy names the rotation in its reason.
+				if id, _, ok := strings.Cut(strings.TrimPrefix(e.Reason, "rotation "), " "); ok {
+					seqs[id] = append(seqs[id], e.Seq)
 				}
 			}
-			if p.NextCursor == "" {
-				break
+			switch action {
+			case steward.ActionRotationFinish:
+				if !doc.DryRun && doc.NewFingerprint != "" {
+					finished = append(finished, e)
+				}
+			case steward.ActionRevocationProven:
+				d.RevocationCounts.Provider++
+				d.RevocationsProven = append(d.RevocationsProven, ProvenRevocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType,
+					SubjectID: e.SubjectID, IdentityID: e.IdentityID, Fingerprint: doc.Fingerprint, Where: steward.RevokedProvider, Proof: doc.Proof})
+			case steward.ActionLeaseRevoke:
+				if e.Reason == "creation failed" {
+					return nil // the role never existed: nothing was revoked
+				}
+				if doc.RevokedWhere != steward.RevokedProvider {
+					d.RevocationCounts.InventoryOnly++
+					return nil
+				}
+				d.RevocationCounts.Provider++
+				d.RevocationsProven = append(d.RevocationsProven, ProvenRevocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType,
+					SubjectID: e.SubjectID, IdentityID: e.IdentityID, Fingerprint: doc.Fingerprint, Where: steward.RevokedProvider,
+					Proof: "role " + doc.Username + " dropped: " + doc.RevokeError})
+			case steward.ActionAccessTokenRevoke:
+				d.RevocationCounts.Steward++
+				d.RevocationsProven = append(d.RevocationsProven, ProvenRevocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType,
+					SubjectID: e.SubjectID, IdentityID: e.IdentityID, Where: steward.RevokedSteward, Proof: "on Steward's deny list until it expires"})
 			}
-			f.Cursor = p.NextCursor
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	for _, e := range finished {

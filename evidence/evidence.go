@@ -244,21 +244,18 @@ func Collect(ctx context.Context, src Source, from, to, now time.Time, rc Revoca
 	}
 	owners := map[string]*steward.Owner{}
 	of := steward.OwnerFilter{Limit: steward.MaxLimit}
-	for {
-		p, err := src.ListOwners(ctx, of)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range p.Items {
-			owners[o.ID] = o
-		}
-		if p.NextCursor == "" {
-			break
-		}
-		of.Cursor = p.NextCursor
+	err := steward.EachPage(func(cursor string) (*steward.Page[*steward.Owner], error) {
+		of.Cursor = cursor
+		return src.ListOwners(ctx, of)
+	}, func(o *steward.Owner) error {
+		owners[o.ID] = o
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	ages := make([]int, len(AgeBuckets))
-	err := src.ScanSubjects(ctx, nil, 5000, func(is []*steward.Identity, creds map[string][]*steward.Credential) error {
+	err = src.ScanSubjects(ctx, nil, 5000, func(is []*steward.Identity, creds map[string][]*steward.Credential) error {
 		for _, i := range is {
 			if i.Status == steward.StatusRevoked {
 				continue
@@ -347,51 +344,54 @@ type fpDoc struct {
 	ID             string     `json:"id"`
 }
 
+// eachEvent calls fn on every event of action in the pack's period,
+// oldest first.
+func eachEvent(ctx context.Context, src Source, d *Data, action string, fn func(*steward.Event) error) error {
+	f := steward.EventFilter{Action: action, Since: &d.From, Until: &d.To, Ascending: true, Limit: steward.MaxLimit}
+	return steward.EachPage(func(cursor string) (*steward.Page[*steward.Event], error) {
+		f.Cursor = cursor
+		return src.ListEvents(ctx, f)
+	}, fn)
+}
+
 func collectEvents(ctx context.Context, src Source, d *Data, rc RevocationChecker) error {
 	for _, action := range []string{steward.ActionCredentialRotate, steward.ActionIdentityUpdate, steward.IdentityAction(steward.TransitionRevoke), steward.ActionCredentialRevoke} {
-		f := steward.EventFilter{Action: action, Since: &d.From, Until: &d.To, Ascending: true, Limit: steward.MaxLimit}
-		for {
-			p, err := src.ListEvents(ctx, f)
-			if err != nil {
-				return err
-			}
-			for _, e := range p.Items {
-				var before, after fpDoc
-				_ = json.Unmarshal(e.Before, &before)
-				_ = json.Unmarshal(e.After, &after)
-				switch action {
-				case steward.ActionCredentialRotate:
-					if after.NewFingerprint == "" {
-						after.NewFingerprint = after.Fingerprint
-					}
-					d.Rotations = append(d.Rotations, Rotation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, IdentityID: e.IdentityID,
-						CredentialID: e.SubjectID, OldFingerprint: before.Fingerprint, NewFingerprint: after.NewFingerprint})
-				case steward.ActionIdentityUpdate:
-					if after.LastRotatedAt != nil && (before.LastRotatedAt == nil || after.LastRotatedAt.After(*before.LastRotatedAt)) {
-						d.Rotations = append(d.Rotations, Rotation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: "identity.rotation_recorded",
-							IdentityID: e.IdentityID})
-					}
-				default:
-					r := Revocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType, IdentityID: e.IdentityID, Reason: e.Reason}
-					if e.SubjectType == steward.SubjectCredential {
-						r.CredentialID = e.SubjectID
-					}
-					r.Check = postRevocationCheck(ctx, src, rc, r)
-					if r.CredentialID != "" {
-						r.Where = after.RevokedWhere
-						if r.Where == "" && r.Check == checkRefused {
-							// recorded before revocations said where
-							r.Where = steward.RevokedSteward
-						}
-						d.countRevocation(e, r, after.Fingerprint)
-					}
-					d.Revocations = append(d.Revocations, r)
+		err := eachEvent(ctx, src, d, action, func(e *steward.Event) error {
+			var before, after fpDoc
+			_ = json.Unmarshal(e.Before, &before)
+			_ = json.Unmarshal(e.After, &after)
+			switch action {
+			case steward.ActionCredentialRotate:
+				if after.NewFingerprint == "" {
+					after.NewFingerprint = after.Fingerprint
 				}
+				d.Rotations = append(d.Rotations, Rotation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, IdentityID: e.IdentityID,
+					CredentialID: e.SubjectID, OldFingerprint: before.Fingerprint, NewFingerprint: after.NewFingerprint})
+			case steward.ActionIdentityUpdate:
+				if after.LastRotatedAt != nil && (before.LastRotatedAt == nil || after.LastRotatedAt.After(*before.LastRotatedAt)) {
+					d.Rotations = append(d.Rotations, Rotation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: "identity.rotation_recorded",
+						IdentityID: e.IdentityID})
+				}
+			default:
+				r := Revocation{Seq: e.Seq, Time: e.Time, Actor: e.Actor, SubjectType: e.SubjectType, IdentityID: e.IdentityID, Reason: e.Reason}
+				if e.SubjectType == steward.SubjectCredential {
+					r.CredentialID = e.SubjectID
+				}
+				r.Check = postRevocationCheck(ctx, src, rc, r)
+				if r.CredentialID != "" {
+					r.Where = after.RevokedWhere
+					if r.Where == "" && r.Check == checkRefused {
+						// recorded before revocations said where
+						r.Where = steward.RevokedSteward
+					}
+					d.countRevocation(e, r, after.Fingerprint)
+				}
+				d.Revocations = append(d.Revocations, r)
 			}
-			if p.NextCursor == "" {
-				break
-			}
-			f.Cursor = p.NextCursor
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	slices.SortFunc(d.Rotations, func(a, b Rotation) int { return int(a.Seq - b.Seq) })
@@ -455,29 +455,26 @@ func collectFindings(ctx context.Context, src Source, d *Data) error {
 	}
 	titles := map[string]string{}
 	f := steward.FindingFilter{Unresolved: true, Limit: steward.MaxLimit}
-	for {
-		p, err := src.ListFindings(ctx, f)
-		if err != nil {
-			return err
+	err := steward.EachPage(func(cursor string) (*steward.Page[*steward.Finding], error) {
+		f.Cursor = cursor
+		return src.ListFindings(ctx, f)
+	}, func(x *steward.Finding) error {
+		titles[x.ID] = x.OWASP
+		if c := byOWASP[x.OWASP]; c != nil {
+			bump(c, x.Status)
 		}
-		for _, x := range p.Items {
-			titles[x.ID] = x.OWASP
-			if c := byOWASP[x.OWASP]; c != nil {
-				bump(c, x.Status)
+		for _, csf := range x.CSF {
+			if byCSF[csf] == nil {
+				byCSF[csf] = &FindingCount{ID: csf}
 			}
-			for _, csf := range x.CSF {
-				if byCSF[csf] == nil {
-					byCSF[csf] = &FindingCount{ID: csf}
-				}
-				bump(byCSF[csf], x.Status)
-			}
-			d.Findings = append(d.Findings, FindingRow{ID: x.ID, Check: x.Check, Severity: string(x.Severity), Status: string(x.Status),
-				IdentityID: x.IdentityID, OwnerID: x.OwnerID, OWASP: steward.OWASPID(x.OWASP), CSF: x.CSF, Title: x.Title, FirstSeen: x.FirstSeen})
+			bump(byCSF[csf], x.Status)
 		}
-		if p.NextCursor == "" {
-			break
-		}
-		f.Cursor = p.NextCursor
+		d.Findings = append(d.Findings, FindingRow{ID: x.ID, Check: x.Check, Severity: string(x.Severity), Status: string(x.Status),
+			IdentityID: x.IdentityID, OwnerID: x.OwnerID, OWASP: steward.OWASPID(x.OWASP), CSF: x.CSF, Title: x.Title, FirstSeen: x.FirstSeen})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, id := range steward.OWASPOrder {
 		d.FindingsByOWASP = append(d.FindingsByOWASP, *byOWASP[id])

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/steward-nhi/steward"
@@ -20,6 +19,7 @@ import (
 	"github.com/steward-nhi/steward/gateway/gatewaytest"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/internal/syncbuf"
+	"github.com/steward-nhi/steward/internal/testrec"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -46,16 +46,7 @@ type env struct {
 }
 
 // usageLog keeps the events the gateway and its collaborators record.
-type usageLog struct {
-	mu  sync.Mutex
-	evs []steward.UsageEvent
-}
-
-func (u *usageLog) Record(_ context.Context, ev steward.UsageEvent) {
-	u.mu.Lock()
-	u.evs = append(u.evs, ev)
-	u.mu.Unlock()
-}
+type usageLog struct{ testrec.Usage }
 
 func (u *usageLog) IngestUsage(ctx context.Context, evs []steward.UsageEvent) error {
 	for _, ev := range evs {
@@ -65,10 +56,8 @@ func (u *usageLog) IngestUsage(ctx context.Context, evs []steward.UsageEvent) er
 }
 
 func (u *usageLog) kind(k string) []steward.UsageEvent {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	var out []steward.UsageEvent
-	for _, e := range u.evs {
+	for _, e := range u.All() {
 		if e.Kind == k {
 			out = append(out, e)
 		}
@@ -77,9 +66,7 @@ func (u *usageLog) kind(k string) []steward.UsageEvent {
 }
 
 func (u *usageLog) json() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	b, _ := json.Marshal(u.evs)
+	b, _ := json.Marshal(u.All())
 	return string(b)
 }
 

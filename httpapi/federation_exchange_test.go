@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,11 +16,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/federation"
-	"github.com/steward-nhi/steward/httpapi"
+	"github.com/steward-nhi/steward/internal/federationtest"
 	"github.com/steward-nhi/steward/internal/secretbox"
-	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
@@ -32,35 +29,18 @@ import (
 // token.
 func TestTokenExchangeErrorsAreRFC6749(t *testing.T) {
 	ctx := context.Background()
-	st := sqltest.OpenSQLite(t).(*sqlstore.Store)
-	log := slog.New(slog.DiscardHandler)
-	changes := steward.NewChanges()
-	svc := inventory.New(inventory.Config{Store: st, Logger: log, Changes: changes, Credentials: st})
-	key := make([]byte, secretbox.KeySize)
-	box, err := secretbox.New(key)
-	must(t, err)
-	b, err := broker.New(ctx, broker.Config{Store: st, Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: "https://steward.test", Logger: log, Changes: changes})
-	must(t, err)
-	fed, err := federation.New(federation.Config{Store: st, Broker: b, Logger: log, Changes: changes})
-	must(t, err)
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Broker: b, Federation: fed,
-		Logger: log, Version: "test"}))
-	t.Cleanup(srv.Close)
-
 	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
 	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: ek.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
 	must(t, err)
-	admin := steward.WithPrincipal(ctx, &steward.Principal{Actor: "op:admin", Role: steward.RoleAdmin})
 	const iss, aud = "https://k8s.example.com", "https://steward.test"
-	_, err = fed.CreateIssuer(admin, &steward.TrustedIssuer{Name: "k8s", Kind: steward.IssuerKubernetes, Issuer: iss, JWKS: jwks, Audiences: []string{aud}})
+	fs, err := federationtest.New(ctx, federationtest.Config{Store: sqltest.OpenSQLite(t).(*sqlstore.Store), MasterKey: make([]byte, secretbox.KeySize),
+		Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: aud, Version: "test"})
 	must(t, err)
-	owner, err := svc.CreateOwner(admin, &steward.Owner{Name: "Platform", Email: "platform@example.com", Kind: steward.OwnerTeam})
-	must(t, err)
-	app, err := svc.CreateIdentity(admin, &steward.Identity{Name: "app", Kind: steward.KindWorkload, Provider: "steward", Sensitivity: steward.SensitivityMedium,
-		Scopes: []string{"read"}, OwnerID: owner.ID})
-	must(t, err)
-	_, err = fed.Bind(admin, app.ID, federation.BindingInput{Issuer: "k8s", Subject: "system:serviceaccount:prod:app"})
+	srv := httptest.NewServer(fs.Handler)
+	t.Cleanup(srv.Close)
+	_, err = fs.Trust(ctx, federationtest.Workload{Issuer: steward.TrustedIssuer{Name: "k8s", Issuer: iss, JWKS: jwks, Audiences: []string{aud}},
+		Name: "app", Team: "Platform", Subject: "system:serviceaccount:prod:app"})
 	must(t, err)
 
 	mint := func(mod func(c map[string]any)) string {

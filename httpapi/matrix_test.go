@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -14,20 +13,17 @@ import (
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
 	"github.com/steward-nhi/steward/audit"
-	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/discovery"
 	"github.com/steward-nhi/steward/federation"
 	"github.com/steward-nhi/steward/httpapi"
-	"github.com/steward-nhi/steward/internal/secretbox"
-	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/internal/apitest"
 	"github.com/steward-nhi/steward/mcp"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/postgres"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
-	"github.com/steward-nhi/steward/usage"
 )
 
 // matrix is a server with every capability wired on a real SQLite store,
@@ -49,15 +45,8 @@ func newMatrix(t *testing.T) *matrix {
 	ctx := context.Background()
 	sys := steward.WithPrincipal(ctx, steward.SystemPrincipal("test"))
 	st := sqltest.SQLite(t)
-	svc := inventory.New(inventory.Config{Store: st})
-	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
-	must(t, err)
-	b, err := broker.New(ctx, broker.Config{Store: st, Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: "http://steward.test"})
-	must(t, err)
-	rec := usage.NewRecorder(usage.RecorderConfig{Store: st})
-	pdp, err := authz.New(ctx, authz.Config{Inventory: st, Store: st, Usage: rec})
-	must(t, err)
-	us := usage.New(usage.Config{Store: st, Inventory: st, Credentials: st, Recorder: rec})
+	core := apitest.New(t, st)
+	svc, b, pdp, us := core.Inventory, core.Broker, core.PDP, core.Usage
 	post := posture.New(posture.Options{Store: st, Inventory: svc, SCIMToken: "scim-secret-0123456789", OktaSecret: "okta-secret-0123456789"})
 	eng, err := alerts.New(alerts.Config{Store: st, Inventory: st, FlushInterval: 10 * time.Millisecond})
 	must(t, err)
@@ -69,19 +58,14 @@ func newMatrix(t *testing.T) *matrix {
 	must(t, err)
 	aud := audit.NewService(audit.Config{Store: st, Signer: audit.NewSigner(ed25519.NewKeyFromSeed(make([]byte, 32)))})
 
-	cus, err := custody.New(custody.Config{Store: st, Box: box})
+	cus, err := custody.New(custody.Config{Store: st, Box: core.Box})
 	must(t, err)
 	rot, err := rotation.New(rotation.Config{Store: st, Custody: cus, Kinds: []rotation.Kind{postgres.Kind()}})
 	must(t, err)
 	d := httpapi.Deps{Custody: cus, Rotation: rot, Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Ready: st.Ping, AuthFailureLimit: 1e6,
-		Stats: func(ctx context.Context) (*steward.InventoryStats, error) { return st.InventoryStats(ctx, time.Now()) },
-		Auth: func(ctx context.Context, tok string) (*steward.Principal, error) {
-			if broker.IsStewardToken(tok) {
-				return b.Authenticate(ctx, tok)
-			}
-			return svc.Authenticate(ctx, tok)
-		},
-		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil), Federation: fed,
+		Stats:  func(ctx context.Context) (*steward.InventoryStats, error) { return st.InventoryStats(ctx, time.Now()) },
+		Auth:   core.Authenticate,
+		Broker: b, Authz: core.Authz(), Posture: post, Alerts: eng, Audit: aud, Discovery: discovery.New(st, nil, nil), Federation: fed,
 		Pprof: true,
 		MCP:   mcp.Handler(mcp.Services{Inventory: svc, Credentials: b, Posture: post, Alerts: eng, Usage: us, Access: pdp}, mcp.HandlerOptions{MaxBodyBytes: httpapi.MaxBodyBytes})}
 	m := &matrix{t: t, tokens: map[string]string{"bad": "stwo_not-a-real-token-000000000000000000000000"},

@@ -1,7 +1,6 @@
 package mcp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -15,16 +14,14 @@ import (
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/alerts"
-	"github.com/steward-nhi/steward/authz"
 	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/httpapi"
-	"github.com/steward-nhi/steward/internal/secretbox"
+	"github.com/steward-nhi/steward/internal/apitest"
 	"github.com/steward-nhi/steward/inventory"
 	"github.com/steward-nhi/steward/mcp"
 	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
-	"github.com/steward-nhi/steward/usage"
 )
 
 // env is a real Steward API (every capability, real SQLite) serving /mcp,
@@ -42,40 +39,23 @@ type env struct {
 	finding               string // an open finding (owner.missing on unowned)
 }
 
-type authzAPI struct {
-	*authz.PDP
-	*usage.Service
-}
-
 func newEnv(t *testing.T) *env { return newEnvOn(t, sqltest.SQLite(t)) }
 
 func newEnvOn(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	sys := steward.WithPrincipal(ctx, steward.SystemPrincipal("test"))
-	inv := inventory.New(inventory.Config{Store: st})
-	box, err := secretbox.New(bytes.Repeat([]byte{7}, secretbox.KeySize))
-	must(t, err)
-	b, err := broker.New(ctx, broker.Config{Store: st, Box: box, Pepper: []byte("pepper-pepper-pepper-pepper"), Issuer: "http://steward.test"})
-	must(t, err)
-	rec := usage.NewRecorder(usage.RecorderConfig{Store: st})
-	pdp, err := authz.New(ctx, authz.Config{Inventory: st, Store: st, Usage: rec})
-	must(t, err)
-	us := usage.New(usage.Config{Store: st, Inventory: st, Credentials: st, Recorder: rec})
+	core := apitest.New(t, st)
+	inv, b, pdp, us := core.Inventory, core.Broker, core.PDP, core.Usage
 	post := posture.New(posture.Options{Store: st, Inventory: inv, Credentials: b})
 	al, err := alerts.New(alerts.Config{Store: st, Inventory: st})
 	must(t, err)
 
 	svc := mcp.Services{Inventory: inv, Credentials: b, Posture: post, Alerts: al, Usage: us, Access: pdp}
 	d := httpapi.Deps{Identities: inv, Owners: inv, Tokens: inv, Imports: inv, Ready: st.Ping, AuthFailureLimit: 1e6,
-		Auth: func(ctx context.Context, tok string) (*steward.Principal, error) {
-			if broker.IsStewardToken(tok) {
-				return b.Authenticate(ctx, tok)
-			}
-			return inv.Authenticate(ctx, tok)
-		},
+		Auth:   core.Authenticate,
 		Stats:  func(ctx context.Context) (*steward.InventoryStats, error) { return st.InventoryStats(ctx, time.Now()) },
-		Broker: b, Authz: authzAPI{pdp, us}, Posture: post, Alerts: al,
+		Broker: b, Authz: core.Authz(), Posture: post, Alerts: al,
 		MCP: mcp.Handler(svc, mcp.HandlerOptions{MaxBodyBytes: httpapi.MaxBodyBytes, Version: "test"})}
 	srv := httptest.NewServer(httpapi.NewServer(d))
 	t.Cleanup(srv.Close)

@@ -166,30 +166,26 @@ func getIdentity(ctx context.Context, svc Services, in GetIdentityArgs) (any, er
 	out := identityDetail{Identity: identityView(i)}
 	if i.OwnerID != "" {
 		o, err := svc.Inventory.GetOwner(ctx, i.OwnerID)
-		if err == nil {
+		if err := out.part("owner", err, func() {
 			out.Owner = &ownerView{ID: o.ID, Name: o.Name, Email: o.Email, Team: o.Team, Status: string(o.Status)}
-		} else if err := out.omit("owner", err); err != nil {
+		}); err != nil {
 			return nil, err
 		}
 	}
 	creds, err := svc.Inventory.ListCredentials(ctx, i.ID)
-	if err == nil {
-		out.Credentials = mapAll(creds, credentialView)
-	} else if err := out.omit("credentials", err); err != nil {
+	if err := out.part("credentials", err, func() { out.Credentials = mapAll(creds, credentialView) }); err != nil {
 		return nil, err
 	}
 	events, err := svc.Inventory.ListEvents(ctx, steward.EventFilter{IdentityID: i.ID, Limit: historyLimit(in.HistoryLimit)})
-	if err == nil {
-		out.History = mapAll(events.Items, eventView)
-	} else if err := out.omit("history", err); err != nil {
+	if err := out.part("history", err, func() { out.History = mapAll(events.Items, eventView) }); err != nil {
 		return nil, err
 	}
 	if svc.Usage != nil {
 		u, err := svc.Usage.IdentityUsage(ctx, i.ID, steward.UsageFilter{Limit: 1})
-		if err == nil {
+		if err := out.part("usage", err, func() {
 			out.Usage = &usageView{Events: u.Events, FirstSeen: u.FirstSeen, LastSeen: u.LastSeen, Actions: top(u.Actions), Sources: top(u.Sources),
 				Outcomes: top(u.Outcomes), UnusedScopes: u.UnusedScopes}
-		} else if err := out.omit("usage", err); err != nil {
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -254,22 +250,19 @@ const summaryPages = 20
 
 func postureSummary(ctx context.Context, svc Services, _ PostureSummaryArgs) (any, error) {
 	out := summaryView{}
-	if st, err := svc.Inventory.Stats(ctx); err == nil {
-		out.Inventory = st
-	} else if err := out.omit("inventory", err); err != nil {
+	st, err := svc.Inventory.Stats(ctx)
+	if err := out.part("inventory", err, func() { out.Inventory = st }); err != nil {
 		return nil, err
 	}
 	if svc.Posture != nil {
 		counts, err := countAll(ctx, steward.FindingFilter{Unresolved: true, Limit: maxLimit}, svc.Posture.ListFindings,
 			func(f *steward.FindingFilter, c string) { f.Cursor = c },
 			func(f *steward.Finding) []string { return []string{string(f.Severity), owaspID(f.OWASP)} })
-		if err == nil {
-			out.Findings = counts
-		} else if err := out.omit("findings", err); err != nil {
+		if err := out.part("findings", err, func() { out.Findings = counts }); err != nil {
 			return nil, err
 		}
 		items, err := svc.Posture.RotationSchedule(ctx, steward.ScheduleFilter{Limit: steward.MaxLimit})
-		if err == nil {
+		if err := out.part("rotation", err, func() {
 			n := 0
 			for _, it := range items {
 				if it.State == "overdue" {
@@ -277,7 +270,7 @@ func postureSummary(ctx context.Context, svc Services, _ PostureSummaryArgs) (an
 				}
 			}
 			out.RotationOverdue = &n
-		} else if err := out.omit("rotation", err); err != nil {
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -285,9 +278,7 @@ func postureSummary(ctx context.Context, svc Services, _ PostureSummaryArgs) (an
 		counts, err := countAll(ctx, steward.AlertFilter{Status: steward.AlertOpen, Limit: maxLimit}, svc.Alerts.ListAlerts,
 			func(f *steward.AlertFilter, c string) { f.Cursor = c },
 			func(a *steward.Alert) []string { return []string{string(a.Severity)} })
-		if err == nil {
-			out.OpenAlerts = counts
-		} else if err := out.omit("alerts", err); err != nil {
+		if err := out.part("alerts", err, func() { out.OpenAlerts = counts }); err != nil {
 			return nil, err
 		}
 	}
@@ -353,6 +344,17 @@ func omittable(err error) bool {
 // sections records the parts of an answer left out, and why.
 type sections struct {
 	Omitted map[string]string `json:"omitted,omitempty"`
+}
+
+// part fills one section of an answer: set runs when err is nil; a
+// refusal leaves the section out, named in s; any other error is returned
+// for the whole call to fail.
+func (s *sections) part(name string, err error, set func()) error {
+	if err != nil {
+		return s.omit(name, err)
+	}
+	set()
+	return nil
 }
 
 // omit records a section left out because of err; an error that is not a

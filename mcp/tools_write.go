@@ -19,6 +19,20 @@ type ReasonArg struct {
 	Reason string `json:"reason" jsonschema:"why, in a sentence (required; recorded in the audit chain with your token as the actor)"`
 }
 
+func (r ReasonArg) reason() string { return r.Reason }
+
+// defineWrite makes a write tool for the writers: a call without a valid
+// reason is refused before fn runs, and fn gets the note to record.
+func defineWrite[In interface{ reason() string }](def *sdk.Tool, needs func(Services) bool, fn func(ctx context.Context, svc Services, in In, note string) (any, error)) tool {
+	return define(def, writers, needs, func(ctx context.Context, svc Services, in In) (any, error) {
+		reason, err := requireReason(in.reason())
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, svc, in, recorded(ctx, reason))
+	})
+}
+
 // SuspendIdentityArgs are suspend_identity's arguments.
 type SuspendIdentityArgs struct {
 	ID string `json:"id" jsonschema:"identity id (nhi_...)"`
@@ -54,53 +68,45 @@ type AcknowledgeFindingArgs struct {
 func writeTools() []tool {
 	hasBroker := func(s Services) bool { return s.Credentials != nil }
 	return []tool{
-		define(&sdk.Tool{Name: "suspend_identity", Title: "Suspend an identity", Annotations: writes(false),
+		defineWrite(&sdk.Tool{Name: "suspend_identity", Title: "Suspend an identity", Annotations: writes(false),
 			Description: "Suspend an active identity: its credentials stop authenticating until it is resumed (reversible, unlike revoke). " +
 				"Acts at once and is recorded with your reason; confirm with the user first."},
-			writers, nil, suspendIdentity),
-		define(&sdk.Tool{Name: "revoke_identity", Title: "Revoke an identity (final)", Annotations: writes(true),
+			nil, suspendIdentity),
+		defineWrite(&sdk.Tool{Name: "revoke_identity", Title: "Revoke an identity (final)", Annotations: writes(true),
 			InputSchema: schema[RevokeIdentityArgs](map[string][]any{"code": oneOf(steward.RevokeReasons...)}),
 			Description: "Revoke an identity and all its credentials. FINAL: a revoked identity can never be used again. Prefer suspend_identity when unsure. " +
 				"Acts at once and is recorded with your reason; confirm with the user first."},
-			writers, nil, revokeIdentity),
-		define(&sdk.Tool{Name: "rotate_credential", Title: "Rotate a credential", Annotations: writes(true),
+			nil, revokeIdentity),
+		defineWrite(&sdk.Tool{Name: "rotate_credential", Title: "Rotate a credential", Annotations: writes(true),
 			Description: "Rotate a Steward-issued credential: a successor is issued and the old secret stops working after the overlap (default: at once). " +
 				"The new secret is NOT returned to you (it must not enter a conversation): its holder obtains a usable secret through `steward credential` with their own token. " +
 				"Returns the new credential's id, fingerprint and expiry. Acts at once and is recorded with your reason; confirm with the user first."},
-			writers, hasBroker, rotateCredential),
-		define(&sdk.Tool{Name: "revoke_credential", Title: "Revoke a credential", Annotations: writes(true),
+			hasBroker, rotateCredential),
+		defineWrite(&sdk.Tool{Name: "revoke_credential", Title: "Revoke a credential", Annotations: writes(true),
 			Description: "Revoke one Steward-issued credential (the identity and its other credentials stay). Final for that credential. " +
 				"Acts at once and is recorded with your reason; confirm with the user first."},
-			writers, hasBroker, revokeCredential),
-		define(&sdk.Tool{Name: "acknowledge_finding", Title: "Acknowledge a posture finding", Annotations: writes(false),
+			hasBroker, revokeCredential),
+		defineWrite(&sdk.Tool{Name: "acknowledge_finding", Title: "Acknowledge a posture finding", Annotations: writes(false),
 			Description: "Acknowledge an open posture finding: the risk is known and being handled (it stays unresolved until the condition clears). " +
 				"Recorded with your reason."},
-			writers, func(s Services) bool { return s.Posture != nil }, acknowledgeFinding),
+			func(s Services) bool { return s.Posture != nil }, acknowledgeFinding),
 	}
 }
 
-func suspendIdentity(ctx context.Context, svc Services, in SuspendIdentityArgs) (any, error) {
-	reason, err := requireReason(in.Reason)
-	if err != nil {
-		return nil, err
-	}
-	i, err := svc.Inventory.TransitionIdentity(ctx, in.ID, steward.TransitionSuspend, steward.TransitionRequest{Note: recorded(ctx, reason)})
+func suspendIdentity(ctx context.Context, svc Services, in SuspendIdentityArgs, note string) (any, error) {
+	i, err := svc.Inventory.TransitionIdentity(ctx, in.ID, steward.TransitionSuspend, steward.TransitionRequest{Note: note})
 	if err != nil {
 		return nil, err
 	}
 	return identityView(i), nil
 }
 
-func revokeIdentity(ctx context.Context, svc Services, in RevokeIdentityArgs) (any, error) {
-	reason, err := requireReason(in.Reason)
-	if err != nil {
-		return nil, err
-	}
+func revokeIdentity(ctx context.Context, svc Services, in RevokeIdentityArgs, note string) (any, error) {
 	code := in.Code
 	if code == "" {
 		code = string(steward.ReasonManual)
 	}
-	i, err := svc.Inventory.TransitionIdentity(ctx, in.ID, steward.TransitionRevoke, steward.TransitionRequest{Reason: code, Note: recorded(ctx, reason)})
+	i, err := svc.Inventory.TransitionIdentity(ctx, in.ID, steward.TransitionRevoke, steward.TransitionRequest{Reason: code, Note: note})
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +125,8 @@ type rotated struct {
 	Secret        string     `json:"secret"`
 }
 
-func rotateCredential(ctx context.Context, svc Services, in RotateCredentialArgs) (any, error) {
-	reason, err := requireReason(in.Reason)
-	if err != nil {
-		return nil, err
-	}
-	req := broker.RotateRequest{Reason: recorded(ctx, reason)}
+func rotateCredential(ctx context.Context, svc Services, in RotateCredentialArgs, note string) (any, error) {
+	req := broker.RotateRequest{Reason: note}
 	if in.Overlap != "" {
 		d, err := time.ParseDuration(in.Overlap)
 		if err != nil || d < 0 {
@@ -145,24 +147,16 @@ func rotateCredential(ctx context.Context, svc Services, in RotateCredentialArgs
 	return out, nil
 }
 
-func revokeCredential(ctx context.Context, svc Services, in RevokeCredentialArgs) (any, error) {
-	reason, err := requireReason(in.Reason)
-	if err != nil {
-		return nil, err
-	}
-	c, err := svc.Credentials.Revoke(ctx, in.ID, broker.RevokeRequest{Reason: recorded(ctx, reason)})
+func revokeCredential(ctx context.Context, svc Services, in RevokeCredentialArgs, note string) (any, error) {
+	c, err := svc.Credentials.Revoke(ctx, in.ID, broker.RevokeRequest{Reason: note})
 	if err != nil {
 		return nil, err
 	}
 	return credentialView(&c.Credential), nil
 }
 
-func acknowledgeFinding(ctx context.Context, svc Services, in AcknowledgeFindingArgs) (any, error) {
-	reason, err := requireReason(in.Reason)
-	if err != nil {
-		return nil, err
-	}
-	f, err := svc.Posture.AcknowledgeFinding(ctx, in.ID, recorded(ctx, reason))
+func acknowledgeFinding(ctx context.Context, svc Services, in AcknowledgeFindingArgs, note string) (any, error) {
+	f, err := svc.Posture.AcknowledgeFinding(ctx, in.ID, note)
 	if err != nil {
 		return nil, err
 	}

@@ -204,18 +204,21 @@ type step struct {
 	node  *yaml.Node
 }
 
+// lastAtOrBefore is the index of the last of every stride-th node of ns
+// (a mapping's keys with stride 2) that starts at or before line, or -1.
+func lastAtOrBefore(ns []*yaml.Node, stride, line int) int {
+	best := -1
+	for i := 0; i+stride <= len(ns) && ns[i].Line <= line; i += stride {
+		best = i
+	}
+	return best
+}
+
 // yamlPath descends to the deepest node that starts at or before line.
 func yamlPath(n *yaml.Node, line int, acc []step) []step {
 	switch n.Kind {
 	case yaml.MappingNode:
-		best := -1
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Line <= line {
-				best = i
-			} else {
-				break
-			}
-		}
+		best := lastAtOrBefore(n.Content, 2, line)
 		if best < 0 {
 			return acc
 		}
@@ -223,14 +226,7 @@ func yamlPath(n *yaml.Node, line int, acc []step) []step {
 		acc = append(acc, step{key: n.Content[best].Value, index: -1, node: v})
 		return yamlPath(v, line, acc)
 	case yaml.SequenceNode:
-		best := -1
-		for i, c := range n.Content {
-			if c.Line <= line {
-				best = i
-			} else {
-				break
-			}
-		}
+		best := lastAtOrBefore(n.Content, 1, line)
 		if best < 0 {
 			return acc
 		}

@@ -37,11 +37,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/broker"
 	"github.com/steward-nhi/steward/federation"
-	"github.com/steward-nhi/steward/httpapi"
-	"github.com/steward-nhi/steward/internal/secretbox"
-	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/internal/federationtest"
 	"github.com/steward-nhi/steward/sqlstore"
 )
 
@@ -172,48 +169,27 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 		return nil, err
 	}
 	defer st.Close()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	changes := steward.NewChanges()
-	svc := inventory.New(inventory.Config{Store: st, Logger: log, Changes: changes, Credentials: st})
 	master := make([]byte, 32)
 	rand.Read(master)
-	box, _ := secretbox.New(master)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	b, err := broker.New(ctx, broker.Config{Store: st, Box: box, Pepper: master, Issuer: base, Logger: log, Changes: changes})
+	fs, err := federationtest.New(ctx, federationtest.Config{Store: st, MasterKey: master, Pepper: master, Issuer: base, Version: "bench", AuthFailureLimit: 1e9,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		return nil, err
 	}
-	fed, err := federation.New(federation.Config{Store: st, Broker: b, Logger: log, Changes: changes})
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: httpapi.NewServer(httpapi.Deps{Identities: svc, Owners: svc, Tokens: svc, Imports: svc, Broker: b, Federation: fed,
-		Logger: log, Version: "bench", AuthFailureLimit: 1e9})}
+	srv := &http.Server{Handler: fs.Handler}
 	go srv.Serve(ln)
 	defer srv.Close()
 	is, err := newIssuer()
 	if err != nil {
 		return nil, err
 	}
-	admin := steward.WithPrincipal(ctx, &steward.Principal{Actor: "op:bench", Role: steward.RoleAdmin})
-	if _, err := fed.CreateIssuer(admin, &steward.TrustedIssuer{Name: "bench", Kind: steward.IssuerKubernetes, Issuer: is.url, JWKSURI: is.url + "/keys",
-		Audiences: []string{"steward-bench"}}); err != nil {
-		return nil, err
-	}
-	owner, err := svc.CreateOwner(admin, &steward.Owner{Name: "Bench", Email: "bench@example.com", Kind: steward.OwnerTeam})
-	if err != nil {
-		return nil, err
-	}
-	id, err := svc.CreateIdentity(admin, &steward.Identity{Name: "bench", Kind: steward.KindWorkload, Provider: "steward", Sensitivity: steward.SensitivityMedium,
-		Scopes: []string{"read"}, OwnerID: owner.ID})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := fed.Bind(admin, id.ID, federation.BindingInput{Issuer: "bench", Subject: "system:serviceaccount:prod:*"}); err != nil {
+	if _, err := fs.Trust(ctx, federationtest.Workload{Issuer: steward.TrustedIssuer{Name: "bench", Issuer: is.url, JWKSURI: is.url + "/keys",
+		Audiences: []string{"steward-bench"}}, Name: "bench", Team: "Bench", Subject: "system:serviceaccount:prod:*"}); err != nil {
 		return nil, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2, MaxConnsPerHost: workers * 2}, Timeout: 30 * time.Second}

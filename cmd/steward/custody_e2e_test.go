@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -21,35 +17,10 @@ import (
 // itself, a rotation with proof, and a lease whose revocation drops the role.
 func TestCustodyRotationEndToEnd(t *testing.T) {
 	dsn := sqltest.PostgresURL(t)
-	ctx := context.Background()
-	super, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer super.Close(ctx)
-	pu, _ := url.Parse(dsn)
+	pg := newPGServer(t, dsn)
 	suffix := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))[:12]
 	adminRole, appRole := "e2e_admin_"+suffix, "e2e_app_"+suffix
-	for _, q := range []string{
-		fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole),
-		fmt.Sprintf(`CREATE ROLE %q LOGIN SUPERUSER PASSWORD 'adm-pw'`, adminRole),
-		fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'first-pw'`, appRole),
-	} {
-		if _, err := super.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole))
-		_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole))
-	})
-	login := func(role, pw string) error {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), pu.Host))
-		if err != nil {
-			return err
-		}
-		return c.Close(ctx)
-	}
+	adminURL := pg.roles(t, adminRole, appRole)
 
 	s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, "--data-dir", t.TempDir())
 	api := func(method, path, token, body string) (int, map[string]any) {
@@ -59,7 +30,6 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 		_ = json.Unmarshal(raw, &m)
 		return status, m
 	}
-	adminURL := fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", adminRole, pu.Host)
 	if st, m := api("POST", "/api/v1/rotators", adminToken, fmt.Sprintf(`{"name":"pg","kind":"postgres","config":{"url":%q}}`, adminURL)); st != 201 {
 		t.Fatalf("create rotator: %d %v", st, m)
 	}
@@ -98,10 +68,10 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 	if newPW == "" || newPW == "first-pw" {
 		t.Fatalf("secret after rotation: %v", sec)
 	}
-	if err := login(appRole, newPW); err != nil {
+	if err := pg.login(appRole, newPW); err != nil {
 		t.Fatalf("new password: %v", err)
 	}
-	if err := login(appRole, "first-pw"); err == nil {
+	if err := pg.login(appRole, "first-pw"); err == nil {
 		t.Fatal("old password still works")
 	}
 	_, evs := api("GET", "/api/v1/events?identity_id="+ident.ID+"&limit=100", adminToken, "")
@@ -124,13 +94,13 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 	var grant struct{ ID, Username, Password string }
 	decode(t, s.mustCLI(t, "lease", "create", "--rotator", "pg", "--identity", ident.ID, "--ttl", "10m", "-o", "json",
 		"--statement", `CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'`), &grant)
-	if err := login(grant.Username, grant.Password); err != nil {
+	if err := pg.login(grant.Username, grant.Password); err != nil {
 		t.Fatalf("lease login: %v", err)
 	}
 	if st, m := api("POST", "/api/v1/leases/"+grant.ID+"/revoke", adminToken, ""); st != 200 || m["revoked_where"] != "provider" {
 		t.Fatalf("revoke lease: %d %v", st, m)
 	}
-	if err := login(grant.Username, grant.Password); err == nil {
+	if err := pg.login(grant.Username, grant.Password); err == nil {
 		t.Fatal("revoked lease still logs in")
 	}
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -30,21 +29,10 @@ const toolPolicy = `permit(principal, action == Action::"tools/call", resource) 
 func TestMCPDelegatedAgent(t *testing.T) {
 	for name, dbArgs := range engines(t) {
 		t.Run(name, func(t *testing.T) {
-			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, dbArgs(t)...)
+			e := startMCPEstate(t, dbArgs(t))
+			s, admin, target := e.s, e.admin, e.billing
 			ctx := context.Background()
-			admin := httpapi.NewClient(s.url, adminToken)
-			owner, err := admin.CreateOwner(ctx, &steward.Owner{Name: "Dana", Email: "dana@example.com"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			target, err := admin.CreateIdentity(ctx, &steward.Identity{Name: "billing-api", Kind: steward.KindAPIKey, OwnerID: owner.ID, Environment: "prod"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			agent, err := admin.CreateIdentity(ctx, &steward.Identity{Name: "ops-assistant", Kind: steward.KindAIAgent, OwnerID: owner.ID, Environment: "prod"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			agent := e.identity(t, "ops-assistant", steward.KindAIAgent)
 			if _, err := admin.Authz().PutPolicy(ctx, "agent-tools", toolPolicy, "agents may use Steward's tools but not revoke"); err != nil {
 				t.Fatal(err)
 			}
@@ -60,13 +48,7 @@ func TestMCPDelegatedAgent(t *testing.T) {
 				}
 				return tok.AccessToken
 			}
-			person := func(role steward.Role) *steward.CreatedToken {
-				ct, err := admin.CreateToken(ctx, steward.TokenCreate{Role: role, Name: "person-" + string(role)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return ct
-			}
+			person := func(role steward.Role) *steward.CreatedToken { return e.token(t, "person", role) }
 			delegate := func(human *steward.CreatedToken) string {
 				out, err := httpapi.NewClient(s.url, "").Federation().Exchange(ctx, federation.ExchangeRequest{GrantType: federation.GrantTokenExchange,
 					SubjectToken: human.Token, SubjectTokenType: federation.TokenTypeAccess, ActorToken: agentToken(), ActorTokenType: federation.TokenTypeJWT})
@@ -76,7 +58,7 @@ func TestMCPDelegatedAgent(t *testing.T) {
 				return out.AccessToken
 			}
 			connect := func(tok string) *sdk.ClientSession {
-				return mcpConnect(t, &sdk.StreamableClientTransport{Endpoint: s.url + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{tok}}, MaxRetries: -1, DisableStandaloneSSE: true})
+				return mcpConnect(t, e.httpTransport(tok))
 			}
 			operator, auditor := person(steward.RoleOperator), person(steward.RoleAuditor)
 			opTok, audTok := delegate(operator), delegate(auditor)

@@ -84,6 +84,53 @@ func mcpCall(t *testing.T, cs *sdk.ClientSession, name string, args map[string]a
 	return res.Content[0].(*sdk.TextContent).Text, res.IsError
 }
 
+// mcpEstate is a real `steward serve` for the MCP tests: an admin client,
+// and an owner Dana with a prod API key billing-api.
+type mcpEstate struct {
+	s       *server
+	admin   *httpapi.Client
+	owner   *steward.Owner
+	billing *steward.Identity
+}
+
+func startMCPEstate(t *testing.T, dbArgs []string) *mcpEstate {
+	t.Helper()
+	s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, dbArgs...)
+	e := &mcpEstate{s: s, admin: httpapi.NewClient(s.url, adminToken)}
+	owner, err := e.admin.CreateOwner(context.Background(), &steward.Owner{Name: "Dana", Email: "dana@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.owner = owner
+	e.billing = e.identity(t, "billing-api", steward.KindAPIKey)
+	return e
+}
+
+// identity creates a prod identity owned by Dana.
+func (e *mcpEstate) identity(t *testing.T, name string, kind steward.Kind) *steward.Identity {
+	t.Helper()
+	id, err := e.admin.CreateIdentity(context.Background(), &steward.Identity{Name: name, Kind: kind, OwnerID: e.owner.ID, Environment: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// token creates a staff token of role named prefix-role.
+func (e *mcpEstate) token(t *testing.T, prefix string, role steward.Role) *steward.CreatedToken {
+	t.Helper()
+	ct, err := e.admin.CreateToken(context.Background(), steward.TokenCreate{Role: role, Name: prefix + "-" + string(role)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+// httpTransport is /mcp over Streamable HTTP with tok as bearer.
+func (e *mcpEstate) httpTransport(tok string) sdk.Transport {
+	return &sdk.StreamableClientTransport{Endpoint: e.s.url + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{tok}}, MaxRetries: -1, DisableStandaloneSSE: true}
+}
+
 // TestMCP drives Steward's MCP tools with the Go SDK's client against a
 // real `steward serve`: `steward mcp` as a subprocess over stdio, and /mcp
 // over Streamable HTTP. Each role sees its tools; a write needs a reason
@@ -91,33 +138,17 @@ func mcpCall(t *testing.T, cs *sdk.ClientSession, name string, args map[string]a
 func TestMCP(t *testing.T) {
 	for name, dbArgs := range engines(t) {
 		t.Run(name, func(t *testing.T) {
-			s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, dbArgs(t)...)
+			e := startMCPEstate(t, dbArgs(t))
+			s, admin, id := e.s, e.admin, e.billing
 			ctx := context.Background()
-			admin := httpapi.NewClient(s.url, adminToken)
-			owner, err := admin.CreateOwner(ctx, &steward.Owner{Name: "Dana", Email: "dana@example.com"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, err := admin.CreateIdentity(ctx, &steward.Identity{Name: "billing-api", Kind: steward.KindAPIKey, OwnerID: owner.ID, Environment: "prod"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			token := func(role steward.Role) *steward.CreatedToken {
-				ct, err := admin.CreateToken(ctx, steward.TokenCreate{Role: role, Name: "assistant-" + string(role)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return ct
-			}
+			token := func(role steward.Role) *steward.CreatedToken { return e.token(t, "assistant", role) }
 			operator, auditor := token(steward.RoleOperator), token(steward.RoleAuditor)
 
 			transports := map[string]func(tok string) sdk.Transport{
 				"steward mcp over stdio": func(tok string) sdk.Transport {
 					return &sdk.CommandTransport{Command: mcpCommand(s.url, tok)}
 				},
-				"/mcp over streamable HTTP": func(tok string) sdk.Transport {
-					return &sdk.StreamableClientTransport{Endpoint: s.url + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{tok}}, MaxRetries: -1, DisableStandaloneSSE: true}
-				},
+				"/mcp over streamable HTTP": e.httpTransport,
 			}
 			for tname, transport := range transports {
 				t.Run(tname, func(t *testing.T) {

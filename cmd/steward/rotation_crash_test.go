@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -26,37 +21,12 @@ import (
 func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 	dsn := sqltest.PostgresURL(t) // Steward's store, in a schema of its own
 	bin := buildSteward(t)
-	ctx := context.Background()
-	super, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer super.Close(ctx)
-	pu, _ := url.Parse(dsn)
-	login := func(role, pw string) error {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), pu.Host))
-		if err != nil {
-			return err
-		}
-		return c.Close(ctx)
-	}
+	pg := newPGServer(t, dsn)
 	adminRole := "crash_admin"
 	for _, step := range []string{steward.StepCreate, steward.StepSet, steward.StepTest} {
 		t.Run("killed after "+step, func(t *testing.T) {
 			appRole := "crash_app_" + step
-			for _, q := range []string{
-				fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole),
-				fmt.Sprintf(`CREATE ROLE %q LOGIN SUPERUSER PASSWORD 'adm-pw'`, adminRole),
-				fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'first-pw'`, appRole),
-			} {
-				if _, err := super.Exec(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
-			t.Cleanup(func() {
-				_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole))
-				_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole))
-			})
+			adminURL := pg.roles(t, adminRole, appRole)
 			// Each subtest has a store of its own.
 			db := sqltest.PostgresURL(t)
 			// The resumption job runs at start: a node of another name
@@ -70,7 +40,6 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			env := []string{"STEWARD_ADMIN_TOKEN=" + adminToken, "STEWARD_MASTER_KEY=" + testMasterKey}
 			p := startProc(t, bin, append(env, haltRotationEnv+"="+step), "--db", db, "--config", cfg("crash-node"))
 
-			adminURL := fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", adminRole, pu.Host)
 			if code, err := p.api("POST", "/api/v1/rotators", map[string]any{"name": "pg", "kind": "postgres", "config": map[string]string{"url": adminURL}}, nil); code != 201 {
 				t.Fatalf("create rotator: %d %v", code, err)
 			}
@@ -87,7 +56,7 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 				map[string]any{"type": "password", "external_ref": appRole, "secret": "first-pw", "rotator": "pg"}, &cred); code != 201 {
 				t.Fatalf("register: %d %v", code, err)
 			}
-			if err := login(appRole, "first-pw"); err != nil {
+			if err := pg.login(appRole, "first-pw"); err != nil {
 				t.Fatalf("before the rotation: %v", err)
 			}
 			current := func(p *proc) string {
@@ -113,8 +82,8 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 				hist.Items[0].Status != steward.RotationRunning || hist.Items[0].Step != step {
 				t.Fatalf("after the kill: %v %+v", err, hist.Items)
 			}
-			if cur := current(p); login(appRole, cur) != nil {
-				t.Fatalf("killed after %s: the secret in custody (first-pw: %v) does not log in: %v; first-pw logs in: %v; rotation %+v", step, cur == "first-pw", login(appRole, cur), login(appRole, "first-pw"), hist.Items[0])
+			if cur := current(p); pg.login(appRole, cur) != nil {
+				t.Fatalf("killed after %s: the secret in custody (first-pw: %v) does not log in: %v; first-pw logs in: %v; rotation %+v", step, cur == "first-pw", pg.login(appRole, cur), pg.login(appRole, "first-pw"), hist.Items[0])
 			}
 			p.cmd.Process.Kill()
 			p.cmd.Wait()
@@ -133,12 +102,12 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			}
 			ro := hist.Items[0]
 			now := current(p)
-			if err := login(appRole, now); err != nil {
+			if err := pg.login(appRole, now); err != nil {
 				t.Fatalf("after resuming (%s): the secret in custody does not log in: %v", ro.Status, err)
 			}
 			switch ro.Status {
 			case steward.RotationSucceeded:
-				if now == "first-pw" || login(appRole, "first-pw") == nil || !strings.Contains(ro.Proof, "refused") {
+				if now == "first-pw" || pg.login(appRole, "first-pw") == nil || !strings.Contains(ro.Proof, "refused") {
 					t.Fatalf("succeeded, but the old password is not refused: %+v", ro)
 				}
 			case steward.RotationRolledBack, steward.RotationFailed:

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,19 +19,12 @@ func TestScanPushLinksALeakedKeyToItsIdentity(t *testing.T) {
 	decode(t, s.mustCLI(t, "identity", "create", "--name", "billing-api", "--kind", "api_key", "--unowned-reason", "test fixture", "--scope", "billing:read", "-o", "json"), &id)
 
 	// Issue a Steward API key through the API.
-	body := strings.NewReader(`{"type":"api_key","ttl":"24h","scopes":["billing:read"]}`)
-	req, _ := http.NewRequest("POST", s.url+"/api/v1/identities/"+id.ID+"/credentials", body)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, raw := httpDo(t, "POST", s.url+"/api/v1/identities/"+id.ID+"/credentials", adminToken, "application/json",
+		`{"type":"api_key","ttl":"24h","scopes":["billing:read"]}`)
 	var issued struct{ ID, Secret string }
-	json.NewDecoder(res.Body).Decode(&issued)
-	res.Body.Close()
-	if res.StatusCode != 201 || !strings.HasPrefix(issued.Secret, "stw_") {
-		t.Fatalf("issue: %d %+v", res.StatusCode, issued)
+	json.Unmarshal(raw, &issued)
+	if code != 201 || !strings.HasPrefix(issued.Secret, "stw_") {
+		t.Fatalf("issue: %d %+v", code, issued)
 	}
 
 	// Someone commits it, along with an unknown AWS key.
@@ -43,7 +35,7 @@ func TestScanPushLinksALeakedKeyToItsIdentity(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	env := map[string]string{"STEWARD_SERVER": s.url, "STEWARD_TOKEN": adminToken}
-	err = run(context.Background(), []string{"scan", repo, "--push", "--repository", "acme/billing", "-f", "json", "--no-progress"},
+	err := run(context.Background(), []string{"scan", repo, "--push", "--repository", "acme/billing", "-f", "json", "--no-progress"},
 		func(k string) string { return env[k] }, nil, &out, &errb)
 	var ec exitCoder
 	if !errors.As(err, &ec) || ec.ExitCode() != 1 {
@@ -57,14 +49,8 @@ func TestScanPushLinksALeakedKeyToItsIdentity(t *testing.T) {
 	}
 
 	var page steward.Page[*steward.Sighting]
-	req, _ = http.NewRequest("GET", s.url+"/api/v1/discovery?identity_id="+id.ID, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.NewDecoder(res.Body).Decode(&page)
-	res.Body.Close()
+	_, raw = httpDo(t, "GET", s.url+"/api/v1/discovery?identity_id="+id.ID, adminToken, "", "")
+	json.Unmarshal(raw, &page)
 	if len(page.Items) != 1 || !page.Items[0].Managed || page.Items[0].CredentialID != issued.ID || page.Items[0].Repository != "acme/billing" {
 		t.Fatalf("sightings: %+v", page.Items)
 	}

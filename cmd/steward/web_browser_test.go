@@ -97,19 +97,12 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 func mintToken(t *testing.T, base, role string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"name": "browser test " + role, "role": role})
-	req, _ := http.NewRequest("POST", base+"/api/v1/tokens", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	code, raw := httpDo(t, "POST", base+"/api/v1/tokens", adminToken, "application/json", string(body))
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 201 || out.Token == "" {
-		t.Fatalf("mint %s token: status %d, %v", role, res.StatusCode, err)
+	if err := json.Unmarshal(raw, &out); err != nil || code != 201 || out.Token == "" {
+		t.Fatalf("mint %s token: status %d, %v", role, code, err)
 	}
 	return out.Token
 }

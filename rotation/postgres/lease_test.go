@@ -18,15 +18,15 @@ func TestPostgresLeases(t *testing.T) {
 	srv := newServer(t)
 	store := sqltest.SQLite(t)
 	clk := clock.NewFake(time.Now())
-	cus, rot := rotationtest.Services(t, store, rotation.Config{Kinds: []rotation.Kind{postgres.Kind()}, Clock: clk})
-	r := &rig{srv: srv, store: store, cus: cus, rot: rot}
+	r := &rig{Rig: rotationtest.NewRig(t, store, rotation.Config{Kinds: []rotation.Kind{postgres.Kind()}, Clock: clk}), srv: srv}
+	rot := r.Rotation
 	r.setup(t)
 	stmts := []string{`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'`}
 	ctx := context.Background()
 	create := func(t *testing.T, ttl time.Duration) *rotation.LeaseGrant {
 		t.Helper()
 		d := steward.Duration(ttl)
-		g, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.ident.ID, TTL: &d, CreationStatements: stmts})
+		g, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.Ident.ID, TTL: &d, CreationStatements: stmts})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,11 +92,11 @@ func TestPostgresLeases(t *testing.T) {
 		}
 	})
 	t.Run("bad creation statements are refused and recorded", func(t *testing.T) {
-		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.ident.ID, CreationStatements: []string{`CREATE ROLE "{{name}}" NONSENSE`}})
+		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.Ident.ID, CreationStatements: []string{`CREATE ROLE "{{name}}" NONSENSE`}})
 		if steward.ErrorCode(err) != steward.EINVALID {
 			t.Fatalf("got %v", err)
 		}
-		_, err = rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.ident.ID, CreationStatements: []string{`SELECT 1`}})
+		_, err = rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.Ident.ID, CreationStatements: []string{`SELECT 1`}})
 		if steward.ErrorCode(err) != steward.EINVALID {
 			t.Fatalf("no {{name}}: %v", err)
 		}

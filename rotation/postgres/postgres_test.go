@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -76,43 +75,27 @@ func (s *server) login(role, password string) error {
 	return conn.Close(context.Background())
 }
 
+// rig is custody and rotation with a rotator pg of the server's admin role.
 type rig struct {
-	srv   *server
-	store *sqlstore.Store
-	cus   *custody.Service
-	rot   *rotation.Service
-	ident *steward.Identity
+	*rotationtest.Rig
+	srv *server
 }
 
 func newRig(t *testing.T, srv *server, store *sqlstore.Store, node string, after func(*steward.Rotation)) *rig {
 	t.Helper()
-	cus, rot := rotationtest.Services(t, store, rotation.Config{Kinds: []rotation.Kind{postgres.Kind()}, Node: node,
-		StepLease: time.Millisecond, AfterStep: after})
-	return &rig{srv: srv, store: store, cus: cus, rot: rot}
+	return &rig{Rig: rotationtest.NewRig(t, store, rotation.Config{Kinds: []rotation.Kind{postgres.Kind()}, Node: node,
+		StepLease: time.Millisecond, AfterStep: after}), srv: srv}
 }
 
 func (r *rig) setup(t *testing.T) {
 	t.Helper()
-	r.ident = rotationtest.Account(admin, t, r.store, r.rot, "app-db", "vendor:postgres",
+	r.Ident = rotationtest.Account(admin, t, r.Store, r.Rotation, "app-db", "vendor:postgres",
 		rotation.RotatorRequest{Name: "pg", Kind: "postgres", Config: map[string]string{"url": r.srv.adminURL}})
 }
 
 func (r *rig) register(t *testing.T, role, secret string) string {
 	t.Helper()
-	c, err := r.cus.Register(admin, r.ident.ID, custody.RegisterRequest{Type: "password", ExternalRef: role, Secret: secret, Rotator: "pg"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.ID
-}
-
-func (r *rig) current(t *testing.T, credID string) string {
-	t.Helper()
-	s, err := r.cus.CurrentSecret(context.Background(), credID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(s)
+	return r.Register(admin, t, role, secret, "pg")
 }
 
 func TestPostgresRotation(t *testing.T) {
@@ -121,13 +104,13 @@ func TestPostgresRotation(t *testing.T) {
 	t.Run("a rotation sets, tests and proves the old password refused", func(t *testing.T) {
 		r := newRig(t, srv, sqltest.SQLite(t), "a", nil)
 		r.setup(t)
-		rt, _ := r.rot.GetRotator(admin, "pg")
+		rt, _ := r.Rotation.GetRotator(admin, "pg")
 		if strings.Contains(string(steward.Snapshot(rt)), "admin-pw-1") || rt.AdminCredentialID == "" {
 			t.Fatalf("rotator shows its password or has no admin credential: %+v", rt)
 		}
 		role := srv.role(t, "app", "old-pass-1", "")
 		id := r.register(t, role, "old-pass-1")
-		ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{Overlap: &zero})
+		ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{Overlap: &zero})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,27 +118,15 @@ func TestPostgresRotation(t *testing.T) {
 			ro.OldFingerprint != steward.Fingerprint([]byte("old-pass-1")) || ro.NewFingerprint == ro.OldFingerprint {
 			t.Fatalf("rotation: %+v", ro)
 		}
-		newPass := r.current(t, id)
+		newPass := r.Current(t, id)
 		if err := srv.login(role, newPass); err != nil {
 			t.Fatalf("new password: %v", err)
 		}
 		if err := srv.login(role, "old-pass-1"); err == nil {
 			t.Fatal("the old password still works")
 		}
-		evs, _ := r.store.ListEvents(context.Background(), steward.EventFilter{SubjectID: id, Limit: 100})
-		seen := map[string]bool{}
-		for _, e := range evs.Items {
-			seen[e.Action] = true
-			if strings.Contains(string(e.After), newPass) || strings.Contains(string(e.After), "old-pass-1") {
-				t.Fatalf("event %s holds a secret", e.Action)
-			}
-		}
-		for _, a := range []string{steward.ActionRotationStart, steward.ActionCredentialRotate, steward.ActionRevocationProven, steward.ActionSecretDestroy} {
-			if !seen[a] {
-				t.Errorf("no %s event", a)
-			}
-		}
-		if c, _ := r.store.GetCredential(context.Background(), id); c.Fingerprint != ro.NewFingerprint {
+		r.CheckEvents(t, id, newPass, "old-pass-1")
+		if c, _ := r.Store.GetCredential(context.Background(), id); c.Fingerprint != ro.NewFingerprint {
 			t.Errorf("credential fingerprint %s, want %s", c.Fingerprint, ro.NewFingerprint)
 		}
 	})
@@ -163,11 +134,11 @@ func TestPostgresRotation(t *testing.T) {
 		r := newRig(t, srv, sqltest.SQLite(t), "a", nil)
 		r.setup(t)
 		id := r.register(t, srv.prefix+"_nobody", "pw-1")
-		ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{})
+		ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{})
 		if err == nil || ro.Status == steward.RotationSucceeded || !strings.Contains(ro.Error, "does not exist") {
 			t.Fatalf("rotation: %+v %v", ro, err)
 		}
-		if got := r.current(t, id); got != "pw-1" {
+		if got := r.Current(t, id); got != "pw-1" {
 			t.Fatalf("current secret after a failed rotation: %q", got)
 		}
 	})
@@ -177,11 +148,11 @@ func TestPostgresRotation(t *testing.T) {
 		// An expired role accepts ALTER ROLE … PASSWORD but refuses every login.
 		role := srv.role(t, "expired", "pw-old", "VALID UNTIL '2001-01-01'")
 		id := r.register(t, role, "pw-old")
-		ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{})
+		ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{})
 		if err == nil || ro.Status != steward.RotationRolledBack || !strings.Contains(ro.TestResult, "failed") {
 			t.Fatalf("rotation: %+v %v", ro, err)
 		}
-		if got := r.current(t, id); got != "pw-old" {
+		if got := r.Current(t, id); got != "pw-old" {
 			t.Fatalf("custody after rollback: %q", got)
 		}
 		srv.exec(t, fmt.Sprintf(`ALTER ROLE %q VALID UNTIL 'infinity'`, role))
@@ -197,19 +168,19 @@ func TestPostgresRotation(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				r := newRig(t, srv, sqltest.SQLite(t), "a", nil)
 				r.setup(t)
-				if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "bad", Kind: "postgres", Config: map[string]string{"url": dsn}}); err != nil {
+				if _, err := r.Rotation.CreateRotator(admin, rotation.RotatorRequest{Name: "bad", Kind: "postgres", Config: map[string]string{"url": dsn}}); err != nil {
 					t.Fatal(err)
 				}
 				role := srv.role(t, "wrongadmin", "pw-x", "")
-				c, _ := r.cus.Register(admin, r.ident.ID, custody.RegisterRequest{Type: "password", ExternalRef: role, Secret: "pw-x", Rotator: "bad"})
-				ro, err := r.rot.Rotate(admin, c.ID, rotation.RotateRequest{})
+				c, _ := r.Custody.Register(admin, r.Ident.ID, custody.RegisterRequest{Type: "password", ExternalRef: role, Secret: "pw-x", Rotator: "bad"})
+				ro, err := r.Rotation.Rotate(admin, c.ID, rotation.RotateRequest{})
 				if err == nil || ro.Status == steward.RotationSucceeded {
 					t.Fatalf("rotation: %+v %v", ro, err)
 				}
 				if err := srv.login(role, "pw-x"); err != nil {
 					t.Fatalf("old password no longer works: %v", err)
 				}
-				if got := r.current(t, c.ID); got != "pw-x" {
+				if got := r.Current(t, c.ID); got != "pw-x" {
 					t.Fatalf("custody: %q", got)
 				}
 			})
@@ -219,38 +190,20 @@ func TestPostgresRotation(t *testing.T) {
 		for _, stop := range []string{steward.StepCreate, steward.StepSet, steward.StepTest} {
 			t.Run("after "+stop, func(t *testing.T) {
 				store := sqltest.SQLite(t)
-				crash := errors.New("crash")
-				a := newRig(t, srv, store, "a", func(ro *steward.Rotation) {
-					if ro.Step == stop {
-						panic(crash)
-					}
-				})
+				a := newRig(t, srv, store, "a", rotationtest.StopAfter(stop))
 				a.setup(t)
 				role := srv.role(t, "resume", "pw-1", "")
 				id := a.register(t, role, "pw-1")
-				func() {
-					defer func() {
-						if p := recover(); p != crash {
-							t.Fatalf("no crash after %s: %v", stop, p)
-						}
-					}()
-					_, _ = a.rot.Rotate(admin, id, rotation.RotateRequest{Overlap: &zero})
-				}()
+				a.RotateUntilStopped(admin, t, id, stop, rotation.RotateRequest{Overlap: &zero})
 				// A working secret at this moment: custody's current one.
-				if err := srv.login(role, a.current(t, id)); err != nil {
+				if err := srv.login(role, a.Current(t, id)); err != nil {
 					t.Fatalf("after %s, custody's current secret does not work: %v", stop, err)
 				}
 				b := newRig(t, srv, store, "b", nil)
-				time.Sleep(5 * time.Millisecond) // node a's step lease (1ms) runs out
-				n, err := b.rot.Resume(context.Background())
-				if err != nil || n != 1 {
-					t.Fatalf("resume: %d %v", n, err)
+				if ro := b.ResumeStopped(admin, t, id); ro.Node != "b" {
+					t.Fatalf("resumed on %s, not b: %+v", ro.Node, ro)
 				}
-				h, _ := b.rot.History(admin, id)
-				if len(h.Items) != 1 || h.Items[0].Status != steward.RotationSucceeded || h.Items[0].Node != "b" {
-					t.Fatalf("history: %+v", h.Items)
-				}
-				if err := srv.login(role, b.current(t, id)); err != nil {
+				if err := srv.login(role, b.Current(t, id)); err != nil {
 					t.Fatalf("after resume: %v", err)
 				}
 			})
@@ -262,13 +215,13 @@ func TestPostgresRotation(t *testing.T) {
 		var second error
 		r = newRig(t, srv, store, "a", func(ro *steward.Rotation) {
 			if ro.Step == steward.StepCreate && second == nil {
-				_, second = r.rot.Rotate(admin, ro.CredentialID, rotation.RotateRequest{})
+				_, second = r.Rotation.Rotate(admin, ro.CredentialID, rotation.RotateRequest{})
 			}
 		})
 		r.setup(t)
 		role := srv.role(t, "twice", "pw-1", "")
 		id := r.register(t, role, "pw-1")
-		if _, err := r.rot.Rotate(admin, id, rotation.RotateRequest{}); err != nil {
+		if _, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		if steward.ErrorCode(second) != steward.ECONFLICT || !strings.Contains(second.Error(), "being rotated already") {

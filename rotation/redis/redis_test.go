@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/custody"
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/rotation/redis"
@@ -26,25 +24,23 @@ import (
 
 var admin = steward.WithPrincipal(context.Background(), &steward.Principal{Actor: "token:admin", Role: steward.RoleAdmin})
 
+// rig is custody and rotation with a rotator cache of the server's admin
+// user.
 type rig struct {
-	srv   *redistest.Server
-	store *sqlstore.Store
-	cus   *custody.Service
-	rot   *rotation.Service
-	ident *steward.Identity
+	*rotationtest.Rig
+	srv *redistest.Server
 }
 
 func newRig(t *testing.T, srv *redistest.Server, store *sqlstore.Store, node string, clk clock.Clock, after func(*steward.Rotation)) *rig {
 	t.Helper()
-	cus, rot := rotationtest.Services(t, store, rotation.Config{Kinds: []rotation.Kind{redis.Kind()}, Node: node,
-		StepLease: time.Millisecond, AfterStep: after, Clock: clk})
-	return &rig{srv: srv, store: store, cus: cus, rot: rot}
+	return &rig{Rig: rotationtest.NewRig(t, store, rotation.Config{Kinds: []rotation.Kind{redis.Kind()}, Node: node,
+		StepLease: time.Millisecond, AfterStep: after, Clock: clk}), srv: srv}
 }
 
 func (r *rig) setup(t *testing.T) {
 	t.Helper()
 	cfg := map[string]string{"url": r.srv.URL, "acl_save": "true"}
-	r.ident = rotationtest.Account(admin, t, r.store, r.rot, "app-cache", "vendor:redis", rotation.RotatorRequest{Name: "cache", Kind: "redis", Config: cfg})
+	r.Ident = rotationtest.Account(admin, t, r.Store, r.Rotation, "app-cache", "vendor:redis", rotation.RotatorRequest{Name: "cache", Kind: "redis", Config: cfg})
 }
 
 // user creates an ACL user with a password, deleted after the test.
@@ -64,20 +60,7 @@ func (r *rig) user(t *testing.T, name, password string, rules ...string) string 
 
 func (r *rig) register(t *testing.T, user, secret, rotator string) string {
 	t.Helper()
-	c, err := r.cus.Register(admin, r.ident.ID, custody.RegisterRequest{Type: "password", ExternalRef: user, Secret: secret, Rotator: rotator})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.ID
-}
-
-func (r *rig) current(t *testing.T, credID string) string {
-	t.Helper()
-	s, err := r.cus.CurrentSecret(context.Background(), credID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(s)
+	return r.Register(admin, t, user, secret, rotator)
 }
 
 func hash(s string) string {
@@ -120,20 +103,20 @@ func TestRedisRotation(t *testing.T) {
 	t.Run("a rotation adds, tests, retires and proves the old password refused", func(t *testing.T) {
 		r := newRig(t, srv, sqltest.SQLite(t), "a", nil, nil)
 		r.setup(t)
-		rt, _ := r.rot.GetRotator(admin, "cache")
+		rt, _ := r.Rotation.GetRotator(admin, "cache")
 		if strings.Contains(string(steward.Snapshot(rt)), redistest.AdminPassword) || rt.AdminCredentialID == "" {
 			t.Fatalf("rotator shows its password or has no admin credential: %+v", rt)
 		}
 		user := r.user(t, "app1", "old-pass-1")
 		id := r.register(t, user, "old-pass-1", "cache")
-		ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{Overlap: &zero})
+		ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{Overlap: &zero})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ro.Status != steward.RotationSucceeded || !strings.Contains(ro.Proof, "refused") || !strings.Contains(ro.ProviderAnswer, "old password removed") {
 			t.Fatalf("rotation: %+v", ro)
 		}
-		newPass := r.current(t, id)
+		newPass := r.Current(t, id)
 		if err := srv.Login(user, newPass); err != nil {
 			t.Fatalf("new password: %v", err)
 		}
@@ -144,32 +127,20 @@ func TestRedisRotation(t *testing.T) {
 		if !strings.Contains(string(acl), hash(newPass)) || strings.Contains(string(acl), hash("old-pass-1")) || strings.Contains(string(acl), newPass) {
 			t.Fatalf("ACL SAVE did not keep the rotation: %s", acl)
 		}
-		evs, _ := r.store.ListEvents(context.Background(), steward.EventFilter{SubjectID: id, Limit: 100})
-		seen := map[string]bool{}
-		for _, e := range evs.Items {
-			seen[e.Action] = true
-			if strings.Contains(string(e.After), newPass) || strings.Contains(string(e.After), "old-pass-1") {
-				t.Fatalf("event %s holds a secret", e.Action)
-			}
-		}
-		for _, a := range []string{steward.ActionRotationStart, steward.ActionCredentialRotate, steward.ActionRevocationProven, steward.ActionSecretDestroy} {
-			if !seen[a] {
-				t.Errorf("no %s event", a)
-			}
-		}
+		r.CheckEvents(t, id, newPass, "old-pass-1")
 	})
 	t.Run("a missing user fails the rotation and creates nobody", func(t *testing.T) {
 		r := newRig(t, srv, sqltest.SQLite(t), "a", nil, nil)
 		r.setup(t)
 		id := r.register(t, "nobody", "pw-1", "cache")
-		ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{})
+		ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{})
 		if err == nil || ro.Status == steward.RotationSucceeded || !strings.Contains(ro.Error, "does not exist") {
 			t.Fatalf("rotation: %+v %v", ro, err)
 		}
 		if got := srv.Admin(t, "ACL", "GETUSER", "nobody"); got != "*-1" && got != "$-1" {
 			t.Fatalf("the rotation created the user: %s", got)
 		}
-		if got := r.current(t, id); got != "pw-1" {
+		if got := r.Current(t, id); got != "pw-1" {
 			t.Fatalf("current secret after a failed rotation: %q", got)
 		}
 	})
@@ -179,11 +150,11 @@ func TestRedisRotation(t *testing.T) {
 		// A user that is off accepts new passwords but refuses every login.
 		user := r.user(t, "disabled", "pw-old", "off")
 		id := r.register(t, user, "pw-old", "cache")
-		ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{})
+		ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{})
 		if err == nil || ro.Status != steward.RotationRolledBack || !strings.Contains(ro.TestResult, "failed") {
 			t.Fatalf("rotation: %+v %v", ro, err)
 		}
-		if got := r.current(t, id); got != "pw-old" {
+		if got := r.Current(t, id); got != "pw-old" {
 			t.Fatalf("custody after rollback: %q", got)
 		}
 		srv.Admin(t, "ACL", "SETUSER", user, "on")
@@ -205,12 +176,12 @@ func TestRedisRotation(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				r := newRig(t, srv, sqltest.SQLite(t), "a", nil, nil)
 				r.setup(t)
-				if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "bad", Kind: "redis", Config: map[string]string{"url": u}}); err != nil {
+				if _, err := r.Rotation.CreateRotator(admin, rotation.RotatorRequest{Name: "bad", Kind: "redis", Config: map[string]string{"url": u}}); err != nil {
 					t.Fatal(err)
 				}
 				user := r.user(t, "wrongadmin", "pw-x")
 				id := r.register(t, user, "pw-x", "bad")
-				ro, err := r.rot.Rotate(admin, id, rotation.RotateRequest{})
+				ro, err := r.Rotation.Rotate(admin, id, rotation.RotateRequest{})
 				if err == nil || ro.Status == steward.RotationSucceeded {
 					t.Fatalf("rotation: %+v %v", ro, err)
 				}
@@ -221,7 +192,7 @@ func TestRedisRotation(t *testing.T) {
 				if err := srv.Login(user, "pw-x"); err != nil {
 					t.Fatalf("old password no longer works: %v", err)
 				}
-				if got := r.current(t, id); got != "pw-x" {
+				if got := r.Current(t, id); got != "pw-x" {
 					t.Fatalf("custody: %q", got)
 				}
 			})
@@ -231,37 +202,19 @@ func TestRedisRotation(t *testing.T) {
 		for _, stop := range []string{steward.StepCreate, steward.StepSet, steward.StepTest} {
 			t.Run("after "+stop, func(t *testing.T) {
 				store := sqltest.SQLite(t)
-				crash := errors.New("crash")
-				a := newRig(t, srv, store, "a", nil, func(ro *steward.Rotation) {
-					if ro.Step == stop {
-						panic(crash)
-					}
-				})
+				a := newRig(t, srv, store, "a", nil, rotationtest.StopAfter(stop))
 				a.setup(t)
 				user := a.user(t, "resume", "pw-1")
 				id := a.register(t, user, "pw-1", "cache")
-				func() {
-					defer func() {
-						if p := recover(); p != crash {
-							t.Fatalf("no crash after %s: %v", stop, p)
-						}
-					}()
-					_, _ = a.rot.Rotate(admin, id, rotation.RotateRequest{Overlap: &zero})
-				}()
-				if err := srv.Login(user, a.current(t, id)); err != nil {
+				a.RotateUntilStopped(admin, t, id, stop, rotation.RotateRequest{Overlap: &zero})
+				if err := srv.Login(user, a.Current(t, id)); err != nil {
 					t.Fatalf("after %s, custody's current secret does not work: %v", stop, err)
 				}
 				b := newRig(t, srv, store, "b", nil, nil)
-				time.Sleep(5 * time.Millisecond)
-				n, err := b.rot.Resume(context.Background())
-				if err != nil || n != 1 {
-					t.Fatalf("resume: %d %v", n, err)
+				if ro := b.ResumeStopped(admin, t, id); !strings.Contains(ro.Proof, "refused") {
+					t.Fatalf("resumed without proof of the old password refused: %+v", ro)
 				}
-				h, _ := b.rot.History(admin, id)
-				if len(h.Items) != 1 || h.Items[0].Status != steward.RotationSucceeded || !strings.Contains(h.Items[0].Proof, "refused") {
-					t.Fatalf("history: %+v", h.Items)
-				}
-				if err := srv.Login(user, b.current(t, id)); err != nil {
+				if err := srv.Login(user, b.Current(t, id)); err != nil {
 					t.Fatalf("after resume: %v", err)
 				}
 				if err := srv.Login(user, "pw-1"); err == nil {
@@ -283,7 +236,7 @@ func TestRedisLeases(t *testing.T) {
 	create := func(t *testing.T, ttl time.Duration) *rotation.LeaseGrant {
 		t.Helper()
 		d := steward.Duration(ttl)
-		g, err := r.rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "cache", IdentityID: r.ident.ID, TTL: &d, CreationStatements: stmts})
+		g, err := r.Rotation.CreateLease(admin, rotation.LeaseRequest{Rotator: "cache", IdentityID: r.Ident.ID, TTL: &d, CreationStatements: stmts})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +265,7 @@ func TestRedisLeases(t *testing.T) {
 		if n, _ := c.Read(buf); !strings.HasPrefix(string(buf[:n]), "+OK") {
 			t.Fatalf("AUTH: %q", buf[:n])
 		}
-		l, err := r.rot.RevokeLease(admin, g.ID)
+		l, err := r.Rotation.RevokeLease(admin, g.ID)
 		if err != nil || l.Status != steward.LeaseRevoked || l.RevokedWhere != steward.RevokedProvider || !strings.Contains(l.RevokeError, "ACL DELUSER") {
 			t.Fatalf("revoke: %+v %v", l, err)
 		}
@@ -329,11 +282,11 @@ func TestRedisLeases(t *testing.T) {
 	})
 	t.Run("the expiry sweep deletes expired users", func(t *testing.T) {
 		g := create(t, time.Minute)
-		if _, err := r.rot.ExpireDue(ctx); err != nil || !exists(g.Username) {
+		if _, err := r.Rotation.ExpireDue(ctx); err != nil || !exists(g.Username) {
 			t.Fatalf("dropped before expiry: %v", err)
 		}
 		clk.Advance(2 * time.Minute)
-		if n, err := r.rot.ExpireDue(ctx); err != nil || n < 1 {
+		if n, err := r.Rotation.ExpireDue(ctx); err != nil || n < 1 {
 			t.Fatalf("sweep: %d %v", n, err)
 		}
 		if exists(g.Username) {
@@ -346,7 +299,7 @@ func TestRedisLeases(t *testing.T) {
 	t.Run("a renewal is recorded (Redis users have no expiry of their own)", func(t *testing.T) {
 		g := create(t, time.Minute)
 		d := steward.Duration(time.Hour)
-		got, err := r.rot.RenewLease(admin, g.ID, rotation.RenewRequest{TTL: &d})
+		got, err := r.Rotation.RenewLease(admin, g.ID, rotation.RenewRequest{TTL: &d})
 		if err != nil || !got.ExpiresAt.Equal(clk.Now().Add(time.Hour)) {
 			t.Fatalf("renew: %+v %v", got, err)
 		}
@@ -354,7 +307,7 @@ func TestRedisLeases(t *testing.T) {
 	t.Run("statements other than ACL SETUSER of the lease user are refused", func(t *testing.T) {
 		before := srv.Admin(t, "ACL", "USERS")
 		for _, st := range []string{"FLUSHALL {{name}}", "ACL SETUSER admin {{name}} >x", "ACL SETUSER {{name}} on >{{password}} +@nonsense"} {
-			_, err := r.rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "cache", IdentityID: r.ident.ID, CreationStatements: []string{st}})
+			_, err := r.Rotation.CreateLease(admin, rotation.LeaseRequest{Rotator: "cache", IdentityID: r.Ident.ID, CreationStatements: []string{st}})
 			if steward.ErrorCode(err) != steward.EINVALID {
 				t.Fatalf("%s: %v", st, err)
 			}

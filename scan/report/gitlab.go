@@ -85,19 +85,14 @@ const gitlabTime = "2006-01-02T15:04:05"
 
 // gitlabSeverity maps a finding severity to the schema's enumeration.
 func gitlabSeverity(s string) string {
-	switch s {
-	case "critical":
+	if s == "critical" {
 		return "Critical"
-	case "high":
-		return "High"
-	case "medium":
-		return "Medium"
-	case "low":
-		return "Low"
 	}
-	return "Unknown"
+	return gitlabConfidence(s)
 }
 
+// gitlabConfidence maps a rule's confidence, or a severity below
+// critical, to the schema's enumeration.
 func gitlabConfidence(c string) string {
 	switch c {
 	case "high":
