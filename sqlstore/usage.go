@@ -47,15 +47,26 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 		}
 	}()
 	rest := evs
+	var j usageJSON
+	offs := make([]int, 0, 4*batchSizes[0])
+	args := make([]any, 0, usageColumnCount*batchSizes[0])
 	for _, size := range batchPlan(len(evs)) {
 		chunk := rest[:size]
 		rest = rest[size:]
-		args := make([]any, 0, usageColumnCount*len(chunk))
+		// The chunk's JSON columns in one buffer and one string: each
+		// event's are substrings of it, not allocations of their own.
+		j.buf, offs = j.buf[:0], offs[:0]
 		for _, e := range chunk {
-			pol, _ := jsonText(e.PolicyIDs, "[]")
-			attrs, _ := jsonText(e.Attributes, "{}")
+			ps, pe := j.list(e.PolicyIDs)
+			as, ae := j.object(e.Attributes)
+			offs = append(offs, ps, pe, as, ae)
+		}
+		all := string(j.buf)
+		args = args[:0]
+		for k, e := range chunk {
+			o := offs[4*k : 4*k+4]
 			args = append(args, e.ID, micros(e.Time), e.Kind, e.IdentityID, e.CredentialID, e.Subject, e.Action, e.Resource, e.Source,
-				e.UserAgent, e.Environment, e.Outcome, e.Reason, pol, e.LatencyMicro, attrs)
+				e.UserAgent, e.Environment, e.Outcome, e.Reason, jsonColumn(all, o[0], o[1], "[]"), e.LatencyMicro, jsonColumn(all, o[2], o[3], "{}"))
 		}
 		if _, err = s.execBatch(ctx, sqltx, usageInsertSQL(s.engine, len(chunk)), args); err != nil {
 			return fmt.Errorf("append usage: %w", err)
