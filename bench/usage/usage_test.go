@@ -7,6 +7,7 @@ package usage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -106,39 +107,94 @@ func BenchmarkAppendDecisions(b *testing.B) {
 		name       string
 		identities bool
 	}{{"subjects=services", false}, {"subjects=identities", true}} {
-		b.Run(c.name, func(b *testing.B) {
-			ctx := context.Background()
-			st, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "d.db"), sqlstore.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { st.Close() })
-			const batch, prefill = 4096, 25
-			evs := decisions(batch*(prefill+b.N), 7, c.identities)
-			for k := range prefill {
-				if err := st.AppendUsage(ctx, evs[k*batch:(k+1)*batch]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			evs = evs[prefill*batch:]
-			var m0, m1 runtime.MemStats
-			runtime.ReadMemStats(&m0)
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			for k := range b.N {
-				if err := st.AppendUsage(ctx, evs[k*batch:(k+1)*batch]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			cpu := cpuTime() - cpu0
-			runtime.ReadMemStats(&m1)
-			n := float64(batch * b.N)
-			b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/event")
-			b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
-			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/n, "allocs/event")
-			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/n, "B/event")
-		})
+		b.Run(c.name, func(b *testing.B) { benchDecisions(b, c.identities, nil, "") })
 	}
+}
+
+// BenchmarkDecisionLogVariants measures what each usage_events index and
+// the page size cost a logged decision (bench/README.md): the same
+// writes as BenchmarkAppendDecisions with one index dropped, or in a new
+// database of 16 KiB pages. These are experiments, not configurations
+// Steward runs: every index here is used by a query.
+//
+//	go test ./bench/usage -run - -bench DecisionLogVariants -benchtime 20x
+func BenchmarkDecisionLogVariants(b *testing.B) {
+	for _, c := range []struct {
+		name       string
+		identities bool
+		drop       []string
+		pageSize   string
+	}{
+		{"services/as-shipped", false, nil, ""},
+		{"services/without=usage_events_subject", false, []string{"usage_events_subject"}, ""},
+		{"services/without=usage_events_time", false, []string{"usage_events_time"}, ""},
+		{"services/page_size=16384", false, nil, "16384"},
+		{"identities/as-shipped", true, nil, ""},
+		{"identities/without=usage_events_subject", true, []string{"usage_events_subject"}, ""},
+		{"identities/without=usage_events_identity", true, []string{"usage_events_identity"}, ""},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchDecisions(b, c.identities, c.drop, c.pageSize) })
+	}
+}
+
+// benchDecisions is BenchmarkAppendDecisions, with indexes drop dropped
+// and, when pageSize is set, the database created with that page size.
+func benchDecisions(b *testing.B, identities bool, drop []string, pageSize string) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "d.db")
+	if pageSize != "" {
+		// The page size holds from the first table on, before Open's
+		// migrations (and before WAL mode, which fixes it).
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = db.Exec("PRAGMA page_size = " + pageSize + "; CREATE TABLE bench_page_size (x); DROP TABLE bench_page_size")
+		db.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	st, err := sqlstore.Open(ctx, path, sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if pageSize != "" {
+		var got string
+		if err := st.DB().QueryRowContext(ctx, "PRAGMA page_size").Scan(&got); err != nil || got != pageSize {
+			b.Fatalf("page size %s, want %s (%v)", got, pageSize, err)
+		}
+	}
+	for _, ix := range drop {
+		if _, err := st.DB().ExecContext(ctx, "DROP INDEX "+ix); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const batch, prefill = 4096, 25
+	evs := decisions(batch*(prefill+b.N), 7, identities)
+	for k := range prefill {
+		if err := st.AppendUsage(ctx, evs[k*batch:(k+1)*batch]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	evs = evs[prefill*batch:]
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for k := range b.N {
+		if err := st.AppendUsage(ctx, evs[k*batch:(k+1)*batch]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&m1)
+	n := float64(batch * b.N)
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/event")
+	b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/n, "allocs/event")
+	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/n, "B/event")
 }
