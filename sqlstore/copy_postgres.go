@@ -193,8 +193,8 @@ func (s *Store) aggregateCopy(ctx context.Context, sqltx *sql.Tx, conn *sql.Conn
 			return fmt.Errorf("append usage: aggregates: staging table: %w", err)
 		}
 		rows := make([][]any, 0, len(aggs))
-		for k, a := range aggs {
-			rows = append(rows, []any{k.key, k.dim, k.value, a.Count, micros(a.FirstSeen), micros(a.LastSeen)})
+		for _, a := range aggs {
+			rows = append(rows, []any{a.key, a.dim, a.value, a.count, micros(a.first), micros(a.last)})
 		}
 		if err := copyFrom(ctx, conn, usageAggregateStage, columnNames(usageAggregateColumns), rows); err != nil {
 			return fmt.Errorf("append usage: aggregates: %w", err)

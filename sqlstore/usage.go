@@ -47,15 +47,26 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 		}
 	}()
 	rest := evs
+	var j usageJSON
+	offs := make([]int, 0, 4*batchSizes[0])
+	args := make([]any, 0, usageColumnCount*batchSizes[0])
 	for _, size := range batchPlan(len(evs)) {
 		chunk := rest[:size]
 		rest = rest[size:]
-		args := make([]any, 0, usageColumnCount*len(chunk))
+		// The chunk's JSON columns in one buffer and one string: each
+		// event's are substrings of it, not allocations of their own.
+		j.buf, offs = j.buf[:0], offs[:0]
 		for _, e := range chunk {
-			pol, _ := jsonText(e.PolicyIDs, "[]")
-			attrs, _ := jsonText(e.Attributes, "{}")
+			ps, pe := j.list(e.PolicyIDs)
+			as, ae := j.object(e.Attributes)
+			offs = append(offs, ps, pe, as, ae)
+		}
+		all := string(j.buf)
+		args = args[:0]
+		for k, e := range chunk {
+			o := offs[4*k : 4*k+4]
 			args = append(args, e.ID, micros(e.Time), e.Kind, e.IdentityID, e.CredentialID, e.Subject, e.Action, e.Resource, e.Source,
-				e.UserAgent, e.Environment, e.Outcome, e.Reason, pol, e.LatencyMicro, attrs)
+				e.UserAgent, e.Environment, e.Outcome, e.Reason, jsonColumn(all, o[0], o[1], "[]"), e.LatencyMicro, jsonColumn(all, o[2], o[3], "{}"))
 		}
 		if _, err = s.execBatch(ctx, sqltx, usageInsertSQL(s.engine, len(chunk)), args); err != nil {
 			return fmt.Errorf("append usage: %w", err)
@@ -72,24 +83,22 @@ func (s *Store) AppendUsage(ctx context.Context, evs []steward.UsageEvent) (err 
 
 type aggKey struct{ key, dim, value string }
 
+// aggRow is one aggregate row of a batch: a key's count and time span.
+type aggRow struct {
+	aggKey
+	count       int64
+	first, last time.Time
+}
+
 func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.UsageEvent) error {
-	aggs, last := usageAggregates(evs)
-	keys := make([]aggKey, 0, len(aggs))
-	for k := range aggs {
-		keys = append(keys, k)
-	}
-	// In key order, as on the COPY path: concurrent batches (other nodes'
-	// recorders, an ingest) then lock aggregate rows in the same order.
-	slices.SortFunc(keys, func(a, b aggKey) int {
-		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.dim, b.dim), strings.Compare(a.value, b.value))
-	})
-	for _, size := range batchPlan(len(keys)) {
-		chunk := keys[:size]
-		keys = keys[size:]
-		args := make([]any, 0, 6*len(chunk))
-		for _, k := range chunk {
-			a := aggs[k]
-			args = append(args, k.key, k.dim, k.value, a.Count, micros(a.FirstSeen), micros(a.LastSeen))
+	rows, last := usageAggregates(evs)
+	args := make([]any, 0, 6*min(len(rows), batchSizes[0]))
+	for _, size := range batchPlan(len(rows)) {
+		chunk := rows[:size]
+		rows = rows[size:]
+		args = args[:0]
+		for _, a := range chunk {
+			args = append(args, a.key, a.dim, a.value, a.count, micros(a.first), micros(a.last))
 		}
 		if _, err := s.execBatch(ctx, sqltx, usageAggregateSQL(s.engine, len(chunk)), args); err != nil {
 			return fmt.Errorf("append usage: aggregates: %w", err)
@@ -102,25 +111,32 @@ func (s *Store) aggregate(ctx context.Context, sqltx *sql.Tx, evs []steward.Usag
 // the latest use of each identity, and of each credential an ingested log
 // names (matched by the ingest to a credential Steward keeps), so that a
 // key used only outside Steward does not read as dormant. Steward's own
-// authentications move credentials through the broker's flush.
-// Successful authentications also add to the dashboard's trend rows
-// (usage_trend.go).
-func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, lastUsed) {
-	aggs := map[aggKey]*steward.UsageCount{}
+// authentications move credentials through the broker's flush. The rows
+// are in key order: concurrent batches (other nodes' recorders, an
+// ingest) then lock aggregate rows in the same order. Successful
+// authentications also add to the dashboard's trend rows (usage_trend.go).
+func usageAggregates(evs []steward.UsageEvent) ([]aggRow, lastUsed) {
+	// Rows in a slice, found through an index map: no allocation per row,
+	// and the sort moves values, not map entries (a batch of decisions
+	// about identities has more aggregate rows than events).
+	var rows []aggRow
+	index := map[aggKey]int{}
 	last := lastUsed{identities: map[string]time.Time{}, credentials: map[string]time.Time{}}
 	shard := authTrendShard(evs)
 	add := func(k aggKey, t time.Time) {
-		a := aggs[k]
-		if a == nil {
-			aggs[k] = &steward.UsageCount{Count: 1, FirstSeen: t, LastSeen: t}
+		n, ok := index[k]
+		if !ok {
+			index[k] = len(rows)
+			rows = append(rows, aggRow{aggKey: k, count: 1, first: t, last: t})
 			return
 		}
-		a.Count++
-		if t.Before(a.FirstSeen) {
-			a.FirstSeen = t
+		a := &rows[n]
+		a.count++
+		if t.Before(a.first) {
+			a.first = t
 		}
-		if t.After(a.LastSeen) {
-			a.LastSeen = t
+		if t.After(a.last) {
+			a.last = t
 		}
 	}
 	for _, e := range evs {
@@ -154,7 +170,10 @@ func usageAggregates(evs []steward.UsageEvent) (map[aggKey]*steward.UsageCount, 
 			}
 		}
 	}
-	return aggs, last
+	slices.SortFunc(rows, func(a, b aggRow) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.dim, b.dim), strings.Compare(a.value, b.value))
+	})
+	return rows, last
 }
 
 // batchSizes are the row counts of the multi-row statements, prepared once
