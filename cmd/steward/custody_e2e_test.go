@@ -1,55 +1,26 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
 // TestCustodyRotationEndToEnd follows the issue's contract against a real
 // PostgreSQL: a rotator, a password in custody, reads only by the identity
 // itself, a rotation with proof, and a lease whose revocation drops the role.
 func TestCustodyRotationEndToEnd(t *testing.T) {
-	dsn := sqltest.PostgresURL(t)
-	ctx := context.Background()
-	super, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer super.Close(ctx)
-	pu, _ := url.Parse(dsn)
+	g := newPGTarget(t)
 	suffix := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))[:12]
 	adminRole, appRole := "e2e_admin_"+suffix, "e2e_app_"+suffix
-	for _, q := range []string{
-		fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole),
-		fmt.Sprintf(`CREATE ROLE %q LOGIN SUPERUSER PASSWORD 'adm-pw'`, adminRole),
-		fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'first-pw'`, appRole),
-	} {
-		if _, err := super.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole))
-		_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole))
-	})
-	login := func(role, pw string) error {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), pu.Host))
-		if err != nil {
-			return err
-		}
-		return c.Close(ctx)
-	}
+	g.role(t, adminRole, "adm-pw", "SUPERUSER")
+	g.role(t, appRole, "first-pw", "")
+	login := g.login
 
 	s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, "--data-dir", t.TempDir())
 	api := func(method, path, token, body string) (int, map[string]any) {
@@ -59,7 +30,7 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 		_ = json.Unmarshal(raw, &m)
 		return status, m
 	}
-	adminURL := fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", adminRole, pu.Host)
+	adminURL := g.url(adminRole, "adm-pw")
 	if st, m := api("POST", "/api/v1/rotators", adminToken, fmt.Sprintf(`{"name":"pg","kind":"postgres","config":{"url":%q}}`, adminURL)); st != 201 {
 		t.Fatalf("create rotator: %d %v", st, m)
 	}

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -24,39 +19,15 @@ import (
 // a restarted node resumes the rotation to its end, after which the new
 // secret works and the old one is refused.
 func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
-	dsn := sqltest.PostgresURL(t) // Steward's store, in a schema of its own
+	g := newPGTarget(t)
 	bin := buildSteward(t)
-	ctx := context.Background()
-	super, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer super.Close(ctx)
-	pu, _ := url.Parse(dsn)
-	login := func(role, pw string) error {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), pu.Host))
-		if err != nil {
-			return err
-		}
-		return c.Close(ctx)
-	}
+	login := g.login
 	adminRole := "crash_admin"
 	for _, step := range []string{steward.StepCreate, steward.StepSet, steward.StepTest} {
 		t.Run("killed after "+step, func(t *testing.T) {
 			appRole := "crash_app_" + step
-			for _, q := range []string{
-				fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole),
-				fmt.Sprintf(`CREATE ROLE %q LOGIN SUPERUSER PASSWORD 'adm-pw'`, adminRole),
-				fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'first-pw'`, appRole),
-			} {
-				if _, err := super.Exec(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
-			t.Cleanup(func() {
-				_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, appRole))
-				_, _ = super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, adminRole))
-			})
+			g.role(t, adminRole, "adm-pw", "SUPERUSER")
+			g.role(t, appRole, "first-pw", "")
 			// Each subtest has a store of its own.
 			db := sqltest.PostgresURL(t)
 			// The resumption job runs at start: a node of another name
@@ -70,7 +41,7 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			env := []string{"STEWARD_ADMIN_TOKEN=" + adminToken, "STEWARD_MASTER_KEY=" + testMasterKey}
 			p := startProc(t, bin, append(env, haltRotationEnv+"="+step), "--db", db, "--config", cfg("crash-node"))
 
-			adminURL := fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", adminRole, pu.Host)
+			adminURL := g.url(adminRole, "adm-pw")
 			if code, err := p.api("POST", "/api/v1/rotators", map[string]any{"name": "pg", "kind": "postgres", "config": map[string]string{"url": adminURL}}, nil); code != 201 {
 				t.Fatalf("create rotator: %d %v", code, err)
 			}
