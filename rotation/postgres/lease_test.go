@@ -2,9 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/clock"
@@ -89,6 +93,46 @@ func TestPostgresLeases(t *testing.T) {
 		l, _ := store.GetLease(ctx, g.ID)
 		if l.Status != steward.LeaseExpired || l.RevokedWhere != steward.RevokedProvider {
 			t.Fatalf("lease: %+v", l)
+		}
+	})
+	t.Run("creation statements run all or nothing and a failure names its statement", func(t *testing.T) {
+		name := ""
+		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.ident.ID, CreationStatements: []string{
+			`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}';`, `GRANT no_such_role TO "{{name}}"`}})
+		if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), "creation statement 2") {
+			t.Fatalf("got %v", err)
+		}
+		ls, _ := store.ListLeases(ctx, r.ident.ID, steward.LeaseRevoked, 1)
+		if len(ls) == 1 {
+			name = ls[0].Username
+		}
+		if name == "" || roleExists(name) {
+			t.Fatalf("the role of the failed lease (%q) exists: the first statement was not rolled back", name)
+		}
+	})
+	t.Run("revocation ends the role's open sessions", func(t *testing.T) {
+		g := create(t, 10*time.Minute)
+		sess, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", g.Username, url.PathEscape(g.Password), srv.host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close(context.Background())
+		l, err := rot.RevokeLease(admin, g.ID)
+		if err != nil || !strings.Contains(l.RevokeError, "terminated 1 session(s)") || roleExists(g.Username) {
+			t.Fatalf("revoke: %+v %v", l, err)
+		}
+		if err := sess.Ping(ctx); err == nil {
+			t.Fatal("the lease's session survived its revocation")
+		}
+	})
+	t.Run("a role dropped outside Steward is revoked as already gone", func(t *testing.T) {
+		g := create(t, 10*time.Minute)
+		if _, err := srv.super.Exec(ctx, `DROP ROLE "`+g.Username+`"`); err != nil {
+			t.Fatal(err)
+		}
+		l, err := rot.RevokeLease(admin, g.ID)
+		if err != nil || l.Status != steward.LeaseRevoked || !strings.Contains(l.RevokeError, "already dropped") {
+			t.Fatalf("revoke: %+v %v", l, err)
 		}
 	})
 	t.Run("bad creation statements are refused and recorded", func(t *testing.T) {

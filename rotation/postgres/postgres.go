@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,14 +173,46 @@ func ScramVerifier(password []byte) (string, error) {
 // and {{expiration}} filled in, in one transaction.
 func (p *Provider) CreateAccount(ctx context.Context, spec rotation.LeaseSpec) error {
 	r := strings.NewReplacer("{{name}}", spec.Username, "{{password}}", spec.Password, "{{expiration}}", spec.Expires.UTC().Format(pgTime))
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		for n, st := range spec.Statements {
-			if _, err := tx.Exec(ctx, r.Replace(st)); err != nil {
-				return fmt.Errorf("creation statement %d: %w", n+1, describe(err))
+	stmts := make([]string, len(spec.Statements))
+	for n, st := range spec.Statements {
+		stmts[n] = strings.TrimRight(strings.TrimSpace(r.Replace(st)), "; \t\n")
+	}
+	// One simple-protocol query: PostgreSQL runs its statements as one
+	// transaction (all or nothing, as a BEGIN … COMMIT would) in one round
+	// trip instead of two per statement plus BEGIN and COMMIT.
+	results, err := p.script(ctx, strings.Join(stmts, ";\n"))
+	if err != nil {
+		if results < len(stmts) {
+			return fmt.Errorf("creation statement %d: %w", results+1, describe(err))
+		}
+		return describe(err)
+	}
+	return nil
+}
+
+// script runs a multi-statement simple query on one pooled connection and
+// returns how many statements completed before the first error.
+func (p *Provider) script(ctx context.Context, sql string, onRow ...func(values [][]byte)) (done int, err error) {
+	c, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Release()
+	mrr := c.Conn().PgConn().Exec(ctx, sql)
+	for mrr.NextResult() {
+		rr := mrr.ResultReader()
+		for rr.NextRow() {
+			if done < len(onRow) && onRow[done] != nil {
+				onRow[done](rr.Values())
 			}
 		}
-		return nil
-	})
+		if _, err := rr.Close(); err != nil {
+			_ = mrr.Close()
+			return done, err
+		}
+		done++
+	}
+	return done, mrr.Close()
 }
 
 // ExtendAccount moves the role's VALID UNTIL.
@@ -191,30 +224,26 @@ func (p *Provider) ExtendAccount(ctx context.Context, username string, expires t
 // DropAccount terminates the role's sessions, gives what it owns to the
 // admin, drops its privileges and the role.
 func (p *Provider) DropAccount(ctx context.Context, username string) (string, error) {
-	var exists bool
-	if err := p.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", username).Scan(&exists); err != nil {
-		return "", err
-	}
-	if !exists {
+	// One round trip: the sessions are ended and, in one transaction, what
+	// the role owns is reassigned, its privileges and the role dropped (as
+	// before, a failure of any of these leaves the role in place).
+	role, killed := ident(username), 0
+	_, err := p.script(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = "+literal(username)+
+		";\nREASSIGN OWNED BY "+role+" TO CURRENT_USER;\nDROP OWNED BY "+role+";\nDROP ROLE "+role,
+		func(v [][]byte) { killed, _ = strconv.Atoi(string(v[0])) })
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42704" {
 		return "role " + username + " does not exist (already dropped)", nil
 	}
-	var killed int
-	if err := p.pool.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1", username).Scan(&killed); err != nil {
-		return "", err
-	}
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		for _, st := range []string{"REASSIGN OWNED BY " + ident(username) + " TO CURRENT_USER", "DROP OWNED BY " + ident(username), "DROP ROLE " + ident(username)} {
-			if _, err := tx.Exec(ctx, st); err != nil {
-				return describe(err)
-			}
-		}
-		return nil
-	})
 	if err != nil {
-		return "", err
+		return "", describe(err)
 	}
 	return fmt.Sprintf("terminated %d session(s); REASSIGN OWNED, DROP OWNED, DROP ROLE %s", killed, username), nil
 }
+
+// literal quotes a string constant (standard_conforming_strings, on since
+// PostgreSQL 9.1).
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // pgTime is how expirations are written into SQL (microseconds, UTC).
 const pgTime = "2006-01-02 15:04:05.999999Z07:00"
