@@ -255,6 +255,36 @@ func (s *Service) open(ctx context.Context, name string, r *steward.Rotator) (Pr
 	return p, nil
 }
 
+// WarmConns is how many connections Warm opens per provider: the
+// concurrency a burst of leases is expected to reach.
+const WarmConns = 8
+
+// Warm opens the provider of every rotator and, for providers that can,
+// its connections, so that the first leases and rotations after a start
+// do not pay for them; it returns how many providers it opened. A
+// provider that cannot be opened is skipped (its first use reports why).
+func (s *Service) Warm(ctx context.Context) (int, error) {
+	rs, err := s.cfg.Store.ListRotators(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range rs {
+		p, _, err := s.provider(ctx, r.Name)
+		if err == nil {
+			if w, ok := p.(Warmer); ok {
+				err = w.Warm(ctx, WarmConns)
+			}
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("rotation: warm provider", "rotator", r.Name, "err", err)
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // NewSecret returns a random secret: 32 characters of [A-Za-z0-9]

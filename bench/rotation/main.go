@@ -187,14 +187,20 @@ func run(pg string, n, expired, static, warmup int, asJSON bool) error {
 		}
 		return nil
 	}
+	// As `steward serve` does at start: the rotator's connections.
+	t0 := time.Now()
+	if _, err := rot.Warm(ctx); err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	add(fmt.Sprintf("warm the rotator (%d admin connections, as serve does at start)", rotation.WarmConns), nil, time.Since(t0), 1)
 	if warmup > 0 {
-		// The first calls open the provider and each pool's connections
-		// (SCRAM for Steward's admin role): the cold start, reported apart.
+		// The first calls after the start (the bare pool still opens its
+		// connections here), reported apart.
 		cold, _, err := parallel(warmup, 8, dynamic)
 		if err != nil {
 			return fmt.Errorf("dynamic warm-up: %w", err)
 		}
-		add(fmt.Sprintf("dynamic credential cold start: first %d (c=8)", warmup), cold, 0, warmup)
+		add(fmt.Sprintf("dynamic credential first %d after start (c=8)", warmup), cold, 0, warmup)
 		if _, _, err := parallel(warmup, 8, func(i int) error { return bare(n + i) }); err != nil {
 			return fmt.Errorf("bare warm-up: %w", err)
 		}
@@ -245,7 +251,7 @@ func run(pg string, n, expired, static, warmup int, asJSON bool) error {
 			return err
 		}
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	dropped, err := rot.ExpireDue(ctx)
 	if err != nil {
 		return fmt.Errorf("expiry sweep: %w", err)

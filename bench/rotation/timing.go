@@ -84,3 +84,11 @@ func (d timedDynamic) DropAccount(ctx context.Context, username string) (string,
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }
+
+// Warm passes warming on to the provider.
+func (d timedDynamic) Warm(ctx context.Context, conns int) error {
+	if w, ok := d.Dynamic.(rotation.Warmer); ok {
+		return w.Warm(ctx, conns)
+	}
+	return nil
+}

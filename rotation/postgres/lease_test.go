@@ -146,3 +146,39 @@ func TestPostgresLeases(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresWarm: warming a started server's rotators opens their
+// connections at PostgreSQL before the first lease; a rotator whose admin
+// password is wrong is skipped, and its first use says why.
+func TestPostgresWarm(t *testing.T) {
+	srv := newServer(t)
+	store := sqltest.SQLite(t)
+	ctx := context.Background()
+	sessions := func(user string) int {
+		var n int
+		_ = srv.super.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, user).Scan(&n)
+		return n
+	}
+	admin1 := strings.SplitN(strings.TrimPrefix(srv.adminURL, "postgres://"), ":", 2)[0]
+	r := newRig(t, srv, store, "a", nil)
+	r.setup(t)
+	bad := strings.Replace(srv.adminURL, "admin-pw-1", "wrong-pw", 1)
+	if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "pg-bad", Kind: "postgres", Config: map[string]string{"url": bad}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := sessions(admin1); n != 0 {
+		t.Fatalf("%d admin sessions before warming", n)
+	}
+	n, err := r.rot.Warm(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("warm: %d providers, %v; want the good one", n, err)
+	}
+	if got := sessions(admin1); got != rotation.WarmConns {
+		t.Fatalf("%d admin sessions after warming, want %d", got, rotation.WarmConns)
+	}
+	_, err = r.rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg-bad", IdentityID: r.ident.ID,
+		CreationStatements: []string{`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}'`}})
+	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		t.Fatalf("lease on the rotator with a wrong admin password: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,6 +91,35 @@ func Open(ctx context.Context, dsn, password string) (*Provider, error) {
 		return nil, fmt.Errorf("postgres rotator: %w", err)
 	}
 	return &Provider{pool: pool, base: pc.ConnConfig}, nil
+}
+
+var _ rotation.Warmer = (*Provider)(nil)
+
+// Warm opens conns connections (at most the pool's size) at once and
+// leaves them idle in the pool.
+func (p *Provider) Warm(ctx context.Context, conns int) error {
+	conns = min(conns, int(p.pool.Config().MaxConns))
+	cs, errs := make([]*pgxpool.Conn, conns), make([]error, conns)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cs[i], errs[i] = p.pool.Acquire(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, c := range cs {
+		if c != nil {
+			c.Release()
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return describe(err)
+		}
+	}
+	return nil
 }
 
 // Close closes the pool.
