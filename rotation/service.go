@@ -45,6 +45,7 @@ type Service struct {
 	// progress ends: concurrent first calls wait for one open instead of
 	// each opening (and connecting) a provider of their own.
 	opening map[string]chan struct{}
+	closed  bool // after Close, a provider opened late is closed at once
 }
 
 // New returns the rotation service.
@@ -74,6 +75,7 @@ func New(c Config) (*Service, error) {
 func (s *Service) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for n, p := range s.providers {
 		p.Close()
 		delete(s.providers, n)
@@ -220,6 +222,10 @@ func (s *Service) provider(ctx context.Context, name string) (Provider, *steward
 			p, err := s.open(ctx, name, r)
 			s.mu.Lock()
 			delete(s.opening, name)
+			if err == nil && s.closed {
+				p.Close()
+				p, err = nil, steward.Errorf(steward.EINTERNAL, "rotator %s: the server is shutting down", name)
+			}
 			if err == nil {
 				s.providers[name] = p
 			}

@@ -48,3 +48,41 @@ func TestProviderOpensOnce(t *testing.T) {
 		t.Fatalf("the provider was opened %d times, want once", n)
 	}
 }
+
+type closeRecorder struct {
+	memProvider
+	closed *atomic.Bool
+}
+
+func (c closeRecorder) Close() { c.closed.Store(true) }
+
+// TestProviderOpenedAfterCloseIsClosed: a provider whose open ends after
+// the service closed (a start-up warm-up cut short by shutdown) is closed
+// at once, not kept.
+func TestProviderOpenedAfterCloseIsClosed(t *testing.T) {
+	r := newSchedRig(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var closed atomic.Bool
+	kind := rotation.Kind{Name: "mem",
+		Split: func(cfg map[string]string) (map[string]string, string, []byte, error) { return cfg, "", nil, nil },
+		Open: func(context.Context, map[string]string, []byte) (rotation.Provider, error) {
+			close(entered)
+			<-release
+			return closeRecorder{memProvider{r.sys}, &closed}, nil
+		}}
+	s, err := rotation.New(rotation.Config{Store: r.store, Custody: r.cus, Kinds: []rotation.Kind{kind}, Clock: r.clk, Node: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int)
+	go func() {
+		n, _ := s.Warm(context.Background())
+		done <- n
+	}()
+	<-entered
+	s.Close()
+	close(release)
+	if n := <-done; n != 0 || !closed.Load() {
+		t.Fatalf("warm after close: %d providers kept, closed %v", n, closed.Load())
+	}
+}
