@@ -98,6 +98,11 @@ type RotationReader interface {
 	// ListRotations returns a credential's rotations, newest first (all
 	// credentials when credentialID is empty), at most limit.
 	ListRotations(ctx context.Context, credentialID, status string, limit int) ([]*Rotation, error)
+	// FailedRotations returns, for each credential of these identities
+	// (every identity when identityIDs is nil), its latest rotation when
+	// that one failed or rolled back and no rotation has succeeded since,
+	// ordered by credential. Dry runs count for neither.
+	FailedRotations(ctx context.Context, identityIDs []string) ([]*Rotation, error)
 	GetLease(ctx context.Context, id string) (*Lease, error)
 	// ListLeases returns leases, newest first, filtered by identity and
 	// status when those are set.

@@ -50,6 +50,11 @@ type Input struct {
 	Now        time.Time
 	Tier       steward.TierPolicy
 	Config     *Config
+
+	// FailedRotations are the identity's credentials' latest rotations
+	// that failed with none succeeding since; nil when rotation is not
+	// configured.
+	FailedRotations []*steward.Rotation
 }
 
 // Config holds the checks' thresholds.
@@ -86,6 +91,7 @@ func Checks() []Check {
 		checkNoExpiry,
 		checkBeyondMaxLifetime,
 		checkRotationOverdue,
+		checkRotationFailed,
 		checkLifetimeExtended,
 		checkMultipleActiveKeys,
 		checkEnvShared,

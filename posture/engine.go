@@ -91,6 +91,8 @@ type Options struct {
 	Federation FederationSource
 	Notifier   steward.Notifier
 	Rotator    Rotator
+	// Rotations feeds rotation.failed; nil leaves it silent.
+	Rotations RotationSource
 	// Credentials revokes single credentials (dormant credentials); nil
 	// leaves them to people.
 	Credentials CredentialRevoker
@@ -203,6 +205,9 @@ type runState struct {
 	bindings map[string][]*steward.FederationBinding
 	run      *steward.PostureRun
 	snap     *steward.PostureSnapshot
+
+	// failedRotations by identity, when rotation is configured.
+	failedRotations map[string][]*steward.Rotation
 }
 
 type batch struct {
@@ -286,6 +291,16 @@ func (e *Engine) evaluate(ctx context.Context, identityIDs []string) (*steward.P
 	st.overdue = groupItems(items)
 	if err := e.loadFederation(ctx, st, scope); err != nil {
 		return nil, err
+	}
+	if e.o.Rotations != nil {
+		rs, err := e.o.Rotations.FailedRotations(ctx, scope)
+		if err != nil {
+			return nil, fmt.Errorf("posture: failed rotations: %w", err)
+		}
+		st.failedRotations = map[string][]*steward.Rotation{}
+		for _, ro := range rs {
+			st.failedRotations[ro.IdentityID] = append(st.failedRotations[ro.IdentityID], ro)
+		}
 	}
 
 	if !st.full {
@@ -518,6 +533,9 @@ func (e *Engine) process(ctx context.Context, st *runState, b *batch, scope []st
 		}
 		if st.issuers != nil {
 			in.Federation = &Federation{Bindings: st.bindings[i.ID], Issuers: st.issuers}
+		}
+		if st.failedRotations != nil {
+			in.FailedRotations = st.failedRotations[i.ID]
 		}
 		if st.snap != nil && i.Status != steward.StatusRevoked {
 			st.snap.Identities++

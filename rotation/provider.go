@@ -61,6 +61,13 @@ type Dynamic interface {
 	DropAccount(ctx context.Context, username string) (answer string, err error)
 }
 
+// Warmer is a provider that can open its connections ahead of use, so
+// that the first requests after a start do not each pay a login at the
+// provider (for PostgreSQL a SCRAM exchange per connection).
+type Warmer interface {
+	Warm(ctx context.Context, conns int) error
+}
+
 // Kind is one provider implementation: how to split a rotator's
 // configuration into public settings and the admin secret kept in
 // custody, and how to open the provider.

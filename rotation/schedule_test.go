@@ -13,6 +13,7 @@ import (
 	"github.com/steward-nhi/steward/internal/clock"
 	"github.com/steward-nhi/steward/internal/secretbox"
 	"github.com/steward-nhi/steward/inventory"
+	"github.com/steward-nhi/steward/posture"
 	"github.com/steward-nhi/steward/rotation"
 	"github.com/steward-nhi/steward/sqlstore"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
@@ -175,6 +176,55 @@ func TestSchedule(t *testing.T) {
 		r.clk.Advance(time.Hour)
 		if run, err := a.RunSchedule(ctx, sc); err != nil || run.Rotated != 1 {
 			t.Fatalf("after the system came back: %+v %v", run, err)
+		}
+	})
+	t.Run("a failed rotation opens rotation.failed; the next success resolves it and rotation.overdue", func(t *testing.T) {
+		r := newSchedRig(t)
+		a := r.node("a")
+		e := posture.New(posture.Options{Store: r.store, Inventory: inventory.New(inventory.Config{Store: r.store, Clock: r.clk}), Clock: r.clk, Rotations: r.store})
+		finding := func(check string) *steward.Finding {
+			t.Helper()
+			p, err := e.ListFindings(admin, steward.FindingFilter{IdentityID: r.ident, Check: check})
+			if err != nil || len(p.Items) != 1 {
+				t.Fatalf("%s findings: %+v %v", check, p, err)
+			}
+			return p.Items[0]
+		}
+		sc := rotation.ScheduleConfig{Subjects: r.store, Interval: time.Minute, BackoffBase: time.Minute}
+		r.sys.fail = true
+		r.clk.Advance(period + time.Minute)
+		if run, err := a.RunSchedule(ctx, sc); err != nil || run.Failed != 1 {
+			t.Fatalf("failing run: %+v %v", run, err)
+		}
+		if _, err := e.FullRun(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f := finding("rotation.failed")
+		if f.Status != steward.FindingOpen || f.CredentialID != r.cred || f.Evidence["failed_step"] != steward.StepSet ||
+			f.Evidence["error"] != "set at the provider: the system is down" || f.OWASP != "NHI7" {
+			t.Fatalf("rotation.failed: %+v", f)
+		}
+		if f := finding("rotation.overdue"); f.Status != steward.FindingOpen {
+			t.Fatalf("rotation.overdue: %+v", f)
+		}
+		head, err := r.store.LastEvent(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.sys.fail = false
+		r.clk.Advance(2 * time.Minute)
+		if run, err := a.RunSchedule(ctx, sc); err != nil || run.Rotated != 1 {
+			t.Fatalf("run after the system came back: %+v %v", run, err)
+		}
+		// The rotation's events name the identity: the incremental run the
+		// posture loop makes on new events resolves both findings.
+		if _, err := e.Incremental(ctx, head.Seq); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"rotation.failed", "rotation.overdue"} {
+			if f := finding(c); f.Status != steward.FindingResolved {
+				t.Errorf("%s is %s after the scheduled rotation succeeded, want resolved", c, f.Status)
+			}
 		}
 	})
 	t.Run("dry-run mode checks once a day and changes nothing", func(t *testing.T) {

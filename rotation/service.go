@@ -41,6 +41,11 @@ type Service struct {
 
 	mu        sync.Mutex
 	providers map[string]Provider
+	// opening holds, per rotator, a channel closed when the open in
+	// progress ends: concurrent first calls wait for one open instead of
+	// each opening (and connecting) a provider of their own.
+	opening map[string]chan struct{}
+	closed  bool // after Close, a provider opened late is closed at once
 }
 
 // New returns the rotation service.
@@ -63,13 +68,14 @@ func New(c Config) (*Service, error) {
 	if c.Policy == nil {
 		c.Policy = steward.DefaultPolicy()
 	}
-	return &Service{cfg: c, providers: map[string]Provider{}}, nil
+	return &Service{cfg: c, providers: map[string]Provider{}, opening: map[string]chan struct{}{}}, nil
 }
 
 // Close closes the providers' connections.
 func (s *Service) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for n, p := range s.providers {
 		p.Close()
 		delete(s.providers, n)
@@ -196,40 +202,93 @@ func (s *Service) Exists(ctx context.Context, name string) error {
 }
 
 // provider opens (once) the provider of a rotator, with its admin secret
-// from custody.
+// from custody. Callers arriving while it opens wait for that open.
 func (s *Service) provider(ctx context.Context, name string) (Provider, *steward.Rotator, error) {
 	r, err := s.cfg.Store.GetRotator(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.mu.Lock()
-	p, ok := s.providers[name]
-	s.mu.Unlock()
-	if ok {
-		return p, r, nil
+	for {
+		s.mu.Lock()
+		if p, ok := s.providers[name]; ok {
+			s.mu.Unlock()
+			return p, r, nil
+		}
+		wait, busy := s.opening[name]
+		if !busy {
+			done := make(chan struct{})
+			s.opening[name] = done
+			s.mu.Unlock()
+			p, err := s.open(ctx, name, r)
+			s.mu.Lock()
+			delete(s.opening, name)
+			if err == nil && s.closed {
+				p.Close()
+				p, err = nil, steward.Errorf(steward.EINTERNAL, "rotator %s: the server is shutting down", name)
+			}
+			if err == nil {
+				s.providers[name] = p
+			}
+			close(done)
+			s.mu.Unlock()
+			return p, r, err
+		}
+		s.mu.Unlock()
+		select {
+		case <-wait: // opened (or failed: then this caller tries)
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
 	}
+}
+
+func (s *Service) open(ctx context.Context, name string, r *steward.Rotator) (Provider, error) {
 	k, ok := s.kind(r.Kind)
 	if !ok {
-		return nil, nil, steward.Errorf(steward.ENOTIMPLEMENTED, "rotator %s is of kind %s, which this server does not know", name, r.Kind)
+		return nil, steward.Errorf(steward.ENOTIMPLEMENTED, "rotator %s is of kind %s, which this server does not know", name, r.Kind)
 	}
 	var secret []byte
 	if r.AdminCredentialID != "" {
+		var err error
 		if secret, err = s.cfg.Custody.CurrentSecret(steward.WithComponent(ctx, "rotation"), r.AdminCredentialID); err != nil {
-			return nil, nil, fmt.Errorf("rotator %s: admin credential: %w", name, err)
+			return nil, fmt.Errorf("rotator %s: admin credential: %w", name, err)
 		}
 	}
-	p, err = k.Open(ctx, r.Config, secret)
+	p, err := k.Open(ctx, r.Config, secret)
 	if err != nil {
-		return nil, nil, steward.Errorf(steward.EINTERNAL, "rotator %s: %v", name, err)
+		return nil, steward.Errorf(steward.EINTERNAL, "rotator %s: %v", name, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.providers[name]; ok {
-		p.Close()
-		return old, r, nil
+	return p, nil
+}
+
+// WarmConns is how many connections Warm opens per provider: the
+// concurrency a burst of leases is expected to reach.
+const WarmConns = 8
+
+// Warm opens the provider of every rotator and, for providers that can,
+// its connections, so that the first leases and rotations after a start
+// do not pay for them; it returns how many providers it opened. A
+// provider that cannot be opened is skipped (its first use reports why).
+func (s *Service) Warm(ctx context.Context) (int, error) {
+	rs, err := s.cfg.Store.ListRotators(ctx)
+	if err != nil {
+		return 0, err
 	}
-	s.providers[name] = p
-	return p, r, nil
+	n := 0
+	for _, r := range rs {
+		p, _, err := s.provider(ctx, r.Name)
+		if err == nil {
+			if w, ok := p.(Warmer); ok {
+				err = w.Warm(ctx, WarmConns)
+			}
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("rotation: warm provider", "rotator", r.Name, "err", err)
+			continue
+		}
+		n++
+	}
+	return n, nil
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/steward-nhi/steward"
@@ -49,6 +51,70 @@ func (r *reader) ListRotations(ctx context.Context, credentialID, status string,
 	}
 	return queryAll(ctx, r, "list rotations", scanDoc[steward.Rotation],
 		`SELECT doc FROM rotations`+w.where()+` ORDER BY started_at DESC, id DESC LIMIT ?`, append(w.args, limit)...)
+}
+
+func (r *reader) FailedRotations(ctx context.Context, identityIDs []string) ([]*steward.Rotation, error) {
+	if identityIDs != nil && len(identityIDs) == 0 {
+		return nil, nil
+	}
+	// The latest real failure of each credential…
+	latest := map[string]*steward.Rotation{}
+	keep := func(rs []*steward.Rotation) {
+		for _, ro := range rs {
+			if l := latest[ro.CredentialID]; !ro.DryRun && (l == nil || rotatedAfter(ro, l)) {
+				latest[ro.CredentialID] = ro
+			}
+		}
+	}
+	const failed = `SELECT doc FROM rotations WHERE status IN (?, ?)`
+	if identityIDs == nil {
+		rs, err := queryAll(ctx, r, "failed rotations", scanDoc[steward.Rotation], failed, steward.RotationFailed, steward.RotationRolledBack)
+		if err != nil {
+			return nil, err
+		}
+		keep(rs)
+	} else if err := inChunks(identityIDs, 500, func(c []string) error {
+		rs, err := queryAll(ctx, r, "failed rotations", scanDoc[steward.Rotation], failed+` AND identity_id IN (`+placeholders(len(c))+`)`,
+			append([]any{steward.RotationFailed, steward.RotationRolledBack}, anySlice(c)...)...)
+		keep(rs)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	// …unless a real rotation of the credential succeeded after it.
+	creds := slices.Sorted(maps.Keys(latest))
+	if err := inChunks(creds, 500, func(c []string) error {
+		since := latest[c[0]].StartedAt
+		for _, id := range c {
+			if t := latest[id].StartedAt; t.Before(since) {
+				since = t
+			}
+		}
+		rs, err := queryAll(ctx, r, "failed rotations", scanDoc[steward.Rotation],
+			`SELECT doc FROM rotations WHERE status = ? AND started_at >= ? AND credential_id IN (`+placeholders(len(c))+`)`,
+			append([]any{steward.RotationSucceeded, micros(since)}, anySlice(c)...)...)
+		for _, ro := range rs {
+			if l := latest[ro.CredentialID]; l != nil && !ro.DryRun && rotatedAfter(ro, l) {
+				delete(latest, ro.CredentialID)
+			}
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]*steward.Rotation, 0, len(latest))
+	for _, id := range creds {
+		if ro := latest[id]; ro != nil {
+			out = append(out, ro)
+		}
+	}
+	return out, nil
+}
+
+// rotatedAfter reports whether rotation a started after b (ids order
+// rotations started in the same microsecond).
+func rotatedAfter(a, b *steward.Rotation) bool {
+	return a.StartedAt.After(b.StartedAt) || a.StartedAt.Equal(b.StartedAt) && a.ID > b.ID
 }
 
 func (t *tx) CreateRotation(ctx context.Context, ro *steward.Rotation) error {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ func RunRotation[S steward.RotationStore](t *testing.T, open func(t testing.TB) 
 		{"a credential has at most one running rotation", testOneRunningRotation},
 		{"leases are due once expired and active", testLeasesDue},
 		{"rotators round-trip and names are unique", testRotators},
+		{"a credential's latest failed rotation is reported until one succeeds", testFailedRotations},
 	})
 }
 
@@ -144,4 +146,49 @@ func testRotators(t *testing.T, s steward.RotationStore) {
 	}
 	_, err = s.GetRotator(ctx, "nope")
 	wantCode(t, err, steward.ENOTFOUND)
+}
+
+func testFailedRotations(t *testing.T, s steward.RotationStore) {
+	ctx := context.Background()
+	a, b := custodyCredential(t, s), custodyCredential(t, s)
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	put := func(id string, c *steward.Credential, status string, dry bool, m int) {
+		t.Helper()
+		ro := &steward.Rotation{ID: id, CredentialID: c.ID, IdentityID: c.IdentityID, Rotator: "pg", Status: status, DryRun: dry, StartedAt: at(m), Node: "a"}
+		if err := s.UpdateRotations(ctx, func(tx steward.RotationTx) error { return tx.CreateRotation(ctx, ro) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(rs []*steward.Rotation) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	check := func(scope []string, want ...string) {
+		t.Helper()
+		got, err := s.FailedRotations(ctx, scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := strings.Join(ids(got), ","), strings.Join(want, ","); g != w {
+			t.Fatalf("failed rotations of %v: %s, want %s", scope, g, w)
+		}
+	}
+	put("rot_a1", a, steward.RotationFailed, false, 1)
+	put("rot_a2", a, steward.RotationRolledBack, false, 2)
+	put("rot_a3", a, steward.RotationSucceeded, true, 3) // a dry run resolves nothing
+	put("rot_b1", b, steward.RotationFailed, false, 1)
+	put("rot_b2", b, steward.RotationSucceeded, false, 2)
+	put("rot_b3", b, steward.RotationFailed, true, 3) // nor does it fail anything
+	want := []string{"rot_a2"}
+	check(nil, want...)
+	check([]string{a.IdentityID, b.IdentityID}, want...)
+	check([]string{b.IdentityID})
+	check([]string{})
+	put("rot_a4", a, steward.RotationSucceeded, false, 4)
+	check(nil)
+	put("rot_b4", b, steward.RotationFailed, false, 5)
+	check(nil, "rot_b4")
 }

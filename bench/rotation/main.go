@@ -5,6 +5,10 @@
 // rotations per second end to end (create, ALTER ROLE, test login, proof).
 //
 //	go run ./bench/rotation -pg postgres://postgres@127.0.0.1:54330/postgres?sslmode=disable [-n 400] [-expired 10000] [-json]
+//	    [-cpuprofile F] [-mutexprofile F] [-blockprofile F]
+//
+// Beside the results it prints the parts of a dynamic credential (p50/p99
+// of Steward's write transactions and of the provider's create and drop).
 package main
 
 import (
@@ -46,9 +50,20 @@ func main() {
 	n := flag.Int("n", 400, "dynamic credentials to create and drop")
 	expired := flag.Int("expired", 10000, "expired leases to drop")
 	static := flag.Int("static", 60, "static rotations")
+	warmup := flag.Int("warmup", 8, "untimed dynamic credentials (and bare SQL runs) before the timed ones, so both pools hold their connections (0: time the cold start too)")
 	asJSON := flag.Bool("json", false, "print JSON")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile to this file")
+	blockProfile := flag.String("blockprofile", "", "write a blocking profile to this file")
 	flag.Parse()
-	if err := run(*pg, *n, *expired, *static, *asJSON); err != nil {
+	stop, err := profile(*cpuProfile, *mutexProfile, *blockProfile)
+	if err == nil {
+		err = run(*pg, *n, *expired, *static, *warmup, *asJSON)
+		if perr := stop(); err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/rotation:", err)
 		os.Exit(1)
 	}
@@ -94,7 +109,7 @@ func parallel(n, c int, fn func(i int) error) ([]time.Duration, time.Duration, e
 	return lat, time.Since(start), nil
 }
 
-func run(pg string, n, expired, static int, asJSON bool) error {
+func run(pg string, n, expired, static, warmup int, asJSON bool) error {
 	if pg == "" {
 		return fmt.Errorf("-pg (or STEWARD_TEST_POSTGRES_URL) is required")
 	}
@@ -116,7 +131,8 @@ func run(pg string, n, expired, static int, asJSON bool) error {
 	defer store.Close()
 	box, _ := secretbox.New(make([]byte, 32))
 	cus, _ := custody.New(custody.Config{Store: store, Box: box})
-	rot, err := rotation.New(rotation.Config{Store: store, Custody: cus, Kinds: []rotation.Kind{postgres.Kind()}})
+	tm := &timings{}
+	rot, err := rotation.New(rotation.Config{Store: timedStore{store, tm}, Custody: cus, Kinds: []rotation.Kind{timedKind(postgres.Kind(), tm)}})
 	if err != nil {
 		return err
 	}
@@ -141,7 +157,10 @@ func run(pg string, n, expired, static int, asJSON bool) error {
 	}
 	var results []result
 	add := func(name string, lat []time.Duration, took time.Duration, ops int) {
-		r := result{Name: name, Ops: ops, PerSec: float64(ops) / took.Seconds(), Secs: took.Seconds()}
+		r := result{Name: name, Ops: ops, Secs: took.Seconds()}
+		if took > 0 {
+			r.PerSec = float64(ops) / took.Seconds()
+		}
 		if lat != nil {
 			r.P50ms, r.P99ms = percentile(lat, 0.5), percentile(lat, 0.99)
 		}
@@ -151,20 +170,15 @@ func run(pg string, n, expired, static int, asJSON bool) error {
 	// Dynamic credentials: create (recorded lease, CREATE ROLE + GRANT)
 	// then revoke (terminate, REASSIGN/DROP OWNED, DROP ROLE), c=8.
 	stmts := []string{`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'`, `GRANT pg_read_all_data TO "{{name}}"`}
-	lat, took, err := parallel(n, 8, func(int) error {
+	dynamic := func(int) error {
 		g, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: ident.ID, CreationStatements: stmts})
 		if err != nil {
 			return err
 		}
 		_, err = rot.RevokeLease(admin, g.ID)
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("dynamic: %w", err)
 	}
-	add("dynamic credential create+drop (c=8)", lat, took, n)
-
-	lat, took, err = parallel(n, 8, func(i int) error {
+	bare := func(i int) error {
 		name := fmt.Sprintf("%s_bare_%d", pfx, i)
 		for _, q := range []string{fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'x-bare-pw'`, name), fmt.Sprintf(`GRANT pg_read_all_data TO %q`, name), fmt.Sprintf(`DROP ROLE %q`, name)} {
 			if _, err := pool.Exec(ctx, q); err != nil {
@@ -172,7 +186,38 @@ func run(pg string, n, expired, static int, asJSON bool) error {
 			}
 		}
 		return nil
-	})
+	}
+	// As `steward serve` does at start: the rotator's connections.
+	t0 := time.Now()
+	if _, err := rot.Warm(ctx); err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	add(fmt.Sprintf("warm the rotator (%d admin connections, as serve does at start)", rotation.WarmConns), nil, time.Since(t0), 1)
+	if warmup > 0 {
+		// The first calls after the start (the bare pool still opens its
+		// connections here), reported apart.
+		cold, _, err := parallel(warmup, 8, dynamic)
+		if err != nil {
+			return fmt.Errorf("dynamic warm-up: %w", err)
+		}
+		add(fmt.Sprintf("dynamic credential first %d after start (c=8)", warmup), cold, 0, warmup)
+		if _, _, err := parallel(warmup, 8, func(i int) error { return bare(n + i) }); err != nil {
+			return fmt.Errorf("bare warm-up: %w", err)
+		}
+	}
+	tm.reset()
+	lat, took, err := parallel(n, 8, dynamic)
+	if err != nil {
+		return fmt.Errorf("dynamic: %w", err)
+	}
+	add("dynamic credential create+drop (c=8)", lat, took, n)
+	var parts []result
+	for _, name := range sortedKeys(tm.parts) {
+		ds := tm.parts[name]
+		parts = append(parts, result{Name: "  part: " + name, Ops: len(ds), P50ms: percentile(ds, 0.5), P99ms: percentile(ds, 0.99)})
+	}
+
+	lat, took, err = parallel(n, 8, bare)
 	if err != nil {
 		return fmt.Errorf("bare: %w", err)
 	}
@@ -206,7 +251,7 @@ func run(pg string, n, expired, static int, asJSON bool) error {
 			return err
 		}
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	dropped, err := rot.ExpireDue(ctx)
 	if err != nil {
 		return fmt.Errorf("expiry sweep: %w", err)
@@ -246,10 +291,13 @@ func run(pg string, n, expired, static int, asJSON bool) error {
 	add("static rotation end to end incl. test login and proof (c=4)", lat, took, static)
 
 	if asJSON {
-		return json.NewEncoder(os.Stdout).Encode(results)
+		return json.NewEncoder(os.Stdout).Encode(append(results, parts...))
 	}
 	for _, r := range results {
 		fmt.Printf("%-62s %7d ops  %9.1f/s  p50 %7.2f ms  p99 %7.2f ms  %.2fs\n", r.Name, r.Ops, r.PerSec, r.P50ms, r.P99ms, r.Secs)
+	}
+	for _, r := range parts {
+		fmt.Printf("%-62s %7d ops  %11s  p50 %7.2f ms  p99 %7.2f ms\n", r.Name, r.Ops, "", r.P50ms, r.P99ms)
 	}
 	return nil
 }

@@ -195,6 +195,9 @@ func assemble(ctx context.Context, cfg Config, g *globals, log *slog.Logger) (_ 
 		if a.federation != nil {
 			opts.Federation = a.store
 		}
+		if a.rotation != nil {
+			opts.Rotations = a.store
+		}
 		a.posture = posture.New(opts)
 		a.discovery.Posture = a.posture
 		loop := postureLoop(cfg.Posture)

@@ -9,18 +9,18 @@ import (
 	"testing"
 
 	"github.com/steward-nhi/steward"
-	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
 // TestCustodyRotationEndToEnd follows the issue's contract against a real
 // PostgreSQL: a rotator, a password in custody, reads only by the identity
 // itself, a rotation with proof, and a lease whose revocation drops the role.
 func TestCustodyRotationEndToEnd(t *testing.T) {
-	dsn := sqltest.PostgresURL(t)
-	pg := newPGServer(t, dsn)
+	g := newPGTarget(t)
 	suffix := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))[:12]
 	adminRole, appRole := "e2e_admin_"+suffix, "e2e_app_"+suffix
-	adminURL := pg.roles(t, adminRole, appRole)
+	g.role(t, adminRole, "adm-pw", "SUPERUSER")
+	g.role(t, appRole, "first-pw", "")
+	login := g.login
 
 	s := startServer(t, map[string]string{"STEWARD_ADMIN_TOKEN": adminToken, "STEWARD_MASTER_KEY": brokerTestMasterKey}, "--data-dir", t.TempDir())
 	api := func(method, path, token, body string) (int, map[string]any) {
@@ -30,6 +30,7 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 		_ = json.Unmarshal(raw, &m)
 		return status, m
 	}
+	adminURL := g.url(adminRole, "adm-pw")
 	if st, m := api("POST", "/api/v1/rotators", adminToken, fmt.Sprintf(`{"name":"pg","kind":"postgres","config":{"url":%q}}`, adminURL)); st != 201 {
 		t.Fatalf("create rotator: %d %v", st, m)
 	}
@@ -68,10 +69,10 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 	if newPW == "" || newPW == "first-pw" {
 		t.Fatalf("secret after rotation: %v", sec)
 	}
-	if err := pg.login(appRole, newPW); err != nil {
+	if err := login(appRole, newPW); err != nil {
 		t.Fatalf("new password: %v", err)
 	}
-	if err := pg.login(appRole, "first-pw"); err == nil {
+	if err := login(appRole, "first-pw"); err == nil {
 		t.Fatal("old password still works")
 	}
 	_, evs := api("GET", "/api/v1/events?identity_id="+ident.ID+"&limit=100", adminToken, "")
@@ -94,13 +95,13 @@ func TestCustodyRotationEndToEnd(t *testing.T) {
 	var grant struct{ ID, Username, Password string }
 	decode(t, s.mustCLI(t, "lease", "create", "--rotator", "pg", "--identity", ident.ID, "--ttl", "10m", "-o", "json",
 		"--statement", `CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'`), &grant)
-	if err := pg.login(grant.Username, grant.Password); err != nil {
+	if err := login(grant.Username, grant.Password); err != nil {
 		t.Fatalf("lease login: %v", err)
 	}
 	if st, m := api("POST", "/api/v1/leases/"+grant.ID+"/revoke", adminToken, ""); st != 200 || m["revoked_where"] != "provider" {
 		t.Fatalf("revoke lease: %d %v", st, m)
 	}
-	if err := pg.login(grant.Username, grant.Password); err == nil {
+	if err := login(grant.Username, grant.Password); err == nil {
 		t.Fatal("revoked lease still logs in")
 	}
 

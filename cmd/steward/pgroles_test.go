@@ -7,59 +7,52 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
 
-// pgServer is the PostgreSQL a rotation test rotates roles on: a superuser
-// connection to it, closed when the test ends.
-type pgServer struct {
+// pgTarget is the real PostgreSQL whose roles the rotation tests rotate:
+// roles are made by its superuser and dropped when the test ends.
+type pgTarget struct {
 	super *pgx.Conn
 	host  string
 }
 
-func newPGServer(t *testing.T, dsn string) *pgServer {
+func newPGTarget(t *testing.T) *pgTarget {
 	t.Helper()
+	dsn := sqltest.PostgresURL(t)
 	super, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { super.Close(context.Background()) })
-	pu, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &pgServer{super: super, host: pu.Host}
+	pu, _ := url.Parse(dsn)
+	return &pgTarget{super: super, host: pu.Host}
 }
 
-// roles (re)creates a superuser role admin with the password adm-pw, the
-// one a rotator logs in as, and a login role app with the password
-// first-pw, the one rotated; both are dropped when t ends. It returns the
-// URL a rotator of admin is configured with.
-func (pg *pgServer) roles(t *testing.T, admin, app string) (adminURL string) {
+// role (re)creates a login role with password pw and attributes attrs
+// ("SUPERUSER" for a rotator's admin).
+func (g *pgTarget) role(t *testing.T, name, pw, attrs string) {
 	t.Helper()
 	ctx := context.Background()
-	drops := []string{fmt.Sprintf(`DROP ROLE IF EXISTS %q`, app), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, admin)}
-	for _, q := range append(drops,
-		fmt.Sprintf(`CREATE ROLE %q LOGIN SUPERUSER PASSWORD 'adm-pw'`, admin),
-		fmt.Sprintf(`CREATE ROLE %q LOGIN PASSWORD 'first-pw'`, app),
-	) {
-		if _, err := pg.super.Exec(ctx, q); err != nil {
+	for _, q := range []string{fmt.Sprintf(`DROP ROLE IF EXISTS %q`, name), fmt.Sprintf(`CREATE ROLE %q LOGIN %s PASSWORD '%s'`, name, attrs, pw)} {
+		if _, err := g.super.Exec(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() {
-		for _, q := range drops {
-			_, _ = pg.super.Exec(context.Background(), q)
-		}
-	})
-	return fmt.Sprintf("postgres://%s:adm-pw@%s/postgres?sslmode=disable", admin, pg.host)
+	t.Cleanup(func() { _, _ = g.super.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %q`, name)) })
 }
 
-// login reports whether role logs in with pw.
-func (pg *pgServer) login(role, pw string) error {
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), pg.host))
+// url is a connection URL for role with password pw.
+func (g *pgTarget) url(role, pw string) string {
+	return fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", role, url.PathEscape(pw), g.host)
+}
+
+// login connects as role with pw: nil when PostgreSQL accepts it.
+func (g *pgTarget) login(role, pw string) error {
+	c, err := pgx.Connect(context.Background(), g.url(role, pw))
 	if err != nil {
 		return err
 	}
-	return c.Close(ctx)
+	return c.Close(context.Background())
 }

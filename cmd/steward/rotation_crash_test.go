@@ -19,14 +19,15 @@ import (
 // a restarted node resumes the rotation to its end, after which the new
 // secret works and the old one is refused.
 func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
-	dsn := sqltest.PostgresURL(t) // Steward's store, in a schema of its own
+	g := newPGTarget(t)
 	bin := buildSteward(t)
-	pg := newPGServer(t, dsn)
+	login := g.login
 	adminRole := "crash_admin"
 	for _, step := range []string{steward.StepCreate, steward.StepSet, steward.StepTest} {
 		t.Run("killed after "+step, func(t *testing.T) {
 			appRole := "crash_app_" + step
-			adminURL := pg.roles(t, adminRole, appRole)
+			g.role(t, adminRole, "adm-pw", "SUPERUSER")
+			g.role(t, appRole, "first-pw", "")
 			// Each subtest has a store of its own.
 			db := sqltest.PostgresURL(t)
 			// The resumption job runs at start: a node of another name
@@ -40,6 +41,7 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			env := []string{"STEWARD_ADMIN_TOKEN=" + adminToken, "STEWARD_MASTER_KEY=" + testMasterKey}
 			p := startProc(t, bin, append(env, haltRotationEnv+"="+step), "--db", db, "--config", cfg("crash-node"))
 
+			adminURL := g.url(adminRole, "adm-pw")
 			if code, err := p.api("POST", "/api/v1/rotators", map[string]any{"name": "pg", "kind": "postgres", "config": map[string]string{"url": adminURL}}, nil); code != 201 {
 				t.Fatalf("create rotator: %d %v", code, err)
 			}
@@ -56,7 +58,7 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 				map[string]any{"type": "password", "external_ref": appRole, "secret": "first-pw", "rotator": "pg"}, &cred); code != 201 {
 				t.Fatalf("register: %d %v", code, err)
 			}
-			if err := pg.login(appRole, "first-pw"); err != nil {
+			if err := login(appRole, "first-pw"); err != nil {
 				t.Fatalf("before the rotation: %v", err)
 			}
 			current := func(p *proc) string {
@@ -82,8 +84,8 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 				hist.Items[0].Status != steward.RotationRunning || hist.Items[0].Step != step {
 				t.Fatalf("after the kill: %v %+v", err, hist.Items)
 			}
-			if cur := current(p); pg.login(appRole, cur) != nil {
-				t.Fatalf("killed after %s: the secret in custody (first-pw: %v) does not log in: %v; first-pw logs in: %v; rotation %+v", step, cur == "first-pw", pg.login(appRole, cur), pg.login(appRole, "first-pw"), hist.Items[0])
+			if cur := current(p); login(appRole, cur) != nil {
+				t.Fatalf("killed after %s: the secret in custody (first-pw: %v) does not log in: %v; first-pw logs in: %v; rotation %+v", step, cur == "first-pw", login(appRole, cur), login(appRole, "first-pw"), hist.Items[0])
 			}
 			p.cmd.Process.Kill()
 			p.cmd.Wait()
@@ -102,12 +104,12 @@ func TestRotationSurvivesSIGKILLBetweenSteps(t *testing.T) {
 			}
 			ro := hist.Items[0]
 			now := current(p)
-			if err := pg.login(appRole, now); err != nil {
+			if err := login(appRole, now); err != nil {
 				t.Fatalf("after resuming (%s): the secret in custody does not log in: %v", ro.Status, err)
 			}
 			switch ro.Status {
 			case steward.RotationSucceeded:
-				if now == "first-pw" || pg.login(appRole, "first-pw") == nil || !strings.Contains(ro.Proof, "refused") {
+				if now == "first-pw" || login(appRole, "first-pw") == nil || !strings.Contains(ro.Proof, "refused") {
 					t.Fatalf("succeeded, but the old password is not refused: %+v", ro)
 				}
 			case steward.RotationRolledBack, steward.RotationFailed:

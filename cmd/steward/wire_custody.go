@@ -154,8 +154,9 @@ func every(d steward.Duration, def time.Duration) time.Duration {
 	return def
 }
 
-// rotationJobs resume rotations left unfinished, drop expired leases and
-// destroy retired secret versions whose overlap ended.
+// rotationJobs open the rotators' connections at start, resume rotations
+// left unfinished, drop expired leases and destroy retired secret versions
+// whose overlap ended.
 func rotationJobs(c rotationConfig, cus *custody.Service, rot *rotation.Service, log *slog.Logger) []func(ctx context.Context) {
 	job := func(name string, d time.Duration, fn func(ctx context.Context) (int, error)) func(ctx context.Context) {
 		return func(ctx context.Context) {
@@ -169,6 +170,15 @@ func rotationJobs(c rotationConfig, cus *custody.Service, rot *rotation.Service,
 		}
 	}
 	return []func(ctx context.Context){
+		// Once at start: the rotators' connections, so the first leases
+		// after a start do not each log in at the provider.
+		func(ctx context.Context) {
+			if n, err := rot.Warm(ctx); err != nil && ctx.Err() == nil {
+				log.Error("warm rotators", "err", err)
+			} else if n > 0 {
+				log.Info("warm rotators", "count", n)
+			}
+		},
 		job("resume rotations", every(c.ResumeInterval, 15*time.Second), rot.Resume),
 		job("lease expiry sweep", every(c.LeaseSweep, 30*time.Second), rot.ExpireDue),
 		job("destroy retired secret versions", time.Minute, cus.DestroyDue),

@@ -2,9 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/clock"
@@ -91,6 +95,46 @@ func TestPostgresLeases(t *testing.T) {
 			t.Fatalf("lease: %+v", l)
 		}
 	})
+	t.Run("creation statements run all or nothing and a failure names its statement", func(t *testing.T) {
+		name := ""
+		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.ident.ID, CreationStatements: []string{
+			`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}';`, `GRANT no_such_role TO "{{name}}"`}})
+		if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), "creation statement 2") {
+			t.Fatalf("got %v", err)
+		}
+		ls, _ := store.ListLeases(ctx, r.ident.ID, steward.LeaseRevoked, 1)
+		if len(ls) == 1 {
+			name = ls[0].Username
+		}
+		if name == "" || roleExists(name) {
+			t.Fatalf("the role of the failed lease (%q) exists: the first statement was not rolled back", name)
+		}
+	})
+	t.Run("revocation ends the role's open sessions", func(t *testing.T) {
+		g := create(t, 10*time.Minute)
+		sess, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", g.Username, url.PathEscape(g.Password), srv.host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close(context.Background())
+		l, err := rot.RevokeLease(admin, g.ID)
+		if err != nil || !strings.Contains(l.RevokeError, "terminated 1 session(s)") || roleExists(g.Username) {
+			t.Fatalf("revoke: %+v %v", l, err)
+		}
+		if err := sess.Ping(ctx); err == nil {
+			t.Fatal("the lease's session survived its revocation")
+		}
+	})
+	t.Run("a role dropped outside Steward is revoked as already gone", func(t *testing.T) {
+		g := create(t, 10*time.Minute)
+		if _, err := srv.super.Exec(ctx, `DROP ROLE "`+g.Username+`"`); err != nil {
+			t.Fatal(err)
+		}
+		l, err := rot.RevokeLease(admin, g.ID)
+		if err != nil || l.Status != steward.LeaseRevoked || !strings.Contains(l.RevokeError, "already dropped") {
+			t.Fatalf("revoke: %+v %v", l, err)
+		}
+	})
 	t.Run("bad creation statements are refused and recorded", func(t *testing.T) {
 		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.Ident.ID, CreationStatements: []string{`CREATE ROLE "{{name}}" NONSENSE`}})
 		if steward.ErrorCode(err) != steward.EINVALID {
@@ -101,4 +145,40 @@ func TestPostgresLeases(t *testing.T) {
 			t.Fatalf("no {{name}}: %v", err)
 		}
 	})
+}
+
+// TestPostgresWarm: warming a started server's rotators opens their
+// connections at PostgreSQL before the first lease; a rotator whose admin
+// password is wrong is skipped, and its first use says why.
+func TestPostgresWarm(t *testing.T) {
+	srv := newServer(t)
+	store := sqltest.SQLite(t)
+	ctx := context.Background()
+	sessions := func(user string) int {
+		var n int
+		_ = srv.super.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, user).Scan(&n)
+		return n
+	}
+	admin1 := strings.SplitN(strings.TrimPrefix(srv.adminURL, "postgres://"), ":", 2)[0]
+	r := newRig(t, srv, store, "a", nil)
+	r.setup(t)
+	bad := strings.Replace(srv.adminURL, "admin-pw-1", "wrong-pw", 1)
+	if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "pg-bad", Kind: "postgres", Config: map[string]string{"url": bad}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := sessions(admin1); n != 0 {
+		t.Fatalf("%d admin sessions before warming", n)
+	}
+	n, err := r.rot.Warm(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("warm: %d providers, %v; want the good one", n, err)
+	}
+	if got := sessions(admin1); got != rotation.WarmConns {
+		t.Fatalf("%d admin sessions after warming, want %d", got, rotation.WarmConns)
+	}
+	_, err = r.rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg-bad", IdentityID: r.ident.ID,
+		CreationStatements: []string{`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}'`}})
+	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		t.Fatalf("lease on the rotator with a wrong admin password: %v", err)
+	}
 }
