@@ -306,10 +306,11 @@ func target(req ExchangeRequest) (string, *refusal) {
 // party verifies a subject or actor token: a Steward access token, or a
 // federated token bound to exactly one identity.
 func (s *Service) party(ctx context.Context, raw string, ev *steward.UsageEvent) (*party, *refusal, error) {
-	_, c, err := ParseUnverified(raw)
+	tok, err := parseToken(raw)
 	if err != nil {
 		return nil, refuse("invalid_request", outcomeRefused, "the token is malformed: %v", err), nil
 	}
+	c := tok.claims
 	if ev != nil {
 		ev.Subject = trim(c.Issuer+" "+c.Subject, 256)
 	}
@@ -326,7 +327,7 @@ func (s *Service) party(ctx context.Context, raw string, ev *steward.UsageEvent)
 		p.links = append(slices.Clone(claims.Links), broker.Link{JTI: claims.JTI})
 		return p, nil, nil
 	}
-	v, rf, err := s.verify(ctx, raw)
+	v, rf, err := s.verify(ctx, tok)
 	if err != nil || rf != nil {
 		return nil, rf, err
 	}
