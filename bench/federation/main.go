@@ -5,7 +5,7 @@
 // federated token, sign a Steward token) measured in the same run, and a
 // burst of tokens with an unknown kid, counting the key fetches it causes.
 //
-//	go run ./bench/federation [-n 3000] [-workers 32] [-json] [-cpuprofile cpu.pprof]
+//	go run ./bench/federation [-n 3000] [-workers 32] [-json] [-cpuprofile cpu.pprof] [-replay-window 1ms]
 package main
 
 import (
@@ -56,8 +56,9 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent HTTP clients")
 	asJSON := flag.Bool("json", false, "print JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the HTTP exchanges (not the raw runs) to this file")
+	window := flag.Duration("replay-window", 0, "federation.Config.ReplayWindow (0: the default)")
 	flag.Parse()
-	res, err := run(*n, *workers, *cpuprofile)
+	res, err := run(*n, *workers, *cpuprofile, *window)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -160,7 +161,7 @@ func (is *issuer) mintMany(n int, alg jose.SignatureAlgorithm, kid, aud string, 
 	return out, first
 }
 
-func run(n, workers int, cpuprofile string) ([]result, error) {
+func run(n, workers int, cpuprofile string, window time.Duration) ([]result, error) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "bench-federation")
 	if err != nil {
@@ -187,7 +188,7 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fed, err := federation.New(federation.Config{Store: st, Broker: b, Logger: log, Changes: changes})
+	fed, err := federation.New(federation.Config{Store: st, Broker: b, Logger: log, Changes: changes, ReplayWindow: window})
 	if err != nil {
 		return nil, err
 	}
@@ -227,8 +228,10 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
+		w0, r0 := fed.ReplayWrites()
 		rate, p99, err := exchangeAll(client, base, toks, workers)
 		stop()
+		w1, r1 := fed.ReplayWrites()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", alg, err)
 		}
@@ -240,7 +243,8 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 			result{Name: fmt.Sprintf("exchange over HTTP %s (c=%d)", alg, workers), Value: rate, Unit: "exchanges/s"},
 			result{Name: fmt.Sprintf("exchange p99 %s", alg), Value: float64(p99.Microseconds()) / 1000, Unit: "ms"},
 			result{Name: fmt.Sprintf("raw verify+sign %s (c=%d)", alg, workers), Value: raw, Unit: "ops/s"},
-			result{Name: fmt.Sprintf("exchange / raw %s", alg), Value: 100 * rate / raw, Unit: "%"})
+			result{Name: fmt.Sprintf("exchange / raw %s", alg), Value: 100 * rate / raw, Unit: "%"},
+			result{Name: fmt.Sprintf("replay records per write %s", alg), Value: float64(r1-r0) / float64(max(w1-w0, 1)), Unit: "records/tx"})
 	}
 	// A burst of tokens with an unknown kid: at most one key fetch.
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
