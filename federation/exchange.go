@@ -189,22 +189,31 @@ func (s *Service) issue(ctx context.Context, req ExchangeRequest, g broker.Grant
 			}
 		}
 	}
-	// Remember the federated tokens last, so that a request refused above
-	// can be retried with the same token.
+	// Remember the federated tokens last, so that a request refused
+	// before (signing included) can be retried with the same token. The
+	// token is signed before its replay records are durable, but returned
+	// only after: signing has no side effect, and a token signed for a
+	// replay is dropped unseen. Signing first lets the records of more
+	// concurrent exchanges share a write; a replay this node remembers is
+	// refused before signing.
 	var recs []replayRecord
 	for _, p := range replays {
 		if p.replayKey != "" {
 			recs = append(recs, replayRecord{issuer: "fed:" + p.replayIssuer, key: p.replayKey, until: p.replayUntil})
 		}
 	}
-	err := s.replays.remember(ctx, a, recs)
-	if steward.ErrorCode(err) == steward.ECONFLICT {
-		return nil, subj, refuse("invalid_grant", outcomeReplay, "the federated token was already exchanged (replay)")
+	replayed := refuse("invalid_grant", outcomeReplay, "the federated token was already exchanged (replay)")
+	if s.replays.seenHere(recs) {
+		return nil, subj, replayed
 	}
+	out, claims, err := s.cfg.Broker.IssueGrant(ctx, g)
 	if err != nil {
 		return nil, subj, err
 	}
-	out, claims, err := s.cfg.Broker.IssueGrant(ctx, g)
+	err = s.replays.remember(ctx, a, recs)
+	if steward.ErrorCode(err) == steward.ECONFLICT {
+		return nil, subj, replayed
+	}
 	if err != nil {
 		return nil, subj, err
 	}

@@ -118,6 +118,17 @@ func (b *replayBatcher) wake() {
 	}
 }
 
+// seenHere reports whether this node wrote one of recs (an early refusal;
+// remember decides).
+func (b *replayBatcher) seenHere(recs []replayRecord) bool {
+	if len(recs) == 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seen.any(recs, b.now())
+}
+
 // remember records recs, or returns ECONFLICT when one was already used.
 func (b *replayBatcher) remember(ctx context.Context, a *arrival, recs []replayRecord) error {
 	b.mu.Lock()

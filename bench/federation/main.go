@@ -168,7 +168,12 @@ func run(n, workers int, cpuprofile string, window time.Duration) ([]result, err
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlstore.Open(ctx, filepath.Join(dir, "steward.db"), sqlstore.Options{})
+	writes := &durations{}
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "steward.db"), sqlstore.Options{Observe: func(op string, d time.Duration, _ error) {
+		if op == "update" {
+			writes.add(d)
+		}
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -229,9 +234,11 @@ func run(n, workers int, cpuprofile string, window time.Duration) ([]result, err
 			return nil, err
 		}
 		w0, r0 := fed.ReplayWrites()
+		writes.reset()
 		rate, p99, err := exchangeAll(client, base, toks, workers)
 		stop()
 		w1, r1 := fed.ReplayWrites()
+		wp99, wmax := writes.tail()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", alg, err)
 		}
@@ -244,7 +251,9 @@ func run(n, workers int, cpuprofile string, window time.Duration) ([]result, err
 			result{Name: fmt.Sprintf("exchange p99 %s", alg), Value: float64(p99.Microseconds()) / 1000, Unit: "ms"},
 			result{Name: fmt.Sprintf("raw verify+sign %s (c=%d)", alg, workers), Value: raw, Unit: "ops/s"},
 			result{Name: fmt.Sprintf("exchange / raw %s", alg), Value: 100 * rate / raw, Unit: "%"},
-			result{Name: fmt.Sprintf("replay records per write %s", alg), Value: float64(r1-r0) / float64(max(w1-w0, 1)), Unit: "records/tx"})
+			result{Name: fmt.Sprintf("replay records per write %s", alg), Value: float64(r1-r0) / float64(max(w1-w0, 1)), Unit: "records/tx"},
+			result{Name: fmt.Sprintf("store write p99 %s", alg), Value: float64(wp99.Microseconds()) / 1000, Unit: "ms"},
+			result{Name: fmt.Sprintf("store write max %s", alg), Value: float64(wmax.Microseconds()) / 1000, Unit: "ms"})
 	}
 	// A burst of tokens with an unknown kid: at most one key fetch.
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -258,6 +267,35 @@ func run(n, workers int, cpuprofile string, window time.Duration) ([]result, err
 	}
 	out = append(out, result{Name: "key fetches for 1,000 unknown-kid tokens", Value: float64(is.fetches.Load() - before), Unit: "fetches"})
 	return out, nil
+}
+
+// durations collects the store's write transaction times during a run.
+type durations struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (w *durations) add(d time.Duration) {
+	w.mu.Lock()
+	w.d = append(w.d, d)
+	w.mu.Unlock()
+}
+
+func (w *durations) reset() {
+	w.mu.Lock()
+	w.d = w.d[:0]
+	w.mu.Unlock()
+}
+
+// tail returns the 99th percentile and the longest.
+func (w *durations) tail() (time.Duration, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.d) == 0 {
+		return 0, 0
+	}
+	slices.Sort(w.d)
+	return w.d[len(w.d)*99/100], w.d[len(w.d)-1]
 }
 
 // profile starts a CPU profile into path with the algorithm in its name
