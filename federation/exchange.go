@@ -65,6 +65,7 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest, src steward
 	start := time.Now()
 	ev := steward.UsageEvent{Kind: steward.UsageAuth, Action: ActionExchange, Source: src.Addr, UserAgent: src.UserAgent}
 	a := s.replays.expect()
+	defer a.end() // even on a panic, so that no batch waits for it
 	out, subj, err := s.exchange(ctx, req, &ev, a)
 	a.end()
 	ev.Time, ev.LatencyMicro = s.cfg.Clock.Now(), time.Since(start).Microseconds()
