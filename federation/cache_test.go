@@ -61,6 +61,22 @@ func TestConcurrentExchangesAreRememberedTogether(t *testing.T) {
 				t.Fatalf("distinct exchanged %d of %d; one token presented %d times: exchanged %d, refused as replays %d",
 					ok.Load(), distinct, copies, sameOK.Load(), replayed.Load())
 			}
+			// Each token written once (the copies are refused by this
+			// node's memory), in fewer transactions than tokens.
+			writes, records := e.fed.ReplayWrites()
+			if records != distinct+1 || writes >= records {
+				t.Fatalf("%d replay records in %d transactions, want %d records in fewer", records, writes, distinct+1)
+			}
+			// A replay on this node costs no write, and its usage event
+			// names no issued token.
+			_, err := e.exchange(federation.ExchangeRequest{SubjectToken: toks[0]})
+			wantOAuth(t, err, "invalid_grant", "replay")
+			if w, _ := e.fed.ReplayWrites(); w != writes {
+				t.Fatalf("a replay on this node wrote %d transactions", w-writes)
+			}
+			if ev := e.usage.last(); ev.Outcome != "replayed" || ev.Attributes["jti"] != "" {
+				t.Fatalf("the replay's usage event: outcome %q, jti %q", ev.Outcome, ev.Attributes["jti"])
+			}
 		})
 	}
 }

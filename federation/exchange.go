@@ -64,7 +64,10 @@ type party struct {
 func (s *Service) Exchange(ctx context.Context, req ExchangeRequest, src steward.RequestSource) (*broker.TokenResponse, error) {
 	start := time.Now()
 	ev := steward.UsageEvent{Kind: steward.UsageAuth, Action: ActionExchange, Source: src.Addr, UserAgent: src.UserAgent}
-	out, subj, err := s.exchange(ctx, req, &ev)
+	a := s.replays.expect()
+	defer a.end() // even on a panic, so that no batch waits for it
+	out, subj, err := s.exchange(ctx, req, &ev, a)
+	a.end()
 	ev.Time, ev.LatencyMicro = s.cfg.Clock.Now(), time.Since(start).Microseconds()
 	if subj != nil {
 		ev.IdentityID, ev.CredentialID, ev.Environment = subj.identity.ID, subj.credentialID, subj.identity.Environment
@@ -95,7 +98,7 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest, src steward
 	return nil, &broker.OAuthError{Code: "server_error", Description: "the exchange could not be completed", Status: http.StatusInternalServerError}
 }
 
-func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward.UsageEvent) (*broker.TokenResponse, *party, error) {
+func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward.UsageEvent, a *arrival) (*broker.TokenResponse, *party, error) {
 	subjectTok, subjectType := req.SubjectToken, req.SubjectTokenType
 	switch req.GrantType {
 	case GrantJWTBearer:
@@ -131,7 +134,7 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 		return nil, nil, rf
 	}
 	if strings.HasPrefix(subjectTok, steward.OperatorTokenPrefix) {
-		return s.delegateOperator(ctx, req, aud, ev)
+		return s.delegateOperator(ctx, req, aud, ev, a)
 	}
 	subj, rf, err := s.party(ctx, subjectTok, ev)
 	if err != nil || rf != nil {
@@ -168,12 +171,13 @@ func (s *Service) exchange(ctx context.Context, req ExchangeRequest, ev *steward
 		replays = append(replays, act)
 		ev.Attributes = map[string]string{"act_sub": act.identity.ID}
 	}
-	return s.issue(ctx, req, g, ceiling, replays, subj, ev)
+	return s.issue(ctx, req, g, ceiling, replays, subj, ev, a)
 }
 
 // issue narrows the grant's scopes to the request within ceiling,
-// remembers the federated tokens of replays, and has the broker sign it.
-func (s *Service) issue(ctx context.Context, req ExchangeRequest, g broker.Grant, ceiling []string, replays []*party, subj *party, ev *steward.UsageEvent) (*broker.TokenResponse, *party, error) {
+// remembers the federated tokens of replays (a is the exchange's place in
+// the replay batcher), and has the broker sign it.
+func (s *Service) issue(ctx context.Context, req ExchangeRequest, g broker.Grant, ceiling []string, replays []*party, subj *party, ev *steward.UsageEvent, a *arrival) (*broker.TokenResponse, *party, error) {
 	g.Scopes = ceiling
 	if req.Scope != "" {
 		g.Scopes = nil
@@ -186,22 +190,31 @@ func (s *Service) issue(ctx context.Context, req ExchangeRequest, g broker.Grant
 			}
 		}
 	}
-	// Remember the federated tokens last, so that a request refused above
-	// can be retried with the same token.
+	// Remember the federated tokens last, so that a request refused
+	// before (signing included) can be retried with the same token. The
+	// token is signed before its replay records are durable, but returned
+	// only after: signing has no side effect, and a token signed for a
+	// replay is dropped unseen. Signing first lets the records of more
+	// concurrent exchanges share a write; a replay this node remembers is
+	// refused before signing.
 	var recs []replayRecord
 	for _, p := range replays {
 		if p.replayKey != "" {
 			recs = append(recs, replayRecord{issuer: "fed:" + p.replayIssuer, key: p.replayKey, until: p.replayUntil})
 		}
 	}
-	err := s.replays.remember(ctx, recs)
-	if steward.ErrorCode(err) == steward.ECONFLICT {
-		return nil, subj, refuse("invalid_grant", outcomeReplay, "the federated token was already exchanged (replay)")
+	replayed := refuse("invalid_grant", outcomeReplay, "the federated token was already exchanged (replay)")
+	if s.replays.seenHere(recs) {
+		return nil, subj, replayed
 	}
+	out, claims, err := s.cfg.Broker.IssueGrant(ctx, g)
 	if err != nil {
 		return nil, subj, err
 	}
-	out, claims, err := s.cfg.Broker.IssueGrant(ctx, g)
+	err = s.replays.remember(ctx, a, recs)
+	if steward.ErrorCode(err) == steward.ECONFLICT {
+		return nil, subj, replayed
+	}
 	if err != nil {
 		return nil, subj, err
 	}
@@ -224,7 +237,7 @@ func (s *Service) issue(ctx context.Context, req ExchangeRequest, g broker.Grant
 // "token:<id>", its act claim the agent, its credential the agent's; it
 // depends on both (revoking either ends it), and the person's role is
 // its ceiling when it is used.
-func (s *Service) delegateOperator(ctx context.Context, req ExchangeRequest, aud string, ev *steward.UsageEvent) (*broker.TokenResponse, *party, error) {
+func (s *Service) delegateOperator(ctx context.Context, req ExchangeRequest, aud string, ev *steward.UsageEvent, a *arrival) (*broker.TokenResponse, *party, error) {
 	switch {
 	case req.ActorToken == "":
 		return nil, nil, refuse("invalid_request", outcomeRefused, "an operator token is exchanged only to delegate to an agent: actor_token is required")
@@ -259,7 +272,7 @@ func (s *Service) delegateOperator(ctx context.Context, req ExchangeRequest, aud
 		Act:      &broker.Actor{Subject: act.identity.ID, Issuer: s.cfg.Broker.Issuer()},
 		Links:    append(slices.Clone(act.links), broker.Link{CredentialID: act.credentialID}, broker.Link{TokenID: op.TokenID}),
 		NotAfter: act.notAfter}
-	return s.issue(ctx, req, g, act.scopes, []*party{act}, act, ev)
+	return s.issue(ctx, req, g, act.scopes, []*party{act}, act, ev, a)
 }
 
 func holders(delegated bool) string {
@@ -306,10 +319,11 @@ func target(req ExchangeRequest) (string, *refusal) {
 // party verifies a subject or actor token: a Steward access token, or a
 // federated token bound to exactly one identity.
 func (s *Service) party(ctx context.Context, raw string, ev *steward.UsageEvent) (*party, *refusal, error) {
-	_, c, err := ParseUnverified(raw)
+	tok, err := parseToken(raw)
 	if err != nil {
 		return nil, refuse("invalid_request", outcomeRefused, "the token is malformed: %v", err), nil
 	}
+	c := tok.claims
 	if ev != nil {
 		ev.Subject = trim(c.Issuer+" "+c.Subject, 256)
 	}
@@ -326,7 +340,7 @@ func (s *Service) party(ctx context.Context, raw string, ev *steward.UsageEvent)
 		p.links = append(slices.Clone(claims.Links), broker.Link{JTI: claims.JTI})
 		return p, nil, nil
 	}
-	v, rf, err := s.verify(ctx, raw)
+	v, rf, err := s.verify(ctx, tok)
 	if err != nil || rf != nil {
 		return nil, rf, err
 	}

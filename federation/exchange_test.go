@@ -373,6 +373,11 @@ func TestReplayProtectionHoldsAcrossNodes(t *testing.T) {
 			a.mustExchange(federation.ExchangeRequest{SubjectToken: tok})
 			_, err := b.exchange(federation.ExchangeRequest{SubjectToken: tok})
 			wantOAuth(t, err, "invalid_grant", "replay")
+			// The token signed on the second node before the shared record
+			// refused the replay is dropped: no usage event names it.
+			if ev := b.usage.last(); ev.Outcome != "replayed" || ev.Attributes["jti"] != "" {
+				t.Fatalf("the replay's usage event: outcome %q, jti %q", ev.Outcome, ev.Attributes["jti"])
+			}
 		})
 	}
 }

@@ -61,6 +61,11 @@ type Config struct {
 	// CacheTTL bounds how long issuers and bindings are reused without
 	// reading the store (default 2 s); changes drop them sooner.
 	CacheTTL time.Duration
+	// ReplayWindow is the longest the replay records of an exchange wait
+	// for concurrent exchanges still being verified, to be written in one
+	// transaction with theirs (default DefaultReplayWindow; negative: no
+	// wait). An exchange alone never waits.
+	ReplayWindow time.Duration
 }
 
 // Service is the federation capability.
@@ -77,7 +82,7 @@ type Service struct {
 	owners   map[string]cachedOwner    // by owner id
 	gen      uint64
 
-	replays replayBatcher
+	replays *replayBatcher
 }
 
 type cachedIdentity struct {
@@ -123,9 +128,12 @@ func New(c Config) (*Service, error) {
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = 2 * time.Second
 	}
+	if c.ReplayWindow == 0 {
+		c.ReplayWindow = DefaultReplayWindow
+	}
 	s := &Service{cfg: c, issuers: map[string]*issuerState{}, byURL: map[string]*issuerState{}, bindings: map[string]cachedBindings{},
 		idents: map[string]cachedIdentity{}, owners: map[string]cachedOwner{}}
-	s.replays.write = s.writeReplays
+	s.replays = newReplayBatcher(s.writeReplays, c.Clock.Now, c.ReplayWindow)
 	c.Changes.Subscribe(func(ch steward.Change) {
 		switch ch.Subject {
 		case steward.SubjectIssuer, steward.SubjectCredential, steward.SubjectIdentity, steward.SubjectOwner, steward.SubjectImport:

@@ -5,7 +5,7 @@
 // federated token, sign a Steward token) measured in the same run, and a
 // burst of tokens with an unknown kid, counting the key fetches it causes.
 //
-//	go run ./bench/federation [-n 3000] [-workers 32] [-json] [-cpuprofile cpu.pprof]
+//	go run ./bench/federation [-n 3000] [-workers 32] [-json] [-cpuprofile cpu.pprof] [-replay-window 1ms]
 package main
 
 import (
@@ -53,8 +53,9 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent HTTP clients")
 	asJSON := flag.Bool("json", false, "print JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the HTTP exchanges (not the raw runs) to this file")
+	window := flag.Duration("replay-window", 0, "federation.Config.ReplayWindow (0: the default)")
 	flag.Parse()
-	res, err := run(*n, *workers, *cpuprofile)
+	res, err := run(*n, *workers, *cpuprofile, *window)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -157,14 +158,19 @@ func (is *issuer) mintMany(n int, alg jose.SignatureAlgorithm, kid, aud string, 
 	return out, first
 }
 
-func run(n, workers int, cpuprofile string) ([]result, error) {
+func run(n, workers int, cpuprofile string, window time.Duration) ([]result, error) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "bench-federation")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlstore.Open(ctx, filepath.Join(dir, "steward.db"), sqlstore.Options{})
+	writes := &durations{}
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "steward.db"), sqlstore.Options{Observe: func(op string, d time.Duration, _ error) {
+		if op == "update" {
+			writes.add(d)
+		}
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +182,7 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	fs, err := federationtest.New(ctx, federationtest.Config{Store: st, MasterKey: master, Pepper: master, Issuer: base, Version: "bench", AuthFailureLimit: 1e9,
+	fs, err := federationtest.New(ctx, federationtest.Config{Store: st, MasterKey: master, Pepper: master, Issuer: base, Version: "bench", AuthFailureLimit: 1e9, ReplayWindow: window,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		return nil, err
@@ -203,8 +209,12 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
+		w0, r0 := fs.Federation.ReplayWrites()
+		writes.reset()
 		rate, p99, err := exchangeAll(client, base, toks, workers)
 		stop()
+		w1, r1 := fs.Federation.ReplayWrites()
+		wp99, wmax := writes.tail()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", alg, err)
 		}
@@ -216,7 +226,10 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 			result{Name: fmt.Sprintf("exchange over HTTP %s (c=%d)", alg, workers), Value: rate, Unit: "exchanges/s"},
 			result{Name: fmt.Sprintf("exchange p99 %s", alg), Value: float64(p99.Microseconds()) / 1000, Unit: "ms"},
 			result{Name: fmt.Sprintf("raw verify+sign %s (c=%d)", alg, workers), Value: raw, Unit: "ops/s"},
-			result{Name: fmt.Sprintf("exchange / raw %s", alg), Value: 100 * rate / raw, Unit: "%"})
+			result{Name: fmt.Sprintf("exchange / raw %s", alg), Value: 100 * rate / raw, Unit: "%"},
+			result{Name: fmt.Sprintf("replay records per write %s", alg), Value: float64(r1-r0) / float64(max(w1-w0, 1)), Unit: "records/tx"},
+			result{Name: fmt.Sprintf("store write p99 %s", alg), Value: float64(wp99.Microseconds()) / 1000, Unit: "ms"},
+			result{Name: fmt.Sprintf("store write max %s", alg), Value: float64(wmax.Microseconds()) / 1000, Unit: "ms"})
 	}
 	// A burst of tokens with an unknown kid: at most one key fetch.
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -230,6 +243,35 @@ func run(n, workers int, cpuprofile string) ([]result, error) {
 	}
 	out = append(out, result{Name: "key fetches for 1,000 unknown-kid tokens", Value: float64(is.fetches.Load() - before), Unit: "fetches"})
 	return out, nil
+}
+
+// durations collects the store's write transaction times during a run.
+type durations struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (w *durations) add(d time.Duration) {
+	w.mu.Lock()
+	w.d = append(w.d, d)
+	w.mu.Unlock()
+}
+
+func (w *durations) reset() {
+	w.mu.Lock()
+	w.d = w.d[:0]
+	w.mu.Unlock()
+}
+
+// tail returns the 99th percentile and the longest.
+func (w *durations) tail() (time.Duration, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.d) == 0 {
+		return 0, 0
+	}
+	slices.Sort(w.d)
+	return w.d[len(w.d)*99/100], w.d[len(w.d)-1]
 }
 
 // profile starts a CPU profile into path with the algorithm in its name

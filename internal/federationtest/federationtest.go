@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/broker"
@@ -31,6 +32,8 @@ type Config struct {
 	AuthFailureLimit float64
 	// Logger is every service's logger; nil logs nowhere.
 	Logger *slog.Logger
+	// ReplayWindow goes to federation.Config as it is.
+	ReplayWindow time.Duration
 }
 
 // Server is the assembled services and their HTTP handler.
@@ -58,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	fed, err := federation.New(federation.Config{Store: st, Broker: b, Logger: log, Changes: changes})
+	fed, err := federation.New(federation.Config{Store: st, Broker: b, Logger: log, Changes: changes, ReplayWindow: cfg.ReplayWindow})
 	if err != nil {
 		return nil, err
 	}
