@@ -97,12 +97,12 @@ func TestPostgresLeases(t *testing.T) {
 	})
 	t.Run("creation statements run all or nothing and a failure names its statement", func(t *testing.T) {
 		name := ""
-		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.ident.ID, CreationStatements: []string{
+		_, err := rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg", IdentityID: r.Ident.ID, CreationStatements: []string{
 			`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}';`, `GRANT no_such_role TO "{{name}}"`}})
 		if steward.ErrorCode(err) != steward.EINVALID || !strings.Contains(err.Error(), "creation statement 2") {
 			t.Fatalf("got %v", err)
 		}
-		ls, _ := store.ListLeases(ctx, r.ident.ID, steward.LeaseRevoked, 1)
+		ls, _ := store.ListLeases(ctx, r.Ident.ID, steward.LeaseRevoked, 1)
 		if len(ls) == 1 {
 			name = ls[0].Username
 		}
@@ -163,20 +163,20 @@ func TestPostgresWarm(t *testing.T) {
 	r := newRig(t, srv, store, "a", nil)
 	r.setup(t)
 	bad := strings.Replace(srv.adminURL, "admin-pw-1", "wrong-pw", 1)
-	if _, err := r.rot.CreateRotator(admin, rotation.RotatorRequest{Name: "pg-bad", Kind: "postgres", Config: map[string]string{"url": bad}}); err != nil {
+	if _, err := r.Rotation.CreateRotator(admin, rotation.RotatorRequest{Name: "pg-bad", Kind: "postgres", Config: map[string]string{"url": bad}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := sessions(admin1); n != 0 {
 		t.Fatalf("%d admin sessions before warming", n)
 	}
-	n, err := r.rot.Warm(ctx)
+	n, err := r.Rotation.Warm(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("warm: %d providers, %v; want the good one", n, err)
 	}
 	if got := sessions(admin1); got != rotation.WarmConns {
 		t.Fatalf("%d admin sessions after warming, want %d", got, rotation.WarmConns)
 	}
-	_, err = r.rot.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg-bad", IdentityID: r.ident.ID,
+	_, err = r.Rotation.CreateLease(admin, rotation.LeaseRequest{Rotator: "pg-bad", IdentityID: r.Ident.ID,
 		CreationStatements: []string{`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}'`}})
 	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
 		t.Fatalf("lease on the rotator with a wrong admin password: %v", err)
