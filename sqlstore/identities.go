@@ -113,6 +113,42 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	if f.IDs != nil && len(f.IDs) == 0 {
+		return &steward.Page[*steward.Identity]{Items: []*steward.Identity{}}, nil
+	}
+	q, args, textKey, err := identityListSQL(f)
+	if err != nil {
+		return nil, err
+	}
+	// Each row comes with its sort key, which makes the next page's cursor.
+	var keys []cursor
+	scan := func(row rowScanner) (*steward.Identity, error) {
+		var keyText sql.NullString
+		var keyNum sql.NullInt64
+		var keyDest any = &keyNum
+		if textKey {
+			keyDest = &keyText
+		}
+		i, err := scanIdentity(scanWithExtra{row, []any{keyDest}})
+		if err != nil {
+			return nil, err
+		}
+		c := cursor{ID: i.ID}
+		if textKey {
+			c.S = &keyText.String
+		} else {
+			c.K = &keyNum.Int64
+		}
+		keys = append(keys, c)
+		return i, nil
+	}
+	return listPage(ctx, r, "list identities", f.Limit, scan, func(*steward.Identity) string { return encodeCursor(keys[f.Limit-1]) }, q, args...)
+}
+
+// identityListSQL is the query of one page of ListIdentities for a
+// validated filter with a non-empty IDs (when set), without its LIMIT;
+// textKey tells whether its last column, the sort key, is text.
+func identityListSQL(f steward.IdentityFilter) (q string, args []any, textKey bool, err error) {
 	var w filter
 	switch f.OwnerID {
 	case "":
@@ -139,10 +175,7 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		like := "%" + escapeLike(strings.ToLower(q)) + "%"
 		w.add(`(lower(name) LIKE ? ESCAPE '\' OR lower(COALESCE(external_ref, '')) LIKE ? ESCAPE '\' OR lower(purpose) LIKE ? ESCAPE '\' OR lower(team) LIKE ? ESCAPE '\')`, like, like, like, like)
 	}
-	if f.IDs != nil {
-		if len(f.IDs) == 0 {
-			return &steward.Page[*steward.Identity]{Items: []*steward.Identity{}}, nil
-		}
+	if len(f.IDs) > 0 {
 		w.add("id IN ("+placeholders(len(f.IDs))+")", anySlice(f.IDs)...)
 	}
 
@@ -152,7 +185,6 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		sortKey = "created_at"
 	}
 	var keyExpr string
-	textKey := false
 	switch sortKey {
 	case "name":
 		keyExpr, textKey = "name", true
@@ -164,7 +196,7 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return nil, err
+			return "", nil, false, err
 		}
 		op := ">"
 		if desc {
@@ -177,7 +209,7 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		case !textKey && c.K != nil:
 			key = *c.K
 		default:
-			return nil, steward.FieldError("cursor", "does not belong to sort %q", f.Sort)
+			return "", nil, false, steward.FieldError("cursor", "does not belong to sort %q", f.Sort)
 		}
 		w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", keyExpr, op, keyExpr, op), key, key, c.ID)
 	}
@@ -185,30 +217,8 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 	if desc {
 		dir = "DESC"
 	}
-	// Each row comes with its sort key, which makes the next page's cursor.
-	var keys []cursor
-	scan := func(row rowScanner) (*steward.Identity, error) {
-		var keyText sql.NullString
-		var keyNum sql.NullInt64
-		var keyDest any = &keyNum
-		if textKey {
-			keyDest = &keyText
-		}
-		i, err := scanIdentity(scanWithExtra{row, []any{keyDest}})
-		if err != nil {
-			return nil, err
-		}
-		c := cursor{ID: i.ID}
-		if textKey {
-			c.S = &keyText.String
-		} else {
-			c.K = &keyNum.Int64
-		}
-		keys = append(keys, c)
-		return i, nil
-	}
-	return listPage(ctx, r, "list identities", f.Limit, scan, func(*steward.Identity) string { return encodeCursor(keys[f.Limit-1]) },
-		`SELECT `+identityColumns+`, `+keyExpr+` FROM identities`+w.where()+fmt.Sprintf(" ORDER BY %s %s, id %s", keyExpr, dir, dir), w.args...)
+	q = `SELECT ` + identityColumns + `, ` + keyExpr + ` FROM identities` + w.where() + fmt.Sprintf(" ORDER BY %s %s, id %s", keyExpr, dir, dir)
+	return q, w.args, textKey, nil
 }
 
 // scanWithExtra scans a row with extra trailing columns.
