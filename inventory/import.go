@@ -55,13 +55,12 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 	}
 	now := s.clock.Now()
 
-	// Validate every record before writing anything.
-	type prepared struct {
-		rec steward.ImportRecord
-		n   int
-	}
-	var good []prepared
-	for n, rec := range res.Records {
+	// Validate every record before writing anything; good holds the
+	// records to write (res.Records is not read again, so they are
+	// prepared in place rather than copied).
+	good := make([]*steward.ImportRecord, 0, len(res.Records))
+	for n := range res.Records {
+		rec := &res.Records[n]
 		i := &rec.Identity
 		i.Source = steward.SourceImported
 		if i.Sensitivity == "" {
@@ -89,7 +88,7 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 			reject(steward.RecordError{Record: n + 1, Line: rec.Line, Field: "external_ref", Message: "an imported identity needs an external reference"})
 			continue
 		}
-		good = append(good, prepared{rec: rec, n: n + 1})
+		good = append(good, rec)
 	}
 	sum.Rejected = rejected
 	slices.SortStableFunc(sum.Errors, func(a, b steward.RecordError) int { return a.Record - b.Record })
@@ -108,25 +107,21 @@ func (s *Service) Import(ctx context.Context, format string, r io.Reader, opts s
 
 	err = s.store.Update(ctx, func(tx steward.Tx) error {
 		ownerByEmail := map[string]string{}
-		recs := make([]steward.ImportRecord, len(good))
-		for k, pr := range good {
-			recs[k] = pr.rec
-		}
-		existing, err := findExisting(ctx, tx, recs)
+		existing, err := findExisting(ctx, tx, good)
 		if err != nil {
 			return err
 		}
-		if err := deferIndexes(ctx, tx, recs, existing); err != nil {
+		if err := deferIndexes(ctx, tx, good, existing); err != nil {
 			return err
 		}
 		// Importers reject a file that names an identity twice, so each
 		// record's stored identity is the one read above.
 		b := &importBatch{}
-		for _, pr := range good {
-			old := existing[refKey{pr.rec.Identity.Provider, pr.rec.Identity.ExternalRef}]
-			changed, created, owner, err := s.upsert(ctx, tx, p, pr.rec, opts, ownerByEmail, now, old, b)
+		for _, rec := range good {
+			old := existing[refKey{rec.Identity.Provider, rec.Identity.ExternalRef}]
+			changed, created, owner, err := s.upsert(ctx, tx, p, rec, opts, ownerByEmail, now, old, b)
 			if err != nil {
-				return fmt.Errorf("record %d: %w", pr.n, err)
+				return fmt.Errorf("record %d: %w", recordNumber(res.Records, rec), err)
 			}
 			if owner == "" {
 				sum.Unowned++
@@ -196,9 +191,19 @@ func (b *importBatch) flush(ctx context.Context, tx steward.Tx) error {
 	return nil
 }
 
+// recordNumber is the 1-based position of rec, an element of recs.
+func recordNumber(recs []steward.ImportRecord, rec *steward.ImportRecord) int {
+	for n := range recs {
+		if &recs[n] == rec {
+			return n + 1
+		}
+	}
+	return 0
+}
+
 // deferIndexes lets the store rebuild the indexes of the tables a large
 // import mostly fills instead of maintaining them row by row.
-func deferIndexes(ctx context.Context, tx steward.Tx, recs []steward.ImportRecord, existing map[refKey]*steward.Identity) error {
+func deferIndexes(ctx context.Context, tx steward.Tx, recs []*steward.ImportRecord, existing map[refKey]*steward.Identity) error {
 	identities, credentials := 0, 0
 	for _, r := range recs {
 		if existing[refKey{r.Identity.Provider, r.Identity.ExternalRef}] == nil {
@@ -225,7 +230,7 @@ func deferIndexes(ctx context.Context, tx steward.Tx, recs []steward.ImportRecor
 
 // findExisting reads the stored identities the records name, per provider
 // in a few queries.
-func findExisting(ctx context.Context, tx steward.Tx, recs []steward.ImportRecord) (map[refKey]*steward.Identity, error) {
+func findExisting(ctx context.Context, tx steward.Tx, recs []*steward.ImportRecord) (map[refKey]*steward.Identity, error) {
 	refs := map[string][]string{}
 	for _, r := range recs {
 		refs[r.Identity.Provider] = append(refs[r.Identity.Provider], r.Identity.ExternalRef)
@@ -245,7 +250,7 @@ func findExisting(ctx context.Context, tx steward.Tx, recs []steward.ImportRecor
 
 // upsert creates (old == nil; the rows go into b) or updates one imported
 // identity and its credentials.
-func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principal, rec steward.ImportRecord, opts steward.ImportOptions, owners map[string]string, now time.Time, old *steward.Identity, b *importBatch) (changed, created bool, owner string, err error) {
+func (s *Service) upsert(ctx context.Context, tx steward.Tx, p *steward.Principal, rec *steward.ImportRecord, opts steward.ImportOptions, owners map[string]string, now time.Time, old *steward.Identity, b *importBatch) (changed, created bool, owner string, err error) {
 	in := rec.Identity
 	if in.OwnerID == "" && rec.OwnerEmail != "" {
 		id, ok := owners[rec.OwnerEmail]

@@ -113,77 +113,12 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	var w filter
-	switch f.OwnerID {
-	case "":
-	case "none":
-		w.add("owner_id IS NULL")
-	default:
-		w.add("owner_id = ?", f.OwnerID)
+	if f.IDs != nil && len(f.IDs) == 0 {
+		return &steward.Page[*steward.Identity]{Items: []*steward.Identity{}}, nil
 	}
-	w.eq("owner_id", f.OwnedBy)
-	w.eq("team", f.Team)
-	w.eq("kind", string(f.Kind))
-	w.eq("provider", f.Provider)
-	w.eq("environment", f.Environment)
-	w.eq("status", string(f.Status))
-	w.eq("sensitivity", string(f.Sensitivity))
-	w.eq("source", string(f.Source))
-	if f.ExpiresBefore != nil {
-		w.add("expires_at < ?", micros(*f.ExpiresBefore))
-	}
-	if f.UnusedSince != nil {
-		w.add("(last_used_at IS NULL OR last_used_at < ?)", micros(*f.UnusedSince))
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		w.add(`(lower(name) LIKE ? ESCAPE '\' OR lower(COALESCE(external_ref, '')) LIKE ? ESCAPE '\' OR lower(purpose) LIKE ? ESCAPE '\' OR lower(team) LIKE ? ESCAPE '\')`, like, like, like, like)
-	}
-	if f.IDs != nil {
-		if len(f.IDs) == 0 {
-			return &steward.Page[*steward.Identity]{Items: []*steward.Identity{}}, nil
-		}
-		w.add("id IN ("+placeholders(len(f.IDs))+")", anySlice(f.IDs)...)
-	}
-
-	sortKey := strings.TrimPrefix(f.Sort, "-")
-	desc := strings.HasPrefix(f.Sort, "-")
-	if sortKey == "" {
-		sortKey = "created_at"
-	}
-	var keyExpr string
-	textKey := false
-	switch sortKey {
-	case "name":
-		keyExpr, textKey = "name", true
-	case "created_at":
-		keyExpr = "created_at"
-	default:
-		keyExpr = "COALESCE(" + sortKey + ", " + nullHigh + ")"
-	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		var key any
-		switch {
-		case textKey && c.S != nil:
-			key = *c.S
-		case !textKey && c.K != nil:
-			key = *c.K
-		default:
-			return nil, steward.FieldError("cursor", "does not belong to sort %q", f.Sort)
-		}
-		w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", keyExpr, op, keyExpr, op), key, key, c.ID)
-	}
-	dir := "ASC"
-	if desc {
-		dir = "DESC"
+	q, args, textKey, err := identityListSQL(f)
+	if err != nil {
+		return nil, err
 	}
 	// Each row comes with its sort key, which makes the next page's cursor.
 	var keys []cursor
@@ -207,8 +142,97 @@ func (r *reader) ListIdentities(ctx context.Context, f steward.IdentityFilter) (
 		keys = append(keys, c)
 		return i, nil
 	}
-	return listPage(ctx, r, "list identities", f.Limit, scan, func(*steward.Identity) string { return encodeCursor(keys[f.Limit-1]) },
-		`SELECT `+identityColumns+`, `+keyExpr+` FROM identities`+w.where()+fmt.Sprintf(" ORDER BY %s %s, id %s", keyExpr, dir, dir), w.args...)
+	return listPage(ctx, r, "list identities", f.Limit, scan, func(*steward.Identity) string { return encodeCursor(keys[f.Limit-1]) }, q, args...)
+}
+
+// identityListSQL is the query of one page of ListIdentities for a
+// validated filter with a non-empty IDs (when set), without its LIMIT;
+// textKey tells whether its last column, the sort key, is text.
+func identityListSQL(f steward.IdentityFilter) (q string, args []any, textKey bool, err error) {
+	var w filter
+	switch f.OwnerID {
+	case "":
+	case "none":
+		w.add("owner_id IS NULL")
+	default:
+		w.add("owner_id = ?", f.OwnerID)
+	}
+	w.eq("owner_id", f.OwnedBy)
+	w.eq("team", f.Team)
+	enum(&w, "kind", string(f.Kind), steward.ValidKind(f.Kind))
+	w.eq("provider", f.Provider)
+	w.eq("environment", f.Environment)
+	enum(&w, "status", string(f.Status), steward.ValidStatus(f.Status))
+	enum(&w, "sensitivity", string(f.Sensitivity), steward.ValidSensitivity(f.Sensitivity))
+	enum(&w, "source", string(f.Source), steward.ValidSource(f.Source))
+	if f.ExpiresBefore != nil {
+		w.add("expires_at < ?", micros(*f.ExpiresBefore))
+	}
+	if f.UnusedSince != nil {
+		w.add("(last_used_at IS NULL OR last_used_at < ?)", micros(*f.UnusedSince))
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		w.add(`(lower(name) LIKE ? ESCAPE '\' OR lower(COALESCE(external_ref, '')) LIKE ? ESCAPE '\' OR lower(purpose) LIKE ? ESCAPE '\' OR lower(team) LIKE ? ESCAPE '\')`, like, like, like, like)
+	}
+	if len(f.IDs) > 0 {
+		w.add("id IN ("+placeholders(len(f.IDs))+")", anySlice(f.IDs)...)
+	}
+
+	sortKey := strings.TrimPrefix(f.Sort, "-")
+	desc := strings.HasPrefix(f.Sort, "-")
+	if sortKey == "" {
+		sortKey = "created_at"
+	}
+	var keyExpr string
+	switch sortKey {
+	case "name":
+		keyExpr, textKey = "name", true
+	case "created_at":
+		keyExpr = "created_at"
+	default:
+		keyExpr = "COALESCE(" + sortKey + ", " + nullHigh + ")"
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return "", nil, false, err
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		var key any
+		switch {
+		case textKey && c.S != nil:
+			key = *c.S
+		case !textKey && c.K != nil:
+			key = *c.K
+		default:
+			return "", nil, false, steward.FieldError("cursor", "does not belong to sort %q", f.Sort)
+		}
+		w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", keyExpr, op, keyExpr, op), key, key, c.ID)
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	q = `SELECT ` + identityColumns + `, ` + keyExpr + ` FROM identities` + w.where() + fmt.Sprintf(" ORDER BY %s %s, id %s", keyExpr, dir, dir)
+	return q, w.args, textKey, nil
+}
+
+// enum adds "col = 'v'" for a value of a closed enumeration (valid), as a
+// literal: PostgreSQL may run a cached statement with a generic plan,
+// planned without the parameter's value, and these columns' indexes are
+// plain ones (migration 0017) that pay off for a rare value only, which the
+// planner can tell only from the value itself. Each value is its own
+// statement (a few dozen at most). Anything else stays a parameter.
+func enum(w *filter, col, v string, valid bool) {
+	if valid && !strings.ContainsAny(v, `'\`) {
+		w.add(col + " = '" + v + "'")
+		return
+	}
+	w.eq(col, v)
 }
 
 // scanWithExtra scans a row with extra trailing columns.

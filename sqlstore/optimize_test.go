@@ -8,8 +8,8 @@ import (
 )
 
 // TestOptimizeAnalysesTheImportTablesOnly checks that the statistics
-// refresh after an import analyses the tables an import fills, and not
-// the rest of the database (a bare ANALYZE sampled every table of every
+// refresh after an import analyses the inventory tables an import fills,
+// and not the rest of the database (a bare ANALYZE sampled every table of every
 // schema, the usage log included, on the import's clock).
 func TestOptimizeAnalysesTheImportTablesOnly(t *testing.T) {
 	s := sqltest.Postgres(t)
@@ -23,7 +23,7 @@ func TestOptimizeAnalysesTheImportTablesOnly(t *testing.T) {
 	}{
 		{"identities", true},
 		{"credentials", true},
-		{"events", true},
+		{"events", false}, // left to autovacuum (see importTables)
 		{"usage_events", false},
 		{"usage_aggregates", false},
 		{"owners", false},

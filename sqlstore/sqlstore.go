@@ -306,11 +306,13 @@ func (s *Store) restoreWriteCache(ctx context.Context) {
 }
 
 // Optimize refreshes the query planner's statistics after a bulk import.
-// On PostgreSQL it analyses only the tables an import fills: a bare
-// ANALYZE samples every table of the database, in every schema (the usage
-// log, other tenants' schemas), on the import's clock.
+// On PostgreSQL it analyses only the inventory tables an import fills, and
+// only the columns that queries filter, join or sort on: a bare ANALYZE
+// samples every table of the database, in every schema (the usage log,
+// other tenants' schemas), and every column, the events' before and after
+// documents included, on the import's clock.
 func (s *Store) Optimize(ctx context.Context) error {
-	q := `ANALYZE ` + strings.Join(importTables, ", ")
+	q := `ANALYZE ` + importTables
 	if s.engine == SQLite {
 		q = `PRAGMA optimize`
 	}
@@ -320,8 +322,15 @@ func (s *Store) Optimize(ctx context.Context) error {
 	return nil
 }
 
-// importTables are the tables an import writes (owners are only read).
-var importTables = []string{"identities", "credentials", "events"}
+// importTables are the inventory tables an import fills (owners are only
+// read), with the columns that queries select rows by. The events an
+// import appends are left to autovacuum, like every other append to the
+// chain: their reads go through indexes on equality (identity, subject,
+// actor, action) or a time range, which fresh statistics do not change,
+// and sampling the wide event rows was 60 % of the refresh.
+const importTables = `identities (name, kind, provider, external_ref, owner_id, team, environment, sensitivity, source, status,
+		created_at, expires_at, last_rotated_at, last_used_at),
+	credentials (identity_id, type, external_ref, fingerprint, status, created_at, expires_at, last_rotated_at, client_id)`
 
 // TouchToken records a token's last use.
 func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {

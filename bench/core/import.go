@@ -89,9 +89,19 @@ func benchImport(ctx context.Context, c *config, engine string) ([]result, error
 	if err != nil {
 		return nil, err
 	}
+	var server *serverCPU
+	if engine == "postgres" {
+		if server, err = newServerCPU(ctx, db.store); err != nil {
+			logf(c, "%s: import: no server CPU figure: %v", engine, err)
+		}
+	}
+	serverFrom := server.read()
+	cpuFrom := processCPU()
 	start = time.Now()
 	sum, err := db.svc.Import(admin(ctx), "aws-credential-report", bytes.NewReader(report), steward.ImportOptions{Environment: "prod"})
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpuFrom
+	serverUsed := server.read() - serverFrom
 	stop()
 	if err != nil {
 		return nil, err
@@ -102,6 +112,12 @@ func benchImport(ctx context.Context, c *config, engine string) ([]result, error
 	out := []result{
 		{engine, "import identities/s", float64(c.importN) / elapsed.Seconds(), "ids/s",
 			fmt.Sprintf("%d users in %.2f s; parsing alone %.2f s", c.importN, elapsed.Seconds(), parse.Seconds())},
+		{engine, "import: Steward CPU per identity", perIdentity(cpu, c.importN), "µs",
+			fmt.Sprintf("%.2f s of this process's CPU (user+system) during the import", cpu.Seconds())},
+	}
+	if server != nil {
+		out = append(out, result{engine, "import: PostgreSQL CPU per identity", perIdentity(serverUsed, c.importN), "µs",
+			fmt.Sprintf("%.2f s of the server's backends' CPU during the import, post-import ANALYZE included", serverUsed.Seconds())})
 	}
 	if c.verify {
 		rep, err := audit.VerifyStore(ctx, db.store, nil, nil)

@@ -110,9 +110,13 @@ for run in $(seq 1 "$RUNS"); do
         pgstatements "$PG_LOG" "$pgfrom" >"$OUT/profile-$run/postgres-statements.txt"
       fi
       imp=$(grep -m1 'import identities/s' "$log" | sed 's/^ *//' || true)
+      # CPU per imported identity, Steward's and (local server) PostgreSQL's:
+      # steadier than the wall rate on a shared machine.
+      cpu=$(grep 'CPU per identity  ' "$log" | head -2 | sed -E 's/^postgres +import: //; s/^sqlite +import: //; s/ +([0-9.]+) µs .*/ \1 µs/' | paste -sd';' - || true)
       ing=$(grep -m1 'detectors on :' "$log" | sed 's/^ *//' || true)
       chain="import: $(grep -q 'import: audit chain verified' "$log" && echo yes || echo NO), ingest: $(grep -q 'detectors on : audit chain verified' "$log" && echo yes || echo NO)"
       printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "import [load $load]" "$imp" | tee -a "$summary"
+      printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "import CPU per identity" "$cpu" | tee -a "$summary"
       printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "ingest, detectors on" "$ing" | tee -a "$summary"
       printf '%-4s %-8s %-5s %-32s %s\n' "$run" "$engine" "$rev" "audit chain verified" "$chain" | tee -a "$summary"
     done

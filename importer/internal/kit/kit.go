@@ -120,10 +120,20 @@ func Ptr(t time.Time) *time.Time { return &t }
 // once the import is hopeless (see HopelessBad) it ignores what follows and
 // Hopeless tells the parser to stop reading.
 type Collector struct {
-	res       Result
-	seen      map[string]steward.RecordError // external_ref → where it was first seen
+	res Result
+	// The good records, in chunks of recordChunk: a large export grows no
+	// slice of big records by copying it (Result joins the chunks once).
+	chunks    [][]steward.ImportRecord
+	records   []steward.ImportRecord // the chunk being filled
+	seen      map[string]seenAt      // external_ref → where it was first seen
 	good, bad int
 }
+
+// recordChunk is how many records a chunk of Collector holds.
+const recordChunk = 1024
+
+// seenAt is where a record was first seen.
+type seenAt struct{ record, line int }
 
 // Bad records a per-record problem.
 func (c *Collector) Bad(record, line int, ref, field, format string, args ...any) {
@@ -212,18 +222,24 @@ func (c *Collector) Add(record int, rec steward.ImportRecord) {
 		}
 	}
 	if c.seen == nil {
-		c.seen = map[string]steward.RecordError{}
+		c.seen = map[string]seenAt{}
 	}
 	if first, dup := c.seen[ref]; dup {
-		where := fmt.Sprintf("record %d", first.Record)
-		if first.Line > 0 {
-			where += fmt.Sprintf(" (line %d)", first.Line)
+		where := fmt.Sprintf("record %d", first.record)
+		if first.line > 0 {
+			where += fmt.Sprintf(" (line %d)", first.line)
 		}
 		c.Bad(record, rec.Line, ref, "external_ref", "%q appears again: first seen at %s", ref, where)
 		return
 	}
-	c.seen[ref] = steward.RecordError{Record: record, Line: rec.Line}
-	c.res.Records = append(c.res.Records, rec)
+	c.seen[ref] = seenAt{record, rec.Line}
+	if len(c.records) == cap(c.records) {
+		if c.records != nil {
+			c.chunks = append(c.chunks, c.records)
+		}
+		c.records = make([]steward.ImportRecord, 0, recordChunk)
+	}
+	c.records = append(c.records, rec)
 	c.good++
 	c.check(record, rec.Line)
 }
@@ -240,7 +256,12 @@ func message(err error) string {
 // errors ordered by record and line. Both slices are non-nil.
 func (c *Collector) Result() Result {
 	r := c.res
-	if r.Records == nil {
+	switch {
+	case len(c.chunks) > 0:
+		r.Records = slices.Concat(append(slices.Clip(c.chunks), c.records)...)
+	case c.records != nil:
+		r.Records = c.records
+	default:
 		r.Records = []steward.ImportRecord{}
 	}
 	if r.Bad == nil {

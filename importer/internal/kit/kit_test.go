@@ -1,7 +1,9 @@
 package kit
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +102,26 @@ func TestCollectorKeepsTheFirstOfTwoRecordsWithOneReference(t *testing.T) {
 	res := c.Result()
 	if len(res.Records) != 1 || len(res.Bad) != 1 || !strings.Contains(res.Bad[0].Message, "record 1 (line 2)") {
 		t.Errorf("got %+v", res)
+	}
+}
+
+func TestCollectorKeepsEveryRecordInOrderAcrossChunks(t *testing.T) {
+	for _, n := range []int{0, 1, recordChunk - 1, recordChunk, recordChunk + 1, 3*recordChunk + 7} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			var c Collector
+			for k := range n {
+				ref := fmt.Sprintf("arn:x:%d", k)
+				c.Add(k+1, steward.ImportRecord{Line: k + 2, Identity: NewIdentity(steward.KindServiceAccount, "aws", ref, ref)})
+			}
+			res := c.Result()
+			if res.Records == nil || len(res.Records) != n || len(res.Bad) != 0 {
+				t.Fatalf("%d records (nil: %v), %d bad; want %d records", len(res.Records), res.Records == nil, len(res.Bad), n)
+			}
+			for k, r := range res.Records {
+				if r.Line != k+2 || r.Identity.ExternalRef != fmt.Sprintf("arn:x:%d", k) {
+					t.Fatalf("record %d is line %d, %q", k, r.Line, r.Identity.ExternalRef)
+				}
+			}
+		})
 	}
 }
