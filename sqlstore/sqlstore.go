@@ -45,6 +45,9 @@ type Store struct {
 	// usageCopyFallbacks counts usage batches whose direct COPY met a
 	// repeated id and were written through the staging table instead.
 	usageCopyFallbacks atomic.Int64
+	// ckpt copies SQLite's WAL into the database file off the write path
+	// (checkpoint.go); nil on PostgreSQL and on an Inspect store.
+	ckpt *checkpointer
 }
 
 var _ steward.Store = (*Store)(nil)
@@ -100,7 +103,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := sql.Open("sqlite", u+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", writeCacheKiB)+"&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(8000)&_txlock=immediate")
+	w, err := sql.Open("sqlite", u+"?"+pragmas+fmt.Sprintf("&_pragma=cache_size(-%d)", writeCacheKiB)+"&_pragma=temp_store(MEMORY)"+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", backstopPages)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -127,6 +130,10 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		return nil, err
 	}
 	s.prepareUsage(ctx)
+	if s.ckpt, err = startCheckpointer(u+"?"+pragmas, checkpointEvery); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: checkpointer: %w", path, err)
+	}
 	// Keep the planner's statistics current (cheap; only analyses tables
 	// whose statistics are stale).
 	if _, err := w.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
@@ -199,13 +206,17 @@ func (s *Store) DB() *sql.DB { return s.writeDB }
 
 // Close closes the database handles.
 func (s *Store) Close() error {
+	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.stop()
+	}
 	if s.readStmts != nil {
 		s.readStmts.close()
 	}
 	if s.writeStmts != nil {
 		s.writeStmts.close()
 	}
-	err := s.writeDB.Close()
+	err = errors.Join(err, s.writeDB.Close())
 	if s.readDB != s.writeDB {
 		err = errors.Join(err, s.readDB.Close())
 	}
