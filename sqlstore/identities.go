@@ -224,7 +224,7 @@ func identityListSQL(f steward.IdentityFilter) (q string, args []any, textKey bo
 // enum adds "col = 'v'" for a value of a closed enumeration (valid), as a
 // literal: PostgreSQL may run a cached statement with a generic plan,
 // planned without the parameter's value, and these columns' indexes are
-// plain ones (migration 0017) that pay off for a rare value only, which the
+// plain ones (PostgreSQL migration 0018) that pay off for a rare value only, which the
 // planner can tell only from the value itself. Each value is its own
 // statement (a few dozen at most). Anything else stays a parameter.
 func enum(w *filter, col, v string, valid bool) {

@@ -17,7 +17,7 @@ import (
 // API, the console, owner pages and posture ask for them) and the
 // lookups whose indexes migration 0017 made partial read their table
 // through an index rather than by scanning it. The identities table carries fewer indexes than it
-// has filters (migration 0017: each index costs every imported row), so a
+// has filters (PostgreSQL migration 0018: each index costs every imported row), so a
 // filter without its own index must still find one to walk.
 func TestIdentityListsUseAnIndex(t *testing.T) {
 	ctx := context.Background()

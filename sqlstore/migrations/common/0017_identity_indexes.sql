@@ -1,9 +1,6 @@
 -- The sorts by expiry, last use and last rotation order by
 -- COALESCE(column, max bigint) (never sorts last), which the old
 -- (column, id) indexes could not serve: they index that expression now.
--- SQLite keeps its keyset index per filter (its planner has no statistics
--- unless ANALYZE ran, and a large import rebuilds the indexes in one pass,
--- sqlstore DeferIndexes); PostgreSQL's version of this migration has fewer.
 DROP INDEX identities_expires;
 DROP INDEX identities_last_used;
 DROP INDEX identities_last_rotated;
