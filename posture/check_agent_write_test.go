@@ -1,10 +1,6 @@
 package posture
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/steward-nhi/steward"
@@ -91,10 +87,7 @@ func TestScopeClass(t *testing.T) {
 // TestAgentFindingsGolden pins what the agent check reports: go test
 // ./posture -run Golden -update rewrites it.
 func TestAgentFindingsGolden(t *testing.T) {
-	subjects := []struct {
-		name string
-		in   *Input
-	}{
+	subjects := []goldenSubject{
 		{"support agent with a ticket-writing API key", in(agent("steward", "customers:read", "orders:read", "tickets:write"),
 			withCreds(cred("crd_a1", steward.CredentialTypeAPIKey, scoped("customers:read", "orders:read", "tickets:write"), expiring(60),
 				func(c *steward.Credential) { c.LastUsedAt = ago(1) })))},
@@ -105,41 +98,8 @@ func TestAgentFindingsGolden(t *testing.T) {
 		{"agent that reads and writes through delegation", in(agent("steward", "orders:read", "tickets:write"),
 			withCreds(cred("crd_a4", steward.CredentialTypeAPIKey, scoped("orders:read"), expiring(30))))},
 	}
-	type finding struct {
-		Check       string           `json:"check"`
-		Title       string           `json:"title"`
-		OWASP       string           `json:"owasp"`
-		CSF         []string         `json:"csf"`
-		Severity    steward.Severity `json:"severity"`
-		Credential  string           `json:"credential_id"`
-		Evidence    map[string]any   `json:"evidence"`
-		Remediation string           `json:"remediation"`
-	}
-	out := map[string][]finding{}
-	c := checkAgentStandingWrite
 	for _, s := range subjects {
 		s.in.Identity.ID = "nhi_agent"
-		out[s.name] = []finding{}
-		for _, r := range c.Eval(s.in) {
-			out[s.name] = append(out[s.name], finding{c.ID, c.Title, c.OWASP, c.CSF, r.Severity, r.CredentialID, r.Evidence, r.Remediation})
-		}
 	}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "agent_findings.golden.json")
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("agent findings differ from %s (run with -update after checking the change):\n%s", path, got)
-	}
+	findingsGolden(t, "agent_findings.golden.json", []Check{checkAgentStandingWrite}, subjects)
 }

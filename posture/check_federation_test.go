@@ -1,11 +1,7 @@
 package posture
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/steward-nhi/steward"
@@ -114,10 +110,7 @@ func TestCheckStaticSecretRetained(t *testing.T) {
 // (titles, severities, OWASP and CSF mapping, evidence, remediation) for a
 // small estate: go test ./posture -run Golden -update rewrites it.
 func TestFederationFindingsGolden(t *testing.T) {
-	subjects := []struct {
-		name string
-		in   *Input
-	}{
+	subjects := []goldenSubject{
 		{"wildcard kubernetes binding", in(fed(bind("crd_b1", "prod-cluster", "*")))},
 		{"github any branch of any organisation", in(fed(bind("crd_b2", "github", "repo:*", "environment", "*")))},
 		{"kubernetes API audience", in(fed(bind("crd_b3", "api-aud", "system:serviceaccount:prod:billing")))},
@@ -126,50 +119,7 @@ func TestFederationFindingsGolden(t *testing.T) {
 				cred("crd_k2", steward.CredentialTypeClientSecret)))},
 		{"narrow and clean", in(fed(bind("crd_b5", "prod-cluster", "system:serviceaccount:prod:billing")))},
 	}
-	type finding struct {
-		Check       string           `json:"check"`
-		Title       string           `json:"title"`
-		OWASP       string           `json:"owasp"`
-		CSF         []string         `json:"csf"`
-		Severity    steward.Severity `json:"severity"`
-		Credential  string           `json:"credential_id"`
-		Evidence    map[string]any   `json:"evidence"`
-		Remediation string           `json:"remediation"`
-	}
-	out := map[string][]finding{}
-	for _, s := range subjects {
-		out[s.name] = []finding{}
-		for _, c := range []Check{checkBindingBroad, checkIssuerUnrestricted, checkStaticSecretRetained} {
-			for _, r := range c.Eval(s.in) {
-				title := r.Title
-				if title == "" {
-					title = c.Title
-				}
-				out[s.name] = append(out[s.name], finding{c.ID, title, c.OWASP, c.CSF, r.Severity, r.CredentialID, r.Evidence, r.Remediation})
-			}
-		}
-	}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "federation_findings.golden.json")
-	if *updateGolden {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("federation findings differ from %s (run with -update after checking the change):\n%s", path, got)
-	}
+	findingsGolden(t, "federation_findings.golden.json", []Check{checkBindingBroad, checkIssuerUnrestricted, checkStaticSecretRetained}, subjects)
 }
 
 // TestFederationRulesAreWellFormed keeps the rule tables usable: every

@@ -1,10 +1,6 @@
 package posture
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,53 +45,11 @@ func TestCheckRotationFailed(t *testing.T) {
 // -update rewrites it.
 func TestRotationFailedGolden(t *testing.T) {
 	pw := withCreds(cred("crd_pw", steward.CredentialTypePassword), cred("crd_tok", steward.CredentialTypePassword))
-	subjects := []struct {
-		name string
-		in   *Input
-	}{
+	subjects := []goldenSubject{
 		{"wrong admin password", in(pw, failed("crd_pw", steward.RotationFailed, steward.StepCreate, `set at the provider: connect: FATAL: password authentication failed for user "steward_admin"`))},
 		{"new secret refused, rolled back", in(pw, failed("crd_tok", steward.RotationRolledBack, steward.StepSet, "test of the new secret: refused"))},
 		{"new secret refused and the old one not restored", in(pw, failed("crd_tok", steward.RotationFailed, steward.StepSet,
 			"test of the new secret: refused; restoring the old secret also failed: connection reset"))},
 	}
-	type finding struct {
-		Check       string           `json:"check"`
-		Title       string           `json:"title"`
-		OWASP       string           `json:"owasp"`
-		CSF         []string         `json:"csf"`
-		Severity    steward.Severity `json:"severity"`
-		Credential  string           `json:"credential_id"`
-		Evidence    map[string]any   `json:"evidence"`
-		Remediation string           `json:"remediation"`
-	}
-	out := map[string][]finding{}
-	c := checkRotationFailed
-	for _, s := range subjects {
-		out[s.name] = []finding{}
-		for _, r := range c.Eval(s.in) {
-			title := r.Title
-			if title == "" {
-				title = c.Title
-			}
-			out[s.name] = append(out[s.name], finding{c.ID, title, c.OWASP, c.CSF, r.Severity, r.CredentialID, r.Evidence, r.Remediation})
-		}
-	}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "rotation_failed.golden.json")
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("rotation.failed findings differ from %s (run with -update after checking the change):\n%s", path, got)
-	}
+	findingsGolden(t, "rotation_failed.golden.json", []Check{checkRotationFailed}, subjects)
 }

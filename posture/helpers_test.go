@@ -1,6 +1,10 @@
 package posture
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -73,5 +77,59 @@ func runCheck(t *testing.T, c Check, cases []checkCase) {
 				t.Error("no remediation")
 			}
 		})
+	}
+}
+
+// goldenSubject is one named input of a findings golden file.
+type goldenSubject struct {
+	name string
+	in   *Input
+}
+
+// findingsGolden evaluates checks on each subject and compares the
+// findings, as JSON keyed by subject name, with testdata/file (-update
+// rewrites it).
+func findingsGolden(t *testing.T, file string, checks []Check, subjects []goldenSubject) {
+	t.Helper()
+	type finding struct {
+		Check       string           `json:"check"`
+		Title       string           `json:"title"`
+		OWASP       string           `json:"owasp"`
+		CSF         []string         `json:"csf"`
+		Severity    steward.Severity `json:"severity"`
+		Credential  string           `json:"credential_id"`
+		Evidence    map[string]any   `json:"evidence"`
+		Remediation string           `json:"remediation"`
+	}
+	out := map[string][]finding{}
+	for _, s := range subjects {
+		out[s.name] = []finding{}
+		for _, c := range checks {
+			for _, r := range c.Eval(s.in) {
+				title := r.Title
+				if title == "" {
+					title = c.Title
+				}
+				out[s.name] = append(out[s.name], finding{c.ID, title, c.OWASP, c.CSF, r.Severity, r.CredentialID, r.Evidence, r.Remediation})
+			}
+		}
+	}
+	got, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", file)
+	if *updateGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("findings differ from %s (run with -update after checking the change):\n%s", path, got)
 	}
 }
