@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -125,28 +126,7 @@ func checkPlan(t *testing.T, s *Store, q string, args []any) (custom, generic st
 	defer conn.Close()
 	explain := func(q string, args ...any) string {
 		t.Helper()
-		rows, err := conn.QueryContext(ctx, q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		var plan []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for k := range vals {
-				ptrs[k] = &vals[k]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, fmt.Sprint(vals[len(cols)-1]))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(plan, "\n")
+		return queryPlan(ctx, t, conn, q, args...)
 	}
 	if s.engine != Postgres {
 		custom = explain(`EXPLAIN QUERY PLAN `+q, args...)
@@ -289,4 +269,32 @@ func loadPlanEstate(t *testing.T, s *Store, n int) []string {
 		t.Fatal(err)
 	}
 	return owners
+}
+
+// queryPlan runs an EXPLAIN statement q on conn and returns its plan, the
+// last column of each row, one row a line.
+func queryPlan(ctx context.Context, t *testing.T, conn *sql.Conn, q string, args ...any) string {
+	t.Helper()
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plan []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for k := range vals {
+			ptrs[k] = &vals[k]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, fmt.Sprint(vals[len(cols)-1]))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }

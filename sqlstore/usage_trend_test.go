@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -38,25 +37,7 @@ func TestAuthTrendReadsThePrimaryKey(t *testing.T) {
 				}
 				explain, want = `EXPLAIN `, "usage_aggregates_pkey"
 			}
-			rows, err := conn.QueryContext(ctx, explain+q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			cols, _ := rows.Columns()
-			var plan []string
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
-			}
-			got := strings.Join(plan, "\n")
+			got := sqlstore.QueryPlan(ctx, t, conn, explain+q)
 			t.Logf("plan:\n%s", got)
 			ok := false
 			for _, w := range strings.Split(want, "|") {
