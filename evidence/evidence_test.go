@@ -2,15 +2,13 @@ package evidence
 
 import (
 	"crypto/ed25519"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/steward-nhi/steward/internal/golden"
+)
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
@@ -58,21 +56,7 @@ func TestRenderGolden(t *testing.T) {
 	got := map[string][]byte{}
 	for _, f := range files {
 		got[f.Name] = f.Content
-		path := filepath.Join("testdata", "pack", f.Name)
-		if *update {
-			_ = os.MkdirAll(filepath.Dir(path), 0o755)
-			if err := os.WriteFile(path, f.Content, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if string(want) != string(f.Content) {
-			t.Errorf("%s differs from its golden file (run with -update to accept)", f.Name)
-		}
+		golden.Check(t, filepath.Join("testdata", "pack", f.Name), f.Content)
 	}
 	for _, tc := range []struct {
 		name string

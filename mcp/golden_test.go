@@ -1,20 +1,17 @@
 package mcp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/steward-nhi/steward/internal/golden"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/steward-nhi/steward/mcp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // offerAll satisfies every capability interface so that every tool is
 // offered; listing tools never calls them.
@@ -39,14 +36,5 @@ func TestToolListGolden(t *testing.T) {
 	got, err := json.MarshalIndent(res.Tools, "", "  ")
 	must(t, err)
 	got = append(got, '\n')
-	path := filepath.Join("testdata", "tools.json")
-	if *update {
-		must(t, os.MkdirAll("testdata", 0o755))
-		must(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	must(t, err)
-	if !bytes.Equal(got, want) {
-		t.Errorf("tools/list differs from %s (run with -update and review the diff):\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "tools.json"), got)
 }

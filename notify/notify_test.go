@@ -11,13 +11,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,12 +24,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-nhi/steward/internal/golden"
+
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/internal/stdwebhook/webhooktest"
 	"github.com/steward-nhi/steward/notify"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var at = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
@@ -252,22 +250,7 @@ func TestFormats(t *testing.T) {
 	got := "--- slack\n" + notify.SlackText(n) + "\n--- email\n" +
 		strings.ReplaceAll(string(notify.EmailMessage("steward@example.com", []string{"sec@example.com"}, n)), "\r\n", "\n") +
 		"--- syslog\n" + line + "\n"
-	path := filepath.Join("testdata", "formats.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Fatalf("formats differ from %s (go test -update):\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "formats.golden"), []byte(got))
 	if strings.Contains(got, "\nBcc:") {
 		t.Fatal("a title injected a header")
 	}

@@ -1,13 +1,10 @@
 package posture
 
 import (
-	"flag"
 	"testing"
 
 	"github.com/steward-nhi/steward"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var (
 	k8s    = &steward.TrustedIssuer{Name: "prod-cluster", Kind: steward.IssuerKubernetes, Issuer: "https://k8s.example.com", Audiences: []string{"https://steward.example.com"}}

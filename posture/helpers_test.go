@@ -1,12 +1,12 @@
 package posture
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/steward-nhi/steward/internal/golden"
 
 	"github.com/steward-nhi/steward"
 )
@@ -119,17 +119,5 @@ func findingsGolden(t *testing.T, file string, checks []Check, subjects []golden
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join("testdata", file)
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("findings differ from %s (run with -update after checking the change):\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", file), got)
 }

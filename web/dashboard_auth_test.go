@@ -2,19 +2,17 @@ package web_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/steward-nhi/steward/internal/golden"
+
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/sqlstore/sqltest"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // TestDashboardAuthShare checks the estate dashboard's panel of federated
 // against static authentications: weekly shares per environment drawn as
@@ -61,19 +59,7 @@ func TestDashboardAuthShare(t *testing.T) {
 		if !strings.Contains(panel, "<table") {
 			t.Fatalf("no panel in the dashboard:\n%s", b.body)
 		}
-		path := filepath.Join("testdata", "dashboard_auth.golden.html")
-		if *updateGolden {
-			if err := os.WriteFile(path, []byte(panel), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update to create it)", err)
-		}
-		if panel != string(want) {
-			t.Errorf("the panel differs from %s (run with -update after checking the change):\n%s", path, panel)
-		}
+		golden.Check(t, filepath.Join("testdata", "dashboard_auth.golden.html"), []byte(panel))
 
 		o := e.browser()
 		o.signIn(steward.RoleOwner)

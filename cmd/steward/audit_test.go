@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/steward-nhi/steward/internal/golden"
 
 	"github.com/steward-nhi/steward"
 	"github.com/steward-nhi/steward/audit"
@@ -268,28 +269,5 @@ func TestAuditExportJSONLGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/audit-export.golden.jsonl", out)
-}
-
-// golden compares got with a golden file; `go test -update` (when the
-// package defines the flag) or STEWARD_UPDATE_GOLDEN=1 rewrites it.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	update := os.Getenv("STEWARD_UPDATE_GOLDEN") == "1"
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		update = true
-	}
-	if update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with STEWARD_UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if string(want) != got {
-		t.Fatalf("output differs from %s:\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, "testdata/audit-export.golden.jsonl", []byte(out))
 }

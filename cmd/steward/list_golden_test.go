@@ -3,17 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/steward-nhi/steward/internal/golden"
 
 	"github.com/spf13/cobra"
 
 	"github.com/steward-nhi/steward"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // TestListOutputGolden prints one list, fetched over two pages with --all,
 // in every output format and compares each with its golden file.
@@ -43,19 +41,7 @@ func TestListOutputGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := append(stdout.Bytes(), []byte("--- stderr\n"+stderr.String())...)
-				path := filepath.Join("testdata", name+".golden")
-				if *updateGolden {
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run with -update to create it)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("output differs from %s:\n%s", path, got)
-				}
+				golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 			})
 		}
 	}

@@ -3,18 +3,15 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/steward-nhi/steward/internal/golden"
 	"github.com/steward-nhi/steward/scan"
 	"github.com/steward-nhi/steward/scan/report"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func sample() ([]scan.Finding, scan.Summary) {
 	fs := []scan.Finding{
@@ -37,26 +34,6 @@ func sample() ([]scan.Finding, scan.Summary) {
 	return fs, sum
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file:\n%s", name, got)
-	}
-}
-
 func TestGoldenReports(t *testing.T) {
 	fs, sum := sample()
 	for _, format := range report.Formats {
@@ -66,7 +43,7 @@ func TestGoldenReports(t *testing.T) {
 				Start: time.Date(2026, 12, 6, 1, 2, 3, 0, time.UTC), End: time.Date(2026, 12, 6, 1, 2, 5, 0, time.UTC)}); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "report."+format, buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", "report."+format), buf.Bytes())
 		})
 	}
 }
