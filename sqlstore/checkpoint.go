@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,8 +36,7 @@ type checkpointer struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 	// runs counts checkpoints that succeeded (tests).
-	mu   sync.Mutex
-	runs int
+	runs atomic.Int64
 }
 
 // startCheckpointer opens a connection to the SQLite database at dsn and
@@ -66,20 +66,11 @@ func startCheckpointer(dsn string, interval time.Duration) (*checkpointer, error
 			// A failure (busy, a closed database at shutdown) is retried at
 			// the next tick; the writer's backstop bounds the WAL meanwhile.
 			if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err == nil {
-				c.mu.Lock()
-				c.runs++
-				c.mu.Unlock()
+				c.runs.Add(1)
 			}
 		}
 	}()
 	return c, nil
-}
-
-// count is how many checkpoints have run.
-func (c *checkpointer) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runs
 }
 
 // stop ends the checkpointer and closes its connection.

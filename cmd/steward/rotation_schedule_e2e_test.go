@@ -105,6 +105,22 @@ func (s *scheduledServer) rotations(t *testing.T) []*steward.Rotation {
 	return h.Items
 }
 
+// firstRotation waits for the credential's first rotation to finish (to
+// start, for a dry run, which finishes at once) and returns it.
+func (s *scheduledServer) firstRotation(t *testing.T, what string) *steward.Rotation {
+	t.Helper()
+	var ro *steward.Rotation
+	eventually(t, 30*time.Second, what, func() (bool, string) {
+		rs := s.rotations(t)
+		if len(rs) > 0 && rs[len(rs)-1].Status != steward.RotationRunning {
+			ro = rs[len(rs)-1]
+			return true, ""
+		}
+		return false, fmt.Sprintf("%+v", rs)
+	})
+	return ro
+}
+
 // secret is the current secret, read by the identity itself.
 func (s *scheduledServer) secret(t *testing.T) string {
 	t.Helper()
@@ -126,15 +142,7 @@ func TestScheduledRotationEndToEnd(t *testing.T) {
 	t.Run("a due password is rotated on its own and the overdue finding resolves", func(t *testing.T) {
 		g.role(t, "sched_app_ok", "first-pw", "")
 		s := startScheduled(t, g, false, "sched_admin", "adm-pw", "sched_app_ok")
-		var ro *steward.Rotation
-		eventually(t, 30*time.Second, "the schedule rotates the password", func() (bool, string) {
-			rs := s.rotations(t)
-			if len(rs) > 0 && rs[len(rs)-1].Status != steward.RotationRunning {
-				ro = rs[len(rs)-1]
-				return true, ""
-			}
-			return false, fmt.Sprintf("%+v", rs)
-		})
+		ro := s.firstRotation(t, "the schedule rotates the password")
 		if ro.Status != steward.RotationSucceeded || ro.DryRun || ro.Actor != "system:rotation-schedule" || !strings.Contains(ro.Proof, "refused") {
 			t.Fatalf("scheduled rotation: %+v\n%s", ro, s.logs.String())
 		}
@@ -167,15 +175,7 @@ func TestScheduledRotationEndToEnd(t *testing.T) {
 	t.Run("a wrong admin password fails, raises the alert and the rotation.failed finding", func(t *testing.T) {
 		g.role(t, "sched_app_bad", "first-pw", "")
 		s := startScheduled(t, g, false, "sched_admin", "not-the-password", "sched_app_bad")
-		var ro *steward.Rotation
-		eventually(t, 30*time.Second, "the scheduled rotation fails", func() (bool, string) {
-			rs := s.rotations(t)
-			if len(rs) > 0 && rs[0].Status != steward.RotationRunning {
-				ro = rs[0]
-				return true, ""
-			}
-			return false, fmt.Sprintf("%+v", rs)
-		})
+		ro := s.firstRotation(t, "the scheduled rotation fails")
 		if ro.Status != steward.RotationFailed || !strings.Contains(ro.Error, "password authentication failed") {
 			t.Fatalf("rotation: %+v", ro)
 		}
@@ -205,15 +205,7 @@ func TestScheduledRotationEndToEnd(t *testing.T) {
 	t.Run("dry-run mode reports without rotating", func(t *testing.T) {
 		g.role(t, "sched_app_dry", "first-pw", "")
 		s := startScheduled(t, g, true, "sched_admin", "adm-pw", "sched_app_dry")
-		var ro *steward.Rotation
-		eventually(t, 30*time.Second, "the schedule's dry run", func() (bool, string) {
-			rs := s.rotations(t)
-			if len(rs) > 0 {
-				ro = rs[0]
-				return true, ""
-			}
-			return false, "no rotation yet"
-		})
+		ro := s.firstRotation(t, "the schedule's dry run")
 		if !ro.DryRun || ro.Status != steward.RotationSucceeded || !strings.Contains(ro.TestResult, "nothing changed") {
 			t.Fatalf("dry run: %+v", ro)
 		}
